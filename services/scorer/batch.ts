@@ -1,0 +1,88 @@
+/**
+ * One batch through the scorer: decode -> validate -> score -> records. I/O enters only through the two
+ * functions passed in (decode via the registry, score via the model), so this runs the same for Kafka
+ * batches and for tests.
+ */
+import type { DecodeError } from '../shared/registry.ts';
+import type { Result } from '../shared/result.ts';
+import type { ScoreResult } from './model/model-host.ts';
+import { packFeatures } from './model/model-host.ts';
+import type { DecisionPolicy } from './policy.ts';
+import {
+  deadLetterRecord,
+  decisionRecord,
+  scoringLogRecord,
+  type DeadLetterRecord,
+  type DecisionRecord,
+  type InputMessage,
+  type ModelIdentity,
+  type ScoringLogRecord,
+} from './records.ts';
+import { describeFieldErrors, validateApplication, type ValidApplication } from './validate.ts';
+
+export type DecodeFn = (value: Buffer | null) => Promise<Result<{ value: unknown }, DecodeError>>;
+
+export interface Scorer extends ModelIdentity {
+  score(data: Float32Array, rows: number): Promise<ScoreResult>;
+}
+
+export interface BatchOutput {
+  readonly decisions: DecisionRecord[];
+  readonly logs: ScoringLogRecord[];
+  readonly deadLetters: DeadLetterRecord[];
+  /** Keys for the output messages, parallel to decisions/logs. */
+  readonly keys: string[];
+  readonly inferenceMs: number;
+  readonly modelVersion: string;
+}
+
+export interface BatchContext {
+  readonly decode: DecodeFn;
+  readonly scorer: Scorer;
+  readonly policy: DecisionPolicy;
+  readonly service: string;
+  readonly now?: () => number;
+}
+
+export type Classified =
+  | { readonly kind: 'valid'; readonly app: ValidApplication; readonly msg: InputMessage }
+  | { readonly kind: 'dead'; readonly record: DeadLetterRecord };
+
+/** Decodes and validates one message into a valid application or a dead letter. Never throws for bad input. */
+export async function classify(msg: InputMessage, ctx: BatchContext, now: number): Promise<Classified> {
+  const decoded = await ctx.decode(msg.value);
+  if (!decoded.ok) return { kind: 'dead', record: deadLetterRecord(msg, decoded.error.code, decoded.error.reason, [], now, ctx.service) };
+  const valid = validateApplication(decoded.value.value);
+  if (!valid.ok) {
+    return { kind: 'dead', record: deadLetterRecord(msg, 'VALIDATION_FAILED', describeFieldErrors(valid.error), valid.error, now, ctx.service) };
+  }
+  return { kind: 'valid', app: valid.value, msg };
+}
+
+export async function processBatch(messages: readonly InputMessage[], ctx: BatchContext): Promise<BatchOutput> {
+  const now = ctx.now ?? Date.now;
+  const t = now();
+  const valid: { app: ValidApplication; msg: InputMessage }[] = [];
+  const deadLetters: DeadLetterRecord[] = [];
+  for (const msg of messages) {
+    const c = await classify(msg, ctx, t);
+    if (c.kind === 'valid') valid.push(c);
+    else deadLetters.push(c.record);
+  }
+  // The model is captured once per batch: every record of the batch carries the version that scored it.
+  const scorer = ctx.scorer;
+  const identity: ModelIdentity = { name: scorer.name, version: scorer.version };
+  if (valid.length === 0) return { decisions: [], logs: [], deadLetters, keys: [], inferenceMs: 0, modelVersion: identity.version };
+  const { probabilities, inferenceMs } = await scorer.score(packFeatures(valid.map((v) => v.app.features)), valid.length);
+  const scoredAt = now();
+  const decisions: DecisionRecord[] = [];
+  const logs: ScoringLogRecord[] = [];
+  const keys: string[] = [];
+  valid.forEach(({ app, msg }, i) => {
+    const d = decisionRecord(app, probabilities[i]!, identity, ctx.policy, msg, scoredAt);
+    decisions.push(d);
+    logs.push(scoringLogRecord(app, d, inferenceMs, valid.length));
+    keys.push(app.application_id);
+  });
+  return { decisions, logs, deadLetters, keys, inferenceMs, modelVersion: identity.version };
+}

@@ -1,0 +1,20 @@
+/** The scorer's instrumentation events. Metrics (metrics.ts) and logs attach as listeners. */
+import type { InstrumentationEvent } from '../shared/instrumentation.ts';
+import { Instrumentation } from '../shared/instrumentation.ts';
+
+export type ScorerEvent =
+  | InstrumentationEvent<'batch.end', { partition: number; size: number; scored: number; deadLettered: number; durationMs: number; ok: boolean; modelVersion?: string }>
+  | InstrumentationEvent<'inference', { rows: number; durationMs: number; modelVersion: string }>
+  | InstrumentationEvent<'decisions', { byDecision: Record<string, number>; endToEndMs: number[] }>
+  | InstrumentationEvent<'dead-letters', { byCode: Record<string, number> }>
+  | InstrumentationEvent<'transaction', { result: 'committed' | 'aborted'; durationMs: number }>
+  | InstrumentationEvent<'consumer.joined', { memberId: string; partitions: number[] }>
+  | InstrumentationEvent<'consumer.rebalancing', Record<string, never>>
+  | InstrumentationEvent<'consumer.crashed', { error: string; restart: boolean }>
+  | InstrumentationEvent<'lag', { topic: string; partition: number; lag: number }[]>
+  | InstrumentationEvent<'model.loaded', { name: string; version: string }>
+  | InstrumentationEvent<'error', { code: string; message: string; retriable: boolean }>
+  | InstrumentationEvent<'predict', { durationMs: number; status: number }>;
+
+export type ScorerInstrumentation = Instrumentation<ScorerEvent>;
+export const createScorerInstrumentation = (): ScorerInstrumentation => new Instrumentation<ScorerEvent>();

@@ -1,0 +1,83 @@
+/**
+ * Model metadata (metadata.json beside model.onnx), validated once. The feature order is taken from here
+ * and must equal the Avro schema's: a model trained on another feature order is refused, never reordered
+ * silently.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { ServiceError } from '../../shared/errors.ts';
+import { FEATURE_NAMES } from '../../shared/schemas.ts';
+
+const referenceBins = z.object({
+  edges: z.array(z.number()),
+  proportions: z.array(z.number().min(0)),
+  missing_proportion: z.number().min(0).max(1).default(0),
+  sample: z.array(z.number()).optional(),
+});
+
+export const metadataSchema = z.object({
+  name: z.string().min(1),
+  version: z.string().min(1),
+  created_at: z.string().optional(),
+  feature_names: z.array(z.string()).min(1),
+  input_name: z.string().min(1),
+  output_probability_name: z.string().min(1),
+  probability_column: z.number().int().min(0).default(1),
+  model_sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  metrics: z.record(z.number()).default({}),
+  training: z.record(z.unknown()).optional(),
+  reference: z
+    .object({
+      features: z.record(referenceBins),
+      score: referenceBins,
+    })
+    .optional(),
+});
+
+export type ModelMetadata = z.infer<typeof metadataSchema>;
+export type ReferenceBins = z.infer<typeof referenceBins>;
+
+export interface LoadedModelFiles {
+  readonly dir: string;
+  readonly modelPath: string;
+  readonly modelBytes: Buffer;
+  readonly metadata: ModelMetadata;
+}
+
+export function checkFeatureOrder(names: readonly string[]): void {
+  if (names.length !== FEATURE_NAMES.length || names.some((n, i) => n !== FEATURE_NAMES[i])) {
+    throw new ServiceError('MODEL_INVALID', `model feature order [${names.join(', ')}] differs from schemas/loan-application.avsc [${FEATURE_NAMES.join(', ')}]`, false, { names });
+  }
+}
+
+/** Reads and checks metadata.json and model.onnx in `dir` (sha256, feature order). */
+export async function readModelFiles(dir: string, expectedSha256?: string): Promise<LoadedModelFiles> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(join(dir, 'metadata.json'), 'utf8'));
+  } catch (e) {
+    throw new ServiceError('MODEL_INVALID', `cannot read ${join(dir, 'metadata.json')}: ${(e as Error).message}`, false, { dir }, { cause: e });
+  }
+  const parsed = metadataSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ServiceError('MODEL_INVALID', `invalid model metadata in ${dir}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, false, { dir });
+  }
+  const metadata = parsed.data;
+  checkFeatureOrder(metadata.feature_names);
+  const modelPath = join(dir, 'model.onnx');
+  let modelBytes: Buffer;
+  try {
+    modelBytes = await readFile(modelPath);
+  } catch (e) {
+    throw new ServiceError('MODEL_INVALID', `cannot read ${modelPath}: ${(e as Error).message}`, false, { dir }, { cause: e });
+  }
+  const sha = createHash('sha256').update(modelBytes).digest('hex');
+  for (const [what, want] of [['metadata.model_sha256', metadata.model_sha256], ['announced sha256', expectedSha256]] as const) {
+    if (want !== undefined && want !== sha) {
+      throw new ServiceError('MODEL_INVALID', `checksum mismatch for ${modelPath}: ${what} is ${want}, file is ${sha}`, false, { dir, sha });
+    }
+  }
+  return { dir, modelPath, modelBytes, metadata };
+}

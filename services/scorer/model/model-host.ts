@@ -1,0 +1,132 @@
+/**
+ * The model adapter: one loaded model version, its ONNX session living in a worker thread. `score` takes a
+ * batch of feature rows (schema order) and returns P(default) per row. `close` terminates the worker, which
+ * frees the native session with the thread.
+ */
+import { Worker } from 'node:worker_threads';
+import { ServiceError } from '../../shared/errors.ts';
+import { FEATURE_NAMES } from '../../shared/schemas.ts';
+import { readModelFiles, type ModelMetadata } from './metadata.ts';
+
+export interface ScoreResult {
+  readonly probabilities: Float64Array;
+  /** Wall time of the native run in the worker. */
+  readonly inferenceMs: number;
+}
+
+export interface ModelLoadOptions {
+  readonly intraOpThreads?: number;
+  /** sha256 the artifact must have (from a model-update announcement). */
+  readonly expectedSha256?: string;
+}
+
+type Pending = { resolve: (r: ScoreResult) => void; reject: (e: Error) => void };
+
+export class ModelHost {
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private closed = false;
+
+  private constructor(
+    private readonly worker: Worker,
+    readonly metadata: ModelMetadata,
+    readonly dir: string,
+  ) {
+    worker.on('message', (m: { type: string; id?: number; probs?: Float64Array; durationMs?: number; message?: string }) => {
+      const p = m.id !== undefined ? this.pending.get(m.id) : undefined;
+      if (!p) return;
+      this.pending.delete(m.id!);
+      if (m.type === 'result') p.resolve({ probabilities: m.probs!, inferenceMs: m.durationMs! });
+      else p.reject(new ServiceError('INFERENCE_FAILED', `inference failed: ${m.message}`, false, { version: metadata.version }));
+    });
+    worker.on('error', (e) => this.failAll(e));
+    worker.on('exit', (code) => this.failAll(new Error(`model worker exited with code ${code}`)));
+  }
+
+  get version(): string {
+    return this.metadata.version;
+  }
+  get name(): string {
+    return this.metadata.name;
+  }
+
+  /** Loads `dir` (model.onnx + metadata.json), checks it and warms it up with one scored row. */
+  static async load(dir: string, opts: ModelLoadOptions = {}): Promise<ModelHost> {
+    const files = await readModelFiles(dir, opts.expectedSha256);
+    const { metadata } = files;
+    const worker = new Worker(new URL('./session-worker.mjs', import.meta.url), {
+      workerData: {
+        modelBytes: files.modelBytes,
+        inputName: metadata.input_name,
+        outputName: metadata.output_probability_name,
+        probabilityColumn: metadata.probability_column,
+        featureCount: FEATURE_NAMES.length,
+        intraOpThreads: opts.intraOpThreads ?? 1,
+      },
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const onMsg = (m: { type: string; message?: string }) => {
+          if (m.type === 'loaded') resolve();
+          else if (m.type === 'error') reject(new Error(m.message));
+        };
+        worker.once('message', onMsg);
+        worker.once('error', reject);
+        worker.once('exit', (code) => reject(new Error(`model worker exited with code ${code} while loading`)));
+        worker.postMessage({ type: 'load' });
+      });
+    } catch (e) {
+      await worker.terminate();
+      throw new ServiceError('MODEL_LOAD_FAILED', `cannot load model ${dir}: ${(e as Error).message}`, false, { dir }, { cause: e });
+    }
+    const host = new ModelHost(worker, metadata, dir);
+    // Warm-up: the first run allocates; also proves the model produces a probability in [0, 1].
+    const warm = await host.score(new Float32Array(FEATURE_NAMES.length).fill(1), 1).catch(async (e: Error) => {
+      await host.close();
+      throw new ServiceError('MODEL_LOAD_FAILED', `model ${dir} failed its warm-up run: ${e.message}`, false, { dir }, { cause: e });
+    });
+    const p = warm.probabilities[0]!;
+    if (!(p >= 0 && p <= 1)) {
+      await host.close();
+      throw new ServiceError('MODEL_INVALID', `model ${dir} returned ${p} for a warm-up row, not a probability`, false, { dir });
+    }
+    return host;
+  }
+
+  /** Scores `rows` rows of FEATURE_NAMES.length float32 values each. The buffer is transferred (do not reuse it). */
+  score(data: Float32Array, rows: number): Promise<ScoreResult> {
+    if (this.closed) return Promise.reject(new ServiceError('STATE_INVALID', `model ${this.version} is closed`, true));
+    if (data.length !== rows * FEATURE_NAMES.length) {
+      return Promise.reject(new ServiceError('INFERENCE_FAILED', `batch has ${data.length} values for ${rows} rows of ${FEATURE_NAMES.length}`, false));
+    }
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ type: 'run', id, data, rows }, [data.buffer as ArrayBuffer]);
+    });
+  }
+
+  private failAll(e: Error): void {
+    for (const p of this.pending.values()) p.reject(new ServiceError('INFERENCE_FAILED', e.message, true));
+    this.pending.clear();
+  }
+
+  /** Idempotent. Waits for in-flight runs, then terminates the worker. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const deadline = Date.now() + 10_000;
+    while (this.pending.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await this.worker.terminate();
+  }
+}
+
+/** Packs feature rows into one float32 buffer in schema order. */
+export function packFeatures(rows: readonly Readonly<Record<string, number>>[]): Float32Array {
+  const n = FEATURE_NAMES.length;
+  const out = new Float32Array(rows.length * n);
+  rows.forEach((r, i) => {
+    for (let j = 0; j < n; j++) out[i * n + j] = r[FEATURE_NAMES[j]!]!;
+  });
+  return out;
+}

@@ -1,0 +1,141 @@
+/**
+ * Pure construction of the scorer's output records (decision, scoring log, dead letter) from plain data.
+ * Field names follow schemas/*.avsc.
+ */
+import { decide, type Decision, type DecisionPolicy, type RiskCategory } from './policy.ts';
+import type { FieldError, ValidApplication } from './validate.ts';
+
+export interface SourceCoordinates {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+}
+
+export interface InputMessage extends SourceCoordinates {
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  /** Broker timestamp, epoch ms. */
+  readonly timestamp: number;
+}
+
+export interface ModelIdentity {
+  readonly name: string;
+  readonly version: string;
+}
+
+export interface DecisionRecord {
+  application_id: string;
+  probability_of_default: number;
+  predicted_class: number;
+  risk_category: RiskCategory;
+  decision: Decision;
+  model_name: string;
+  model_version: string;
+  submitted_at: number;
+  scored_at: number;
+  source_topic: string;
+  source_partition: number;
+  source_offset: number;
+}
+
+export interface ScoringLogRecord {
+  application_id: string;
+  submitted_at: number;
+  scored_at: number;
+  features: Record<string, number>;
+  probability_of_default: number;
+  predicted_class: number;
+  risk_category: RiskCategory;
+  decision: Decision;
+  model_name: string;
+  model_version: string;
+  inference_latency_ms: number;
+  batch_size: number;
+  source_topic: string;
+  source_partition: number;
+  source_offset: number;
+}
+
+export type DeadLetterCode = 'DECODE_MAGIC_BYTE' | 'DECODE_UNKNOWN_SCHEMA' | 'DECODE_MALFORMED' | 'DECODE_WRONG_SCHEMA' | 'VALIDATION_FAILED';
+
+export interface DeadLetterRecord {
+  error_code: DeadLetterCode;
+  reason: string;
+  field_errors: FieldError[];
+  original_key: Buffer | null;
+  original_value: Buffer | null;
+  source_topic: string;
+  source_partition: number;
+  source_offset: number;
+  source_timestamp: number;
+  failed_at: number;
+  service: string;
+}
+
+export function decisionRecord(
+  app: ValidApplication,
+  p: number,
+  model: ModelIdentity,
+  policy: DecisionPolicy,
+  src: SourceCoordinates,
+  scoredAt: number,
+): DecisionRecord {
+  const d = decide(p, policy);
+  return {
+    application_id: app.application_id,
+    probability_of_default: p,
+    predicted_class: d.predictedClass,
+    risk_category: d.riskCategory,
+    decision: d.decision,
+    model_name: model.name,
+    model_version: model.version,
+    submitted_at: app.submitted_at,
+    scored_at: scoredAt,
+    source_topic: src.topic,
+    source_partition: src.partition,
+    source_offset: src.offset,
+  };
+}
+
+export function scoringLogRecord(app: ValidApplication, decision: DecisionRecord, inferenceMs: number, batchSize: number): ScoringLogRecord {
+  return {
+    application_id: app.application_id,
+    submitted_at: app.submitted_at,
+    scored_at: decision.scored_at,
+    features: { ...app.features },
+    probability_of_default: decision.probability_of_default,
+    predicted_class: decision.predicted_class,
+    risk_category: decision.risk_category,
+    decision: decision.decision,
+    model_name: decision.model_name,
+    model_version: decision.model_version,
+    inference_latency_ms: inferenceMs,
+    batch_size: batchSize,
+    source_topic: decision.source_topic,
+    source_partition: decision.source_partition,
+    source_offset: decision.source_offset,
+  };
+}
+
+export function deadLetterRecord(
+  msg: InputMessage,
+  code: DeadLetterCode,
+  reason: string,
+  fieldErrors: FieldError[],
+  failedAt: number,
+  service: string,
+): DeadLetterRecord {
+  return {
+    error_code: code,
+    reason,
+    field_errors: fieldErrors,
+    original_key: msg.key,
+    original_value: msg.value,
+    source_topic: msg.topic,
+    source_partition: msg.partition,
+    source_offset: msg.offset,
+    source_timestamp: msg.timestamp,
+    failed_at: failedAt,
+    service,
+  };
+}

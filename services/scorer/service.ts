@@ -1,0 +1,147 @@
+/**
+ * The scorer service: wires config, model, registry, Kafka runner and HTTP together and owns their
+ * lifecycle. States: created -> starting -> running -> stopping -> stopped (failed if start fails).
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
+import { createKafka } from '../shared/kafka/client.ts';
+import { ensureTopics } from '../shared/kafka/topics.ts';
+import type { Logger } from '../shared/log.ts';
+import { AvroRegistry } from '../shared/registry.ts';
+import { withRetry } from '../shared/retry.ts';
+import type { ScorerConfig } from './config.ts';
+import { createScorerInstrumentation, type ScorerInstrumentation } from './events.ts';
+import { buildHttp } from './http.ts';
+import { attachScorerMetrics } from './metrics.ts';
+import { ModelHost } from './model/model-host.ts';
+import { ScoringRunner } from './runner.ts';
+
+export type ServiceState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
+
+export const SCORER_TOPIC_ROLES = ['applications', 'decisions', 'scoringLog', 'deadLetters'] as const;
+
+export class ScorerService {
+  private _state: ServiceState = 'created';
+  readonly events: ScorerInstrumentation = createScorerInstrumentation();
+  readonly metrics: Registry;
+  private model?: ModelHost;
+  private runner?: ScoringRunner;
+  private http?: FastifyInstance;
+  private stopping?: Promise<void>;
+  private _httpAddress?: string;
+
+  constructor(
+    readonly config: ScorerConfig,
+    private readonly log: Logger,
+  ) {
+    this.metrics = attachScorerMetrics(this.events);
+    this.attachLogs();
+  }
+
+  get state(): ServiceState {
+    return this._state;
+  }
+  get httpAddress(): string | undefined {
+    return this._httpAddress;
+  }
+  get modelVersion(): string | undefined {
+    return this.model?.version;
+  }
+
+  private attachLogs(): void {
+    const log = this.log;
+    this.events.on('batch.end', ({ payload: p }) => {
+      if (p.ok) log.info({ partition: p.partition, size: p.size, scored: p.scored, deadLettered: p.deadLettered, ms: Math.round(p.durationMs * 10) / 10, modelVersion: p.modelVersion }, 'batch committed');
+    });
+    this.events.on('consumer.joined', ({ payload }) => log.info(payload, 'joined consumer group'));
+    this.events.on('consumer.rebalancing', () => log.info('consumer group rebalancing'));
+    this.events.on('consumer.crashed', ({ payload }) => log.error(payload, 'consumer crashed'));
+    this.events.on('error', ({ payload }) => log.warn(payload, 'batch failed; it will be retried'));
+    this.events.on('model.loaded', ({ payload }) => log.info(payload, 'model loaded'));
+  }
+
+  notReadyReasons(): string[] {
+    const r: string[] = [];
+    if (this._state !== 'running') r.push(`service is ${this._state}`);
+    if (!this.model) r.push('no model loaded');
+    if (!this.runner?.ready) r.push('consumer has not joined the group');
+    return r;
+  }
+
+  async start(): Promise<void> {
+    if (this._state !== 'created') throw new Error(`cannot start from ${this._state}`);
+    this._state = 'starting';
+    const c = this.config;
+    try {
+      this.model = await ModelHost.load(c.modelDir, { intraOpThreads: c.intraOpThreads });
+      this.events.emit('model.loaded', { name: this.model.name, version: this.model.version });
+
+      // HTTP first, so /health answers and /ready explains while Kafka connects.
+      this.http = buildHttp({
+        model: () => this.model,
+        policy: c.policy,
+        metrics: this.metrics,
+        events: this.events,
+        notReadyReasons: () => this.notReadyReasons(),
+        state: () => this._state,
+      });
+      this._httpAddress = await this.http.listen({ host: c.http.host, port: c.http.port });
+
+      const kafka = createKafka(c.connection, `scorer-${c.instanceId}`, (level, msg, extra) => this.log[level](extra, msg));
+      const registry = new AvroRegistry(c.connection.registry);
+      const topics = c.connection.topics;
+      const retry = { retries: 10, initialDelayMs: 250, maxDelayMs: 5000, factor: 2, onRetry: (e: unknown, n: number) => this.log.warn({ attempt: n, err: (e as Error).message }, 'start-up step failed; retrying') };
+      if (c.createTopics) {
+        const admin = kafka.admin();
+        await admin.connect();
+        try {
+          const r = await ensureTopics(admin, topics, SCORER_TOPIC_ROLES);
+          if (r.created.length) this.log.info({ topics: r.created }, 'created topics');
+        } finally {
+          await admin.disconnect();
+        }
+      }
+      const register = (topic: string, schema: string) => withRetry(() => registry.registerValueSchema(topic, schema), retry);
+      const [, decision, scoringLog, deadLetter] = await Promise.all([
+        register(topics.applications, 'loan-application'),
+        register(topics.decisions, 'loan-decision'),
+        register(topics.scoringLog, 'scoring-log'),
+        register(topics.deadLetters, 'dead-letter'),
+      ]);
+      await Promise.all([registry.warm(decision), registry.warm(scoringLog), registry.warm(deadLetter)]);
+      this.runner = new ScoringRunner({
+        kafka,
+        registry,
+        model: () => this.model!,
+        config: c,
+        events: this.events,
+        schemaIds: { decision, scoringLog, deadLetter },
+      });
+      await this.runner.start();
+      this._state = 'running';
+      this.log.info({ delivery: c.delivery, groupId: c.groupId, input: topics.applications, http: this._httpAddress, model: this.model.version }, 'scorer running');
+    } catch (e) {
+      this._state = 'failed';
+      await this.shutdown();
+      throw e;
+    }
+  }
+
+  private async shutdown(): Promise<void> {
+    await this.runner?.stop();
+    await this.http?.close().catch(() => undefined);
+    await this.model?.close();
+  }
+
+  /** Idempotent: finishes or abandons the in-flight chunk (an abandoned transaction is aborted), then disconnects. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      if (this._state === 'stopped') return;
+      this._state = 'stopping';
+      await this.shutdown();
+      this._state = 'stopped';
+      this.log.info('scorer stopped');
+    })();
+    return this.stopping;
+  }
+}

@@ -1,0 +1,28 @@
+/**
+ * The Kafka adapter: the only module that constructs kafkajs clients. kafkajs is no longer actively
+ * maintained; keeping construction here lets a librdkafka-based client replace it behind the same seams.
+ */
+import { Kafka, logLevel, type KafkaConfig, type LogEntry } from 'kafkajs';
+import type { ConnectionConfig } from './connection.ts';
+
+export type KafkaLog = (level: 'error' | 'warn' | 'info' | 'debug', msg: string, extra: Record<string, unknown>) => void;
+
+export function createKafka(conn: ConnectionConfig, clientIdSuffix: string, log?: KafkaLog): Kafka {
+  const config: KafkaConfig = {
+    clientId: `${conn.clientId}-${clientIdSuffix}`,
+    brokers: [...conn.brokers],
+    connectionTimeout: conn.connectionTimeoutMs,
+    requestTimeout: 30_000,
+    retry: { initialRetryTime: 200, retries: 10, maxRetryTime: 10_000 },
+    logLevel: logLevel.WARN,
+    logCreator: () => (entry: LogEntry) => {
+      if (!log) return;
+      const { message, ...extra } = entry.log;
+      const level = entry.level === logLevel.ERROR ? 'error' : entry.level === logLevel.WARN ? 'warn' : entry.level === logLevel.INFO ? 'info' : 'debug';
+      log(level, `kafkajs ${entry.namespace}: ${message}`, extra);
+    },
+  };
+  if (conn.ssl) config.ssl = conn.ssl.ca ? { ca: [conn.ssl.ca] } : true;
+  if (conn.sasl) config.sasl = { ...conn.sasl } as KafkaConfig['sasl'];
+  return new Kafka(config);
+}

@@ -1,0 +1,76 @@
+/** Topic definitions come from infra/topics.json (one source of truth); names can be overridden by env. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Admin, ITopicConfig } from 'kafkajs';
+import { REPO_ROOT } from '../schemas.ts';
+import { ServiceError } from '../errors.ts';
+
+export interface TopicDefinition {
+  readonly name: string;
+  readonly env: string;
+  readonly key: string;
+  readonly schema: string;
+  readonly partitions?: number;
+  readonly config: Readonly<Record<string, string>>;
+}
+
+interface TopicsFile {
+  readonly defaults: { readonly partitions: number; readonly replicationFactor: number };
+  readonly topics: Readonly<Record<string, TopicDefinition>>;
+}
+
+export const TOPICS_FILE: TopicsFile = JSON.parse(readFileSync(join(REPO_ROOT, 'infra', 'topics.json'), 'utf8')) as TopicsFile;
+
+export type TopicRole = keyof typeof TOPICS_FILE.topics & string;
+export type TopicNames = Readonly<Record<string, string>> & {
+  readonly applications: string;
+  readonly decisions: string;
+  readonly scoringLog: string;
+  readonly deadLetters: string;
+};
+
+export function topicNamesFromEnv(rawEnv: NodeJS.ProcessEnv): TopicNames {
+  const names: Record<string, string> = {};
+  for (const [role, def] of Object.entries(TOPICS_FILE.topics)) names[role] = rawEnv[def.env] || def.name;
+  return Object.freeze(names) as TopicNames;
+}
+
+export function topicDefinition(role: string): TopicDefinition {
+  const def = TOPICS_FILE.topics[role];
+  if (!def) throw new Error(`no topic role "${role}" in infra/topics.json`);
+  return def;
+}
+
+/**
+ * Creates the topics for `roles` (with the names in `names`) if missing. Idempotent; an existing topic
+ * with a different partition count is reported, not changed.
+ */
+export async function ensureTopics(
+  admin: Admin,
+  names: Readonly<Record<string, string>>,
+  roles: readonly string[],
+  opts: { partitions?: number; replicationFactor?: number } = {},
+): Promise<{ created: string[]; existing: string[] }> {
+  const existing = new Set(await admin.listTopics());
+  const wanted: ITopicConfig[] = roles.map((role) => {
+    const def = topicDefinition(role);
+    return {
+      topic: names[role] ?? def.name,
+      numPartitions: opts.partitions ?? def.partitions ?? TOPICS_FILE.defaults.partitions,
+      replicationFactor: opts.replicationFactor ?? TOPICS_FILE.defaults.replicationFactor,
+      configEntries: Object.entries(def.config).map(([name, value]) => ({ name, value })),
+    };
+  });
+  const missing = wanted.filter((t) => !existing.has(t.topic));
+  if (missing.length > 0) {
+    try {
+      await admin.createTopics({ topics: missing, waitForLeaders: true });
+    } catch (e) {
+      // Another instance may have created them concurrently; re-check before failing.
+      const now = new Set(await admin.listTopics());
+      const still = missing.filter((t) => !now.has(t.topic)).map((t) => t.topic);
+      if (still.length > 0) throw new ServiceError('TOPIC_SETUP_FAILED', `could not create topics ${still.join(', ')}: ${(e as Error).message}`, true, { topics: still }, { cause: e });
+    }
+  }
+  return { created: missing.map((t) => t.topic), existing: wanted.filter((t) => existing.has(t.topic)).map((t) => t.topic) };
+}

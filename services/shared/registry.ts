@@ -1,0 +1,157 @@
+/**
+ * The schema-registry adapter (Confluent API; Apicurio serves it under /apis/ccompat/v7). Registers our
+ * schemas under the topic-name strategy with BACKWARD compatibility, encodes with cached ids, and decodes
+ * returning a Result: a message the registry cannot explain is a bad message (an Err), a registry that
+ * cannot be reached is a retriable error (thrown).
+ */
+import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import type { Type } from 'avsc';
+import { ServiceError } from './errors.ts';
+import { err, ok, type Result } from './result.ts';
+import { schemaText } from './schemas.ts';
+import { frame, parseFrame } from './wire.ts';
+
+export type DecodeErrorCode = 'DECODE_MAGIC_BYTE' | 'DECODE_UNKNOWN_SCHEMA' | 'DECODE_MALFORMED' | 'DECODE_WRONG_SCHEMA';
+export interface DecodeError {
+  readonly code: DecodeErrorCode;
+  readonly reason: string;
+  readonly schemaId?: number;
+}
+
+export interface RegistryConfig {
+  readonly url: string;
+  readonly username?: string;
+  readonly password?: string;
+}
+
+export type Compatibility = 'BACKWARD' | 'BACKWARD_TRANSITIVE' | 'FORWARD' | 'FULL' | 'NONE';
+
+export class AvroRegistry {
+  private readonly client: SchemaRegistry;
+  private readonly types = new Map<number, Type>();
+  /** Ids whose lookup returned 404: remembered so a flood of them does not hit the registry. */
+  private readonly unknown = new Set<number>();
+  private readonly recordNames = new Map<number, string>();
+
+  constructor(private readonly config: RegistryConfig) {
+    this.client = new SchemaRegistry({
+      host: config.url,
+      ...(config.username ? { auth: { username: config.username, password: config.password ?? '' } } : {}),
+      retry: { retries: 2 },
+    });
+  }
+
+  private authHeaders(): Record<string, string> {
+    if (!this.config.username) return {};
+    return { authorization: `Basic ${Buffer.from(`${this.config.username}:${this.config.password ?? ''}`).toString('base64')}` };
+  }
+
+  /** Sets a subject's compatibility level (Confluent `PUT /config/{subject}`). */
+  async setCompatibility(subject: string, level: Compatibility): Promise<void> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.config.url}/config/${encodeURIComponent(subject)}`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/vnd.schemaregistry.v1+json', ...this.authHeaders() },
+        body: JSON.stringify({ compatibility: level }),
+        signal: AbortSignal.timeout(10_000),
+      });
+    } catch (e) {
+      throw new ServiceError('REGISTRY_UNAVAILABLE', `schema registry at ${this.config.url} unreachable: ${(e as Error).message}`, true, { subject }, { cause: e });
+    }
+    if (!res.ok) throw new ServiceError('SCHEMA_REGISTRATION_FAILED', `setting ${level} on ${subject} failed: ${res.status} ${await res.text()}`, res.status >= 500, { subject });
+  }
+
+  /**
+   * Registers `schemaName` (a file in schemas/) under `<topic>-value` with the given compatibility, and
+   * returns its id. Re-registering the same schema returns the same id. An incompatible schema is refused
+   * by the registry (non-retriable).
+   */
+  async registerValueSchema(topic: string, schemaName: string, compatibility: Compatibility = 'BACKWARD'): Promise<number> {
+    return this.registerSchema(`${topic}-value`, schemaText(schemaName), compatibility);
+  }
+
+  async registerSchema(subject: string, schema: string, compatibility: Compatibility = 'BACKWARD'): Promise<number> {
+    await this.setCompatibility(subject, compatibility);
+    try {
+      const { id } = await this.client.register({ type: SchemaType.AVRO, schema }, { subject });
+      return id;
+    } catch (e) {
+      const status = (e as { status?: number }).status;
+      const incompatible = status === 409;
+      throw new ServiceError(
+        'SCHEMA_REGISTRATION_FAILED',
+        incompatible ? `schema for ${subject} is incompatible with the registered versions (${compatibility}): ${(e as Error).message}` : `registering ${subject} failed: ${(e as Error).message}`,
+        !incompatible && status !== 422,
+        { subject, status },
+        { cause: e },
+      );
+    }
+  }
+
+  private async typeFor(schemaId: number): Promise<Type | undefined> {
+    const cached = this.types.get(schemaId);
+    if (cached) return cached;
+    if (this.unknown.has(schemaId)) return undefined;
+    try {
+      const t = (await this.client.getSchema(schemaId)) as unknown as Type;
+      this.types.set(schemaId, t);
+      return t;
+    } catch (e) {
+      if ((e as { status?: number }).status === 404) {
+        this.unknown.add(schemaId);
+        return undefined;
+      }
+      throw new ServiceError('REGISTRY_UNAVAILABLE', `schema registry lookup of id ${schemaId} failed: ${(e as Error).message}`, true, { schemaId }, { cause: e });
+    }
+  }
+
+  /** Full name of the record a schema id describes, e.g. com.creditrisk.v1.LoanApplication. */
+  private recordName(schemaId: number, t: Type): string {
+    let n = this.recordNames.get(schemaId);
+    if (n === undefined) {
+      n = (t as unknown as { name?: string }).name ?? '';
+      this.recordNames.set(schemaId, n);
+    }
+    return n;
+  }
+
+  /**
+   * Decodes a wire-format message. Errs for bad messages (wrong magic byte, unknown schema id, bytes that
+   * are not valid Avro for that schema, a record of another type than `expectRecord`); throws a retriable
+   * ServiceError when the registry cannot be reached.
+   */
+  async decode<T = Record<string, unknown>>(buf: Buffer | null, expectRecord?: string): Promise<Result<{ schemaId: number; value: T }, DecodeError>> {
+    const f = parseFrame(buf);
+    if (!f.ok) return f;
+    const { schemaId, body } = f.value;
+    const t = await this.typeFor(schemaId);
+    if (!t) return err({ code: 'DECODE_UNKNOWN_SCHEMA', reason: `schema id ${schemaId} is not known to the schema registry`, schemaId });
+    if (expectRecord && this.recordName(schemaId, t) !== expectRecord) {
+      return err({ code: 'DECODE_WRONG_SCHEMA', reason: `schema id ${schemaId} is ${this.recordName(schemaId, t) || 'not a record'}, expected ${expectRecord}`, schemaId });
+    }
+    try {
+      return ok({ schemaId, value: t.fromBuffer(body) as T });
+    } catch (e) {
+      return err({ code: 'DECODE_MALFORMED', reason: `not valid Avro for schema id ${schemaId}: ${(e as Error).message}`, schemaId });
+    }
+  }
+
+  /** Encodes `value` with the (registered) schema `schemaId`; throws if the value does not fit the schema. */
+  async encode(schemaId: number, value: unknown): Promise<Buffer> {
+    const t = await this.typeFor(schemaId);
+    if (!t) throw new ServiceError('STATE_INVALID', `schema id ${schemaId} is not registered`, false, { schemaId });
+    return frame(schemaId, t.toBuffer(value));
+  }
+
+  /** Synchronous encode for ids already resolved by `encode`/`registerValueSchema` + `warm`. */
+  encodeSync(schemaId: number, value: unknown): Buffer {
+    const t = this.types.get(schemaId);
+    if (!t) throw new ServiceError('STATE_INVALID', `schema id ${schemaId} not warmed; call warm(${schemaId}) first`, false, { schemaId });
+    return frame(schemaId, t.toBuffer(value));
+  }
+
+  async warm(schemaId: number): Promise<void> {
+    if (!(await this.typeFor(schemaId))) throw new ServiceError('STATE_INVALID', `schema id ${schemaId} is not registered`, false, { schemaId });
+  }
+}

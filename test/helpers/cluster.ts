@@ -1,0 +1,100 @@
+/** Test helpers against the real broker and registry provided by the global setup. */
+import { randomUUID } from 'node:crypto';
+import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
+import { inject } from 'vitest';
+import { ensureTopics, TOPICS_FILE } from '../../services/shared/kafka/topics.ts';
+import { AvroRegistry } from '../../services/shared/registry.ts';
+
+export function stack() {
+  return inject('stack');
+}
+
+export function kafkaClient(clientId = 'test'): Kafka {
+  return new Kafka({ clientId, brokers: stack().brokers.split(','), logLevel: logLevel.NOTHING, retry: { retries: 8 } });
+}
+
+export function registryClient(): AvroRegistry {
+  return new AvroRegistry({ url: stack().registryUrl });
+}
+
+/** Unique topic names for every role in infra/topics.json, so tests never share state. */
+export function uniqueTopics(prefix: string): Record<string, string> {
+  const id = randomUUID().slice(0, 8);
+  return Object.fromEntries(Object.entries(TOPICS_FILE.topics).map(([role, def]) => [role, `${prefix}-${id}-${def.name}`]));
+}
+
+/** Environment variables pointing a service at the test stack and at `topics`. */
+export function serviceEnv(topics: Record<string, string>, extra: Record<string, string> = {}): Record<string, string> {
+  const env: Record<string, string> = {
+    KAFKA_BROKERS: stack().brokers,
+    SCHEMA_REGISTRY_URL: stack().registryUrl,
+    HTTP_PORT: '0',
+    HTTP_HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+  };
+  for (const [role, def] of Object.entries(TOPICS_FILE.topics)) if (topics[role]) env[def.env] = topics[role]!;
+  return { ...env, ...extra };
+}
+
+export async function createTopics(topics: Record<string, string>, roles: readonly string[], partitions?: number): Promise<void> {
+  const admin = kafkaClient('test-admin').admin();
+  await admin.connect();
+  try {
+    await ensureTopics(admin, topics, roles, partitions ? { partitions } : {});
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export interface Collected {
+  readonly messages: (KafkaMessage & { partition: number })[];
+}
+
+/**
+ * Reads `topic` from the beginning with read_committed until `expected` messages arrived and nothing more
+ * came for `settleMs`, or `timeoutMs` passed. Returns everything read (possibly more than expected, which
+ * is how duplicates are caught).
+ */
+export async function readTopic(topic: string, opts: { expected: number; timeoutMs?: number; settleMs?: number }): Promise<Collected> {
+  const consumer = kafkaClient('test-reader').consumer({ groupId: `reader-${randomUUID()}`, readUncommitted: false, allowAutoTopicCreation: false });
+  const messages: (KafkaMessage & { partition: number })[] = [];
+  let last = Date.now();
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  await consumer.run({
+    eachBatch: async ({ batch }) => {
+      for (const m of batch.messages) messages.push({ ...m, partition: batch.partition });
+      if (batch.messages.length) last = Date.now();
+    },
+  });
+  const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
+  const settle = opts.settleMs ?? 2000;
+  while (Date.now() < deadline) {
+    if (messages.length >= opts.expected && Date.now() - last >= settle) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await consumer.disconnect();
+  return { messages };
+}
+
+/** Sum over partitions of (log end - committed) for a consumer group. */
+export async function groupLag(groupId: string, topic: string): Promise<number> {
+  const admin = kafkaClient('test-lag').admin();
+  await admin.connect();
+  try {
+    const [ends, committed] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
+    const done = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+    return ends.reduce((sum, e) => sum + Number(e.high) - Math.max(done.get(e.partition) ?? Number(e.low), Number(e.low)), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export async function waitUntil(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 120_000, everyMs = 250): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}

@@ -1,0 +1,47 @@
+/**
+ * Starts the broker and registry once per test run. In order: KAFKA_BROKERS + SCHEMA_REGISTRY_URL from the
+ * environment (nothing started); testcontainers when a Docker engine answers; else the local jars
+ * (infra/local/stack.ts). The same tests run in all three modes.
+ */
+import { spawnSync } from 'node:child_process';
+import type { TestProject } from 'vitest/node';
+import { down, up } from '../../infra/local/stack.ts';
+
+export interface TestStack {
+  readonly brokers: string;
+  readonly registryUrl: string;
+  readonly mode: 'external' | 'containers' | 'local';
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    stack: TestStack;
+  }
+}
+
+function dockerAnswers(): boolean {
+  const r = spawnSync('docker', ['info', '--format', '{{.ServerVersion}}'], { timeout: 10_000, encoding: 'utf8' });
+  return r.status === 0 && r.stdout.trim().length > 0;
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const mode = process.env.TEST_STACK;
+  if ((mode === undefined || mode === 'external') && process.env.KAFKA_BROKERS && process.env.SCHEMA_REGISTRY_URL) {
+    project.provide('stack', { brokers: process.env.KAFKA_BROKERS, registryUrl: process.env.SCHEMA_REGISTRY_URL, mode: 'external' });
+    return async () => undefined;
+  }
+  if (mode === 'containers' || (mode === undefined && dockerAnswers())) {
+    const { startContainers } = await import('./containers.ts');
+    const c = await startContainers();
+    project.provide('stack', { brokers: c.brokers, registryUrl: c.registryUrl, mode: 'containers' });
+    return c.stop;
+  }
+  const t0 = Date.now();
+  const h = await up(undefined, (m) => console.error(`[stack] ${m}`));
+  console.error(`[stack] local broker ${h.brokers}, registry ${h.registryUrl} (${h.started ? 'started' : 'reused'} in ${Date.now() - t0} ms)`);
+  project.provide('stack', { brokers: h.brokers, registryUrl: h.registryUrl, mode: 'local' });
+  return async () => {
+    // Stop only what this run started; a stack started by `make stack` is left running.
+    if (h.started && process.env.KEEP_STACK !== '1') await down(undefined, (m) => console.error(`[stack] ${m}`));
+  };
+}
