@@ -2,7 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    reporters: process.env.CI ? ['default'] : ['default'],
+    // One broker for the whole run and 2 cores: test files run one at a time.
+    fileParallelism: false,
     projects: [
       {
         test: {
@@ -16,8 +17,6 @@ export default defineConfig({
           name: 'integration',
           include: ['test/**/*.test.ts'],
           globalSetup: ['test/setup/global-setup.ts'],
-          // One broker for the whole run and 2 cores: integration files run one at a time.
-          fileParallelism: false,
           testTimeout: 180_000,
           hookTimeout: 180_000,
         },
