@@ -1,0 +1,15 @@
+"""The numpy-style docstring examples run and hold."""
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = ["artifacts", "expressions", "features", "metrics", "model", "population", "reference", "train_initial", "validation"]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name):
+    module = importlib.import_module(f"pipeline.{name}")
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0
