@@ -32,6 +32,9 @@ export interface RunnerDeps {
   readonly schemaIds: SchemaIds;
 }
 
+/** An idempotent producer must not give up on a send it may have written (kafkajs warns otherwise). */
+const IDEMPOTENT_RETRY = { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 10_000 };
+
 export const APPLICATION_RECORD = 'com.creditrisk.v1.LoanApplication';
 
 export class ScoringRunner {
@@ -62,8 +65,8 @@ export class ScoringRunner {
     try {
       this.producer =
         config.delivery === 'exactly-once'
-          ? kafka.producer({ transactionalId: config.transactionalId, idempotent: true, maxInFlightRequests: 1, transactionTimeout: 60_000 })
-          : kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+          ? kafka.producer({ transactionalId: config.transactionalId, idempotent: true, maxInFlightRequests: 1, transactionTimeout: 60_000, retry: IDEMPOTENT_RETRY })
+          : kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: IDEMPOTENT_RETRY });
       this.consumer = kafka.consumer({
         groupId: config.groupId,
         sessionTimeout: config.sessionTimeoutMs,

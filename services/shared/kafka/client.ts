@@ -17,7 +17,7 @@ export function createKafka(conn: ConnectionConfig, clientIdSuffix: string, log?
     logLevel: logLevel.WARN,
     logCreator: () => (entry: LogEntry) => {
       if (!log) return;
-      const { message, ...extra } = entry.log;
+      const { message, timestamp: _ts, logger: _logger, ...extra } = entry.log as { message: string; timestamp?: string; logger?: string } & Record<string, unknown>;
       const level = entry.level === logLevel.ERROR ? 'error' : entry.level === logLevel.WARN ? 'warn' : entry.level === logLevel.INFO ? 'info' : 'debug';
       log(level, `kafkajs ${entry.namespace}: ${message}`, extra);
     },

@@ -1,0 +1,91 @@
+# One Makefile ties Node (services), Python (pipeline) and Java (local Kafka + registry) together.
+# The two commands a new clone needs: `make start` and `make test`. Everything they need is installed here.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON  ?= python3
+VENV    := .venv
+PY      := $(VENV)/bin/python
+TSX     := node --import tsx
+MODEL   := models/credit-default-classifier/1
+# The local stack's settings; `make stack` writes them. Explicit KAFKA_BROKERS/SCHEMA_REGISTRY_URL win.
+STACK_ENV := .local/stack.env
+
+export NPM_CONFIG_UPDATE_NOTIFIER := false
+
+.PHONY: help
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
+
+# ---------------------------------------------------------------------------------------------- set-up
+node_modules/.install-stamp: package.json package-lock.json .npmrc
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(VENV)/.install-stamp: pipeline/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r pipeline/requirements.txt
+	@touch $@
+
+.PHONY: install
+install: node_modules/.install-stamp $(VENV)/.install-stamp ## Install Node modules and the Python virtualenv
+	$(TSX) infra/local/stack.ts fetch
+
+$(MODEL)/model.onnx: $(VENV)/.install-stamp $(wildcard pipeline/*.py) schemas/population.json schemas/loan-application.avsc
+	$(PY) -m pipeline.train_initial --out $(MODEL)
+
+.PHONY: model
+model: $(MODEL)/model.onnx ## Train the initial model (XGBoost -> ONNX + metadata) into models/
+
+# ---------------------------------------------------------------------------------------------- run
+.PHONY: stack stack-down stack-status
+stack: node_modules/.install-stamp ## Start the local Kafka broker and schema registry (background)
+	@if [ -n "$$KAFKA_BROKERS" ]; then echo "KAFKA_BROKERS is set ($$KAFKA_BROKERS): using that cluster, starting nothing"; else $(TSX) infra/local/stack.ts up; fi
+stack-down: node_modules/.install-stamp ## Stop the local broker and registry
+	$(TSX) infra/local/stack.ts down
+stack-status: node_modules/.install-stamp
+	$(TSX) infra/local/stack.ts status
+
+# Runs a command with the local stack's settings unless KAFKA_BROKERS is already set.
+with-stack = if [ -z "$$KAFKA_BROKERS" ] && [ -f $(STACK_ENV) ]; then source $(STACK_ENV); fi;
+
+.PHONY: scorer
+scorer: node_modules/.install-stamp model ## Run the scorer alone against the configured cluster
+	@$(with-stack) exec $(TSX) services/scorer/main.ts
+
+.PHONY: simulate
+simulate: node_modules/.install-stamp ## Produce applications: make simulate ARGS="--count 1000 --rate 200 --invalid 0.05"
+	@$(with-stack) exec $(TSX) services/simulator/main.ts produce $(ARGS)
+
+.PHONY: tail
+tail: node_modules/.install-stamp ## Tail committed decisions
+	@$(with-stack) exec $(TSX) services/simulator/main.ts tail $(ARGS)
+
+.PHONY: start
+start: install model stack ## The main job: stack + scorer + simulator with a live terminal view (Ctrl-C stops)
+	@$(with-stack) exec $(TSX) services/live/main.ts $(ARGS)
+
+# ---------------------------------------------------------------------------------------------- checks
+.PHONY: typecheck
+typecheck: node_modules/.install-stamp
+	npx tsc --noEmit -p tsconfig.json
+
+.PHONY: test-py
+test-py: $(VENV)/.install-stamp
+	$(PY) -m pytest -q pipeline/tests
+
+.PHONY: test-unit
+test-unit: node_modules/.install-stamp
+	npx vitest run --project unit
+
+.PHONY: test
+test: install model typecheck test-py ## The whole suite: typecheck, pytest, vitest unit + integration (real broker)
+	$(TSX) test/run-vitest.ts
+
+.PHONY: bench
+bench: install model ## Benchmarks (not part of make test)
+	@$(with-stack) $(TSX) bench/run.ts $(ARGS)
+
+.PHONY: clean
+clean: ## Remove generated models and local stack data (keeps caches)
+	rm -rf .local models/credit-default-classifier/*/ test-artifacts

@@ -1,0 +1,132 @@
+/**
+ * `make start`: the scorer and the simulator feeding it, with a live view in the terminal until Ctrl-C.
+ * Scorer logs go to .local/logs/scorer.log so they do not garble the view.
+ *
+ * Environment: everything the scorer takes (see README), plus LIVE_RATE (applications/s, default 300) and
+ * LIVE_INVALID (share of deliberately invalid messages, default 0.02).
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import pino from 'pino';
+import { loadScorerConfig } from '../scorer/config.ts';
+import { ScorerService } from '../scorer/service.ts';
+import { env, parseEnv } from '../shared/config.ts';
+import { ConfigError } from '../shared/errors.ts';
+import { createKafka } from '../shared/kafka/client.ts';
+import { AvroRegistry } from '../shared/registry.ts';
+import { REPO_ROOT } from '../shared/schemas.ts';
+import { produceApplications, type ProduceStats } from '../simulator/producer.ts';
+import { populationSource } from '../simulator/source.ts';
+import { percentile, renderLive } from './view.ts';
+
+async function main(): Promise<void> {
+  let live, config;
+  try {
+    live = parseEnv({ LIVE_RATE: env.number(300, 1, 1_000_000), LIVE_INVALID: env.number(0.02, 0, 1) }, process.env);
+    config = loadScorerConfig(process.env);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(e.message);
+      process.exit(2);
+    }
+    throw e;
+  }
+  const logDir = join(REPO_ROOT, '.local', 'logs');
+  mkdirSync(logDir, { recursive: true });
+  const log = pino({ level: config.logLevel, base: { service: 'scorer' } }, pino.destination(join(logDir, 'scorer.log')));
+  const scorer = new ScorerService(config, log);
+
+  let scored = 0;
+  const decisions: Record<string, number> = {};
+  const dead: Record<string, number> = {};
+  let lag: number | undefined;
+  let latencies: number[] = [];
+  scorer.events.on('batch.end', ({ payload }) => {
+    if (payload.ok) scored += payload.scored;
+  });
+  scorer.events.on('decisions', ({ payload }) => {
+    for (const [k, n] of Object.entries(payload.byDecision)) decisions[k] = (decisions[k] ?? 0) + n;
+    latencies.push(...payload.endToEndMs);
+    if (latencies.length > 20_000) latencies = latencies.slice(-10_000);
+  });
+  scorer.events.on('dead-letters', ({ payload }) => {
+    for (const [k, n] of Object.entries(payload.byCode)) dead[k] = (dead[k] ?? 0) + n;
+  });
+  scorer.events.on('lag', ({ payload }) => (lag = payload.reduce((s, l) => s + l.lag, 0)));
+
+  process.stdout.write(`starting the scorer against ${config.connection.brokers.join(',')} (logs: .local/logs/scorer.log)...\n`);
+  await scorer.start();
+
+  const kafka = createKafka(config.connection, 'live-simulator');
+  const registry = new AvroRegistry(config.connection.registry);
+  const schemaId = await registry.registerValueSchema(config.connection.topics.applications, 'loan-application');
+  await registry.warm(schemaId);
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const ac = new AbortController();
+  let stats: ProduceStats = { sent: 0, invalid: 0, byKind: {} };
+  const producing = produceApplications(producer, registry, schemaId, populationSource({ seed: Date.now() % 1e6, runId: randomUUID().slice(0, 8) }), {
+    topic: config.connection.topics.applications,
+    count: Infinity,
+    ratePerSec: live.LIVE_RATE,
+    invalidShare: live.LIVE_INVALID,
+    signal: ac.signal,
+    onProgress: (s) => (stats = { ...s }),
+  });
+
+  const started = Date.now();
+  let prev = { t: started, produced: 0, scored: 0 };
+  const tty = process.stdout.isTTY;
+  let lastPrint = 0;
+  const render = () => {
+    const now = Date.now();
+    const dt = Math.max(0.001, (now - prev.t) / 1000);
+    const snapshot = {
+      uptimeS: (now - started) / 1000,
+      produced: stats.sent,
+      producedInvalid: stats.invalid,
+      producedRate: (stats.sent - prev.produced) / dt,
+      scored,
+      scoredRate: (scored - prev.scored) / dt,
+      decisions,
+      deadLetters: dead,
+      lag,
+      p50Ms: percentile(latencies, 0.5),
+      p99Ms: percentile(latencies, 0.99),
+      modelVersion: scorer.modelVersion,
+      brokers: config.connection.brokers.join(','),
+      notes: [],
+    };
+    prev = { t: now, produced: stats.sent, scored };
+    latencies = [];
+    const lines = renderLive(snapshot);
+    if (tty) process.stdout.write(`\x1b[H\x1b[2J${lines.join('\n')}\n`);
+    else if (now - lastPrint >= 5000) {
+      lastPrint = now;
+      process.stdout.write(`${lines[2]!.trim()} | ${lines[3]!.trim()}\n`);
+    }
+  };
+  const timer = setInterval(render, 1000);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    clearInterval(timer);
+    process.stdout.write(`\n${signal}: stopping the simulator and the scorer...\n`);
+    ac.abort();
+    await producing.catch(() => undefined);
+    await producer.disconnect().catch(() => undefined);
+    await scorer.stop();
+    process.stdout.write(`produced ${stats.sent} (${stats.invalid} invalid), scored ${scored}, dead-lettered ${Object.values(dead).reduce((a, b) => a + b, 0)}\n`);
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+}
+
+main().catch((e: unknown) => {
+  console.error(`start failed: ${e instanceof Error ? e.message : String(e)}`);
+  process.exit(1);
+});

@@ -1,0 +1,129 @@
+/**
+ * Simulator CLI for upstream testing.
+ *
+ *   produce  --count N (default 1000; 0 = until Ctrl-C) --rate R/s --invalid SHARE --seed S
+ *            --shock-from I [--shock-until J] --file applications.jsonl
+ *   tail     print committed decisions as they arrive (--from-beginning to replay)
+ */
+import { createReadStream } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { createKafka } from '../shared/kafka/client.ts';
+import { connectionFromEnv } from '../shared/kafka/connection.ts';
+import { ensureTopics } from '../shared/kafka/topics.ts';
+import { AvroRegistry } from '../shared/registry.ts';
+import type { Application } from './invalid.ts';
+import { produceApplications, type ApplicationSource } from './producer.ts';
+import { populationSource } from './source.ts';
+
+async function readJsonLines(path: string): Promise<Application[]> {
+  const rows: Application[] = [];
+  let line = 0;
+  for await (const text of createInterface({ input: createReadStream(path) })) {
+    line++;
+    if (!text.trim()) continue;
+    try {
+      rows.push(JSON.parse(text) as Application);
+    } catch (e) {
+      throw new Error(`${path}:${line}: not JSON: ${(e as Error).message}`);
+    }
+  }
+  return rows;
+}
+
+async function produce(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      count: { type: 'string', default: '1000' },
+      rate: { type: 'string', default: '0' },
+      invalid: { type: 'string', default: '0' },
+      seed: { type: 'string', default: String(Date.now() % 1_000_000) },
+      'shock-from': { type: 'string' },
+      'shock-until': { type: 'string' },
+      file: { type: 'string' },
+    },
+  });
+  const num = (name: string, v: string | undefined, min: number, max = Infinity): number | undefined => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < min || n > max) throw new Error(`--${name} must be a number in [${min}, ${max}], got "${v}"`);
+    return n;
+  };
+  const conn = connectionFromEnv();
+  const kafka = createKafka(conn, 'simulator');
+  const registry = new AvroRegistry(conn.registry);
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, conn.topics, ['applications']);
+  await admin.disconnect();
+  const schemaId = await registry.registerValueSchema(conn.topics.applications, 'loan-application');
+  await registry.warm(schemaId);
+
+  let source: ApplicationSource;
+  let count = num('count', values.count, 0)!;
+  if (values.file) {
+    const rows = await readJsonLines(values.file);
+    source = (i) => rows[i % rows.length]!;
+    if (count === 1000) count = rows.length;
+  } else {
+    const shockFrom = num('shock-from', values['shock-from'], 0);
+    const shockUntil = num('shock-until', values['shock-until'], 0);
+    source = populationSource({ seed: num('seed', values.seed, 0)!, runId: randomUUID().slice(0, 8), ...(shockFrom !== undefined ? { shockFrom } : {}), ...(shockUntil !== undefined ? { shockUntil } : {}) });
+  }
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const ac = new AbortController();
+  process.once('SIGINT', () => ac.abort());
+  process.once('SIGTERM', () => ac.abort());
+  const rate = num('rate', values.rate, 0) || undefined;
+  const stats = await produceApplications(producer, registry, schemaId, source, {
+    topic: conn.topics.applications,
+    count: count === 0 ? Infinity : count,
+    ...(rate ? { ratePerSec: rate } : {}),
+    invalidShare: num('invalid', values.invalid, 0, 1)!,
+    signal: ac.signal,
+    onProgress: (s) => process.stderr.write(`\rproduced ${s.sent} (${s.invalid} invalid)`),
+  });
+  await producer.disconnect();
+  process.stderr.write(`\nproduced ${stats.sent} applications to ${conn.topics.applications} (${stats.invalid} invalid: ${JSON.stringify(stats.byKind)})\n`);
+}
+
+async function tail(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { 'from-beginning': { type: 'boolean', default: false } } });
+  const conn = connectionFromEnv();
+  const kafka = createKafka(conn, 'tail');
+  const registry = new AvroRegistry(conn.registry);
+  const consumer = kafka.consumer({ groupId: `tail-${randomUUID()}`, readUncommitted: false });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [conn.topics.decisions], fromBeginning: values['from-beginning'] });
+  const stop = async () => {
+    await consumer.disconnect();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      const r = await registry.decode(message.value);
+      if (!r.ok) {
+        console.log(`undecodable decision at offset ${message.offset}: ${r.error.reason}`);
+        return;
+      }
+      const d = r.value.value as Record<string, unknown>;
+      console.log(`${d.application_id}\tp=${(d.probability_of_default as number).toFixed(4)}\t${d.risk_category}\t${d.decision}\tmodel v${d.model_version}`);
+    },
+  });
+}
+
+const [cmd, ...rest] = process.argv.slice(2);
+const run = cmd === 'produce' ? produce : cmd === 'tail' ? tail : undefined;
+if (!run) {
+  console.error('usage: simulator produce [--count N] [--rate R] [--invalid SHARE] [--seed S] [--shock-from I] [--file F] | simulator tail [--from-beginning]');
+  process.exit(2);
+}
+run(rest).catch((e: unknown) => {
+  console.error(`simulator: ${e instanceof Error ? e.message : String(e)}`);
+  process.exit(1);
+});
