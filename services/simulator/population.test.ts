@@ -141,6 +141,17 @@ describe('generateApplication', () => {
     }
   });
 
+  it('samples the same population with a fresh rng per application (seeds 0, 1, 2, ...)', () => {
+    const perIndex = Array.from({ length: N }, (_, i) =>
+      generateApplication(createRng(i), spec, { shock: false, submittedAt: T0, applicationId: `app-${i}` }),
+    );
+    const ref = fixture.reference.base;
+    for (const name of FEATURE_NAMES) {
+      expectMeanMatches(column(perIndex, name), ref.features[name]!, ref.rows, name);
+      expectQuantilesMatch(column(perIndex, name), ref.features[name]!, name);
+    }
+  });
+
   it('has a baseline default rate of 15-25%, as in Python', () => {
     const p = base.map((r) => defaultProbability(r, spec));
     const rate = mean(p);
