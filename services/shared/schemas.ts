@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const SCHEMAS_DIR = join(REPO_ROOT, 'schemas');
 
-export type SchemaName = 'loan-application' | 'loan-decision' | 'scoring-log' | 'dead-letter';
+export type SchemaName = string;
 
 export interface AvroField {
   readonly name: string;
