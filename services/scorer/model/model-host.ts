@@ -4,6 +4,10 @@
  * frees the native session with the thread.
  */
 import { Worker } from 'node:worker_threads';
+// Loaded here, in the main thread, only so that the native addon is registered with the process once:
+// without it, the addon loads in the first worker but every later worker (the next model version in a
+// hot swap) fails with "Module did not self-register". No session is ever created on this thread.
+import 'onnxruntime-node';
 import { ServiceError } from '../../shared/errors.ts';
 import { FEATURE_NAMES } from '../../shared/schemas.ts';
 import { readModelFiles, type ModelMetadata } from './metadata.ts';
