@@ -27,6 +27,14 @@ $(VENV)/.install-stamp: pipeline/requirements.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r pipeline/requirements.txt
 	@touch $@
 
+# The benchmark peers' Python packages (bench/peers/), on top of the pipeline's.
+$(VENV)/.bench-stamp: $(VENV)/.install-stamp bench/peers/requirements.txt
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r bench/peers/requirements.txt
+	@touch $@
+
+.PHONY: bench-deps
+bench-deps: $(VENV)/.bench-stamp ## Install the benchmark peers' Python packages into .venv
+
 .PHONY: install
 install: node_modules/.install-stamp $(VENV)/.install-stamp ## Install Node modules and the Python virtualenv
 	$(TSX) infra/local/stack.ts fetch
@@ -112,11 +120,11 @@ test-unit: node_modules/.install-stamp
 	npx vitest run --project unit
 
 .PHONY: test
-test: install model typecheck test-py ops-tools ## The whole suite: typecheck, pytest, vitest unit + integration (real broker, ops checks)
+test: install model bench-deps typecheck test-py ops-tools ## The whole suite: typecheck, pytest, vitest unit + integration (real broker, ops checks)
 	$(TSX) test/run-vitest.ts
 
 .PHONY: bench
-bench: install model ## Benchmarks (not part of make test)
+bench: install model bench-deps ## Benchmarks (not part of make test)
 	@$(with-stack) $(TSX) bench/run.ts $(ARGS)
 
 .PHONY: clean
