@@ -1,11 +1,14 @@
 /** The scorer's instrumentation events. Metrics (metrics.ts) and logs attach as listeners. */
 import type { InstrumentationEvent } from '../shared/instrumentation.ts';
 import { Instrumentation } from '../shared/instrumentation.ts';
+import type { DecisionRecord } from './records.ts';
 
 export type ScorerEvent =
-  | InstrumentationEvent<'batch.end', { partition: number; size: number; scored: number; deadLettered: number; durationMs: number; ok: boolean; modelVersion?: string }>
+  | InstrumentationEvent<'batch.end', { partition: number; firstOffset: string; lastOffset: string; size: number; scored: number; deadLettered: number; durationMs: number; ok: boolean; modelVersion?: string }>
   | InstrumentationEvent<'inference', { rows: number; durationMs: number; modelVersion: string }>
   | InstrumentationEvent<'decisions', { byDecision: Record<string, number>; endToEndMs: number[] }>
+  /** The committed decision records of one chunk (for per-decision debug logs; records carry no personal fields). */
+  | InstrumentationEvent<'decision.records', { records: readonly DecisionRecord[] }>
   | InstrumentationEvent<'dead-letters', { byCode: Record<string, number> }>
   | InstrumentationEvent<'transaction', { result: 'committed' | 'aborted'; durationMs: number }>
   | InstrumentationEvent<'consumer.joined', { memberId: string; partitions: number[] }>

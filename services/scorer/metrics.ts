@@ -2,8 +2,14 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ScorerInstrumentation } from './events.ts';
 
+/** Default Node.js metrics that are gauges with a counter's suffix. */
+export const NON_COUNTER_TOTALS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'] as const;
+
 export function attachScorerMetrics(events: ScorerInstrumentation, registry: Registry = new Registry()): Registry {
   collectDefaultMetrics({ register: registry });
+  // prom-client names these gauges *_total, which Prometheus reserves for counters (`promtool check metrics`
+  // rejects them); the same numbers stay available per type as nodejs_active_{handles,requests,resources}.
+  for (const name of NON_COUNTER_TOTALS) registry.removeSingleMetric(name);
   const scored = new Counter({ name: 'scorer_applications_scored_total', help: 'Valid applications scored and committed.', registers: [registry] });
   const decisions = new Counter({ name: 'scorer_decisions_total', help: 'Committed decisions by decision.', labelNames: ['decision'], registers: [registry] });
   const dead = new Counter({ name: 'scorer_dead_letters_total', help: 'Messages sent to the dead-letter topic, by error code.', labelNames: ['code'], registers: [registry] });
@@ -18,6 +24,7 @@ export function attachScorerMetrics(events: ScorerInstrumentation, registry: Reg
   const crashes = new Counter({ name: 'scorer_consumer_crashes_total', help: 'Consumer crashes (restarted by kafkajs or fatal).', registers: [registry] });
   const lag = new Gauge({ name: 'scorer_consumer_lag', help: 'Messages not yet committed by the group, per input partition.', labelNames: ['partition'], registers: [registry] });
   const modelInfo = new Gauge({ name: 'scorer_model_info', help: 'The model version serving (value 1).', labelNames: ['model', 'version'], registers: [registry] });
+  const modelLoaded = new Gauge({ name: 'scorer_model_loaded_timestamp_seconds', help: 'Unix time the serving model version was loaded (start-up or hot swap).', registers: [registry] });
   const predict = new Histogram({ name: 'scorer_http_predict_duration_seconds', help: 'POST /predict latency.', labelNames: ['status'], buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25], registers: [registry] });
 
   events.on('batch.end', ({ payload: p }) => {
@@ -42,9 +49,10 @@ export function attachScorerMetrics(events: ScorerInstrumentation, registry: Reg
   events.on('lag', ({ payload }) => {
     for (const l of payload) lag.set({ partition: String(l.partition) }, l.lag);
   });
-  events.on('model.loaded', ({ payload }) => {
+  events.on('model.loaded', ({ payload, timestamp }) => {
     modelInfo.reset();
     modelInfo.set({ model: payload.name, version: payload.version }, 1);
+    modelLoaded.set(timestamp / 1000);
   });
   events.on('predict', ({ payload }) => predict.observe({ status: String(payload.status) }, payload.durationMs / 1000));
   return registry;

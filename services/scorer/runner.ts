@@ -139,6 +139,8 @@ export class ScoringRunner {
       } finally {
         this.deps.events.emit('batch.end', {
           partition,
+          firstOffset: chunk[0]!.offset,
+          lastOffset: last,
           size: chunk.length,
           scored: out?.decisions.length ?? 0,
           deadLettered: out?.deadLetters.length ?? 0,
@@ -201,6 +203,7 @@ export class ScoringRunner {
         endToEndMs.push(now - d.submitted_at);
       }
       this.deps.events.emit('decisions', { byDecision, endToEndMs });
+      this.deps.events.emit('decision.records', { records: out.decisions });
     }
     if (out.deadLetters.length > 0) {
       const byCode: Record<string, number> = {};

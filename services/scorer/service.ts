@@ -50,8 +50,31 @@ export class ScorerService {
 
   private attachLogs(): void {
     const log = this.log;
+    // Info: one line per committed chunk with its source offsets and model version. Debug: one line per
+    // decision. Neither carries features or other personal fields (those live only in the scoring log topic).
+    const input = this.config.connection.topics.applications;
     this.events.on('batch.end', ({ payload: p }) => {
-      if (p.ok) log.info({ partition: p.partition, size: p.size, scored: p.scored, deadLettered: p.deadLettered, ms: Math.round(p.durationMs * 10) / 10, modelVersion: p.modelVersion }, 'batch committed');
+      const trace = { topic: input, partition: p.partition, firstOffset: p.firstOffset, lastOffset: p.lastOffset };
+      if (p.ok) log.info({ ...trace, size: p.size, scored: p.scored, deadLettered: p.deadLettered, ms: Math.round(p.durationMs * 10) / 10, modelVersion: p.modelVersion }, 'batch committed');
+      else log.warn({ ...trace, size: p.size, ms: Math.round(p.durationMs * 10) / 10 }, 'batch not committed');
+    });
+    this.events.on('decision.records', ({ payload }) => {
+      if (!log.isLevelEnabled('debug')) return;
+      for (const d of payload.records) {
+        log.debug(
+          {
+            applicationId: d.application_id,
+            decision: d.decision,
+            riskCategory: d.risk_category,
+            probability: d.probability_of_default,
+            modelVersion: d.model_version,
+            topic: d.source_topic,
+            partition: d.source_partition,
+            offset: d.source_offset,
+          },
+          'decision',
+        );
+      }
     });
     this.events.on('consumer.joined', ({ payload }) => log.info(payload, 'joined consumer group'));
     this.events.on('consumer.rebalancing', () => log.info('consumer group rebalancing'));
