@@ -39,6 +39,8 @@ export interface BatchOutput {
 export interface BatchContext {
   readonly decode: DecodeFn;
   readonly scorer: Scorer;
+  /** A challenger scoring the same rows; its output goes to the log records only, never to decisions. */
+  readonly shadow?: Scorer;
   readonly policy: DecisionPolicy;
   readonly service: string;
   readonly now?: () => number;
@@ -73,7 +75,11 @@ export async function processBatch(messages: readonly InputMessage[], ctx: Batch
   const scorer = ctx.scorer;
   const identity: ModelIdentity = { name: scorer.name, version: scorer.version };
   if (valid.length === 0) return { decisions: [], logs: [], deadLetters, keys: [], inferenceMs: 0, modelVersion: identity.version };
-  const { probabilities, inferenceMs } = await scorer.score(packFeatures(valid.map((v) => v.app.features)), valid.length);
+  const rows = valid.map((v) => v.app.features);
+  const [{ probabilities, inferenceMs }, shadow] = await Promise.all([
+    scorer.score(packFeatures(rows), valid.length),
+    ctx.shadow ? ctx.shadow.score(packFeatures(rows), valid.length).catch(() => undefined) : undefined,
+  ]);
   const scoredAt = now();
   const decisions: DecisionRecord[] = [];
   const logs: ScoringLogRecord[] = [];
@@ -81,7 +87,7 @@ export async function processBatch(messages: readonly InputMessage[], ctx: Batch
   valid.forEach(({ app, msg }, i) => {
     const d = decisionRecord(app, probabilities[i]!, identity, ctx.policy, msg, scoredAt);
     decisions.push(d);
-    logs.push(scoringLogRecord(app, d, inferenceMs, valid.length));
+    logs.push(scoringLogRecord(app, d, inferenceMs, valid.length, shadow ? { version: ctx.shadow!.version, probability: shadow.probabilities[i]! } : undefined));
     keys.push(app.application_id);
   });
   return { decisions, logs, deadLetters, keys, inferenceMs, modelVersion: identity.version };

@@ -20,6 +20,8 @@ export const scorerEnv = {
   SCORER_CREATE_TOPICS: env.bool(true),
   SCORER_LAG_POLL_INTERVAL: env.duration('5s'),
   MODEL_DIR: env.string('models/credit-default-classifier/1'),
+  SCORER_SHADOW_MODEL_DIR: env.optionalString(),
+  SCORER_FOLLOW_MODEL_UPDATES: env.bool(true),
   ORT_INTRA_OP_THREADS: env.int(1, 1, 64),
   CLASSIFICATION_THRESHOLD: env.number(0.5, 0, 1),
   RISK_MEDIUM_AT: env.number(0.3, 0, 1),
@@ -48,6 +50,8 @@ export interface ScorerConfig {
   readonly createTopics: boolean;
   readonly lagPollIntervalMs: number;
   readonly modelDir: string;
+  readonly shadowModelDir?: string;
+  readonly followModelUpdates: boolean;
   readonly intraOpThreads: number;
   readonly policy: DecisionPolicy;
   readonly http: { readonly host: string; readonly port: number };
@@ -92,6 +96,8 @@ export function loadScorerConfig(rawEnv: NodeJS.ProcessEnv = process.env): Score
     createTopics: raw.SCORER_CREATE_TOPICS,
     lagPollIntervalMs: raw.SCORER_LAG_POLL_INTERVAL,
     modelDir: resolve(REPO_ROOT, raw.MODEL_DIR),
+    ...(raw.SCORER_SHADOW_MODEL_DIR ? { shadowModelDir: resolve(REPO_ROOT, raw.SCORER_SHADOW_MODEL_DIR) } : {}),
+    followModelUpdates: raw.SCORER_FOLLOW_MODEL_UPDATES,
     intraOpThreads: raw.ORT_INTRA_OP_THREADS,
     policy,
     http: { host: raw.HTTP_HOST, port: raw.HTTP_PORT },

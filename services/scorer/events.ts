@@ -16,6 +16,7 @@ export type ScorerEvent =
   | InstrumentationEvent<'consumer.crashed', { error: string; restart: boolean }>
   | InstrumentationEvent<'lag', { topic: string; partition: number; lag: number }[]>
   | InstrumentationEvent<'model.loaded', { name: string; version: string }>
+  | InstrumentationEvent<'model.swap', { result: 'activated' | 'refused'; version: string; previousVersion?: string; reason: string; durationMs: number }>
   | InstrumentationEvent<'error', { code: string; message: string; retriable: boolean }>
   | InstrumentationEvent<'predict', { durationMs: number; status: number }>;
 

@@ -49,6 +49,12 @@ export function attachScorerMetrics(events: ScorerInstrumentation, registry: Reg
   events.on('lag', ({ payload }) => {
     for (const l of payload) lag.set({ partition: String(l.partition) }, l.lag);
   });
+  const swaps = new Counter({ name: 'scorer_model_swaps_total', help: 'Model announcements handled, by result (activated or refused).', labelNames: ['result'], registers: [registry] });
+  const swapSeconds = new Histogram({ name: 'scorer_model_swap_duration_seconds', help: 'Fetch, verify, load and warm up a model version, then swap it in.', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [registry] });
+  events.on('model.swap', ({ payload }) => {
+    swaps.inc({ result: payload.result });
+    if (payload.result === 'activated') swapSeconds.observe(payload.durationMs / 1000);
+  });
   events.on('model.loaded', ({ payload, timestamp }) => {
     modelInfo.reset();
     modelInfo.set({ model: payload.name, version: payload.version }, 1);

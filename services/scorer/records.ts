@@ -54,6 +54,8 @@ export interface ScoringLogRecord {
   source_topic: string;
   source_partition: number;
   source_offset: number;
+  shadow_model_version: string | null;
+  shadow_probability: number | null;
 }
 
 export type DeadLetterCode = 'DECODE_MAGIC_BYTE' | 'DECODE_UNKNOWN_SCHEMA' | 'DECODE_MALFORMED' | 'DECODE_WRONG_SCHEMA' | 'VALIDATION_FAILED';
@@ -97,7 +99,13 @@ export function decisionRecord(
   };
 }
 
-export function scoringLogRecord(app: ValidApplication, decision: DecisionRecord, inferenceMs: number, batchSize: number): ScoringLogRecord {
+export function scoringLogRecord(
+  app: ValidApplication,
+  decision: DecisionRecord,
+  inferenceMs: number,
+  batchSize: number,
+  shadow?: { readonly version: string; readonly probability: number },
+): ScoringLogRecord {
   return {
     application_id: app.application_id,
     submitted_at: app.submitted_at,
@@ -114,6 +122,8 @@ export function scoringLogRecord(app: ValidApplication, decision: DecisionRecord
     source_topic: decision.source_topic,
     source_partition: decision.source_partition,
     source_offset: decision.source_offset,
+    shadow_model_version: shadow?.version ?? null,
+    shadow_probability: shadow?.probability ?? null,
   };
 }
 

@@ -25,8 +25,10 @@ export interface SchemaIds {
 export interface RunnerDeps {
   readonly kafka: Kafka;
   readonly registry: AvroRegistry;
-  /** Returns the model to use for the next batch (hot swap replaces what it returns). */
-  readonly model: () => Scorer;
+  /** Runs one batch with the serving model, which stays loaded until the batch settles (see ModelSlot). */
+  readonly useModel: <T>(fn: (model: Scorer) => Promise<T>) => Promise<T>;
+  /** The shadow (challenger) model, if any. */
+  readonly shadow?: () => Scorer | undefined;
   readonly config: ScorerConfig;
   readonly events: ScorerInstrumentation;
   readonly schemaIds: SchemaIds;
@@ -158,12 +160,16 @@ export class ScoringRunner {
 
   private async processAndCommit(topic: string, partition: number, inputs: InputMessage[], lastOffset: string): Promise<BatchOutput> {
     const { registry, config, schemaIds } = this.deps;
-    const out = await processBatch(inputs, {
-      decode: (v) => registry.decode(v, APPLICATION_RECORD),
-      scorer: this.deps.model(),
-      policy: config.policy,
-      service: `scorer@${config.instanceId}`,
-    });
+    const shadow = this.deps.shadow?.();
+    const out = await this.deps.useModel((scorer) =>
+      processBatch(inputs, {
+        decode: (v) => registry.decode(v, APPLICATION_RECORD),
+        scorer,
+        ...(shadow ? { shadow } : {}),
+        policy: config.policy,
+        service: `scorer@${config.instanceId}`,
+      }),
+    );
     if (out.decisions.length > 0) this.deps.events.emit('inference', { rows: out.decisions.length, durationMs: out.inferenceMs, modelVersion: out.modelVersion });
     const t = config.connection.topics;
     const topicMessages = [

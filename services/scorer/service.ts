@@ -14,17 +14,21 @@ import { createScorerInstrumentation, type ScorerInstrumentation } from './event
 import { buildHttp } from './http.ts';
 import { attachScorerMetrics } from './metrics.ts';
 import { ModelHost } from './model/model-host.ts';
+import { ModelSlot } from './model/model-slot.ts';
+import { ModelUpdateWatcher } from './model/updates.ts';
 import { ScoringRunner } from './runner.ts';
 
 export type ServiceState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
 
-export const SCORER_TOPIC_ROLES = ['applications', 'decisions', 'scoringLog', 'deadLetters'] as const;
+export const SCORER_TOPIC_ROLES = ['applications', 'decisions', 'scoringLog', 'deadLetters', 'modelUpdates', 'modelEvents'] as const;
 
 export class ScorerService {
   private _state: ServiceState = 'created';
   readonly events: ScorerInstrumentation = createScorerInstrumentation();
   readonly metrics: Registry;
-  private model?: ModelHost;
+  private slot?: ModelSlot;
+  private shadow?: ModelHost;
+  private watcher?: ModelUpdateWatcher;
   private runner?: ScoringRunner;
   private http?: FastifyInstance;
   private stopping?: Promise<void>;
@@ -45,7 +49,14 @@ export class ScorerService {
     return this._httpAddress;
   }
   get modelVersion(): string | undefined {
-    return this.model?.version;
+    return this.slot?.current.version;
+  }
+  get shadowVersion(): string | undefined {
+    return this.shadow?.version;
+  }
+  /** Resolves once every model announcement seen so far has been applied or refused. */
+  modelUpdatesIdle(): Promise<void> {
+    return this.watcher?.idle() ?? Promise.resolve();
   }
 
   private attachLogs(): void {
@@ -81,12 +92,15 @@ export class ScorerService {
     this.events.on('consumer.crashed', ({ payload }) => log.error(payload, 'consumer crashed'));
     this.events.on('error', ({ payload }) => log.warn(payload, 'batch failed; it will be retried'));
     this.events.on('model.loaded', ({ payload }) => log.info(payload, 'model loaded'));
+    this.events.on('model.swap', ({ payload }) =>
+      payload.result === 'activated' ? log.info(payload, 'model swapped in') : log.error(payload, 'model announcement refused; the serving model stays'),
+    );
   }
 
   notReadyReasons(): string[] {
     const r: string[] = [];
     if (this._state !== 'running') r.push(`service is ${this._state}`);
-    if (!this.model) r.push('no model loaded');
+    if (!this.slot) r.push('no model loaded');
     if (!this.runner?.ready) r.push('consumer has not joined the group');
     return r;
   }
@@ -96,12 +110,17 @@ export class ScorerService {
     this._state = 'starting';
     const c = this.config;
     try {
-      this.model = await ModelHost.load(c.modelDir, { intraOpThreads: c.intraOpThreads });
-      this.events.emit('model.loaded', { name: this.model.name, version: this.model.version });
+      const initial = await ModelHost.load(c.modelDir, { intraOpThreads: c.intraOpThreads });
+      this.slot = new ModelSlot(initial);
+      this.events.emit('model.loaded', { name: initial.name, version: initial.version });
+      if (c.shadowModelDir) {
+        this.shadow = await ModelHost.load(c.shadowModelDir, { intraOpThreads: c.intraOpThreads });
+        this.log.info({ version: this.shadow.version }, 'shadow model loaded: it scores every batch into the scoring log only');
+      }
 
       // HTTP first, so /health answers and /ready explains while Kafka connects.
       this.http = buildHttp({
-        model: () => this.model,
+        model: () => this.slot?.current,
         policy: c.policy,
         metrics: this.metrics,
         events: this.events,
@@ -132,17 +151,36 @@ export class ScorerService {
         register(topics.deadLetters, 'dead-letter'),
       ]);
       await Promise.all([registry.warm(decision), registry.warm(scoringLog), registry.warm(deadLetter)]);
+      if (c.followModelUpdates) {
+        const modelEventSchemaId = await register(topics.modelEvents, 'model-event');
+        await register(topics.modelUpdates, 'model-update');
+        await registry.warm(modelEventSchemaId);
+        this.watcher = new ModelUpdateWatcher({
+          kafka,
+          registry,
+          slot: this.slot,
+          events: this.events,
+          updatesTopic: topics.modelUpdates,
+          eventsTopic: topics.modelEvents,
+          modelEventSchemaId,
+          instance: `scorer@${c.instanceId}`,
+          intraOpThreads: c.intraOpThreads,
+        });
+        // Serve the latest announced champion before consuming the first application.
+        await this.watcher.start();
+      }
       this.runner = new ScoringRunner({
         kafka,
         registry,
-        model: () => this.model!,
+        useModel: (fn) => this.slot!.use(fn),
+        shadow: () => this.shadow,
         config: c,
         events: this.events,
         schemaIds: { decision, scoringLog, deadLetter },
       });
       await this.runner.start();
       this._state = 'running';
-      this.log.info({ delivery: c.delivery, groupId: c.groupId, input: topics.applications, http: this._httpAddress, model: this.model.version }, 'scorer running');
+      this.log.info({ delivery: c.delivery, groupId: c.groupId, input: topics.applications, http: this._httpAddress, model: this.slot.current.version }, 'scorer running');
     } catch (e) {
       this._state = 'failed';
       await this.shutdown();
@@ -153,7 +191,9 @@ export class ScorerService {
   private async shutdown(): Promise<void> {
     await this.runner?.stop();
     await this.http?.close().catch(() => undefined);
-    await this.model?.close();
+    await this.watcher?.stop();
+    await this.slot?.close();
+    await this.shadow?.close();
   }
 
   /** Idempotent: finishes or abandons the in-flight chunk (an abandoned transaction is aborted), then disconnects. */

@@ -62,7 +62,7 @@ async function runWithChunk(maxBatch: number) {
   events.on('consumer.joined', () => joins++);
   events.on('consumer.rebalancing', () => rebalances++);
   events.on('error', () => rebalances++);
-  const runner = new ScoringRunner({ kafka: createKafka(config.connection, 'slow-test'), registry, model: () => slow(model), config, events, schemaIds: ids });
+  const runner = new ScoringRunner({ kafka: createKafka(config.connection, 'slow-test'), registry, useModel: (fn) => fn(slow(model)), config, events, schemaIds: ids });
   await runner.start();
   return { runner, model, topics, groupId, joins: () => joins, rebalances: () => rebalances };
 }

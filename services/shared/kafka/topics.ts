@@ -27,6 +27,9 @@ export type TopicNames = Readonly<Record<string, string>> & {
   readonly decisions: string;
   readonly scoringLog: string;
   readonly deadLetters: string;
+  readonly modelUpdates: string;
+  readonly modelEvents: string;
+  readonly outcomes: string;
 };
 
 export function topicNamesFromEnv(rawEnv: NodeJS.ProcessEnv): TopicNames {
