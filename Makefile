@@ -61,6 +61,10 @@ with-stack = if [ -z "$$KAFKA_BROKERS" ] && [ -f $(STACK_ENV) ]; then source $(S
 scorer: node_modules/.install-stamp model ## Run the scorer alone against the configured cluster
 	@$(with-stack) exec $(TSX) services/scorer/main.ts
 
+.PHONY: drift
+drift: node_modules/.install-stamp model ## Run the drift monitor alone against the configured cluster
+	@$(with-stack) exec $(TSX) services/drift/main.ts
+
 .PHONY: simulate
 simulate: node_modules/.install-stamp ## Produce applications: make simulate ARGS="--count 1000 --rate 200 --invalid 0.05"
 	@$(with-stack) exec $(TSX) services/simulator/main.ts produce $(ARGS)
@@ -95,6 +99,10 @@ $(ACTIONLINT):
 	GOBIN=$(abspath $(OPS_DIR)/bin) go install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
 	@touch $@
 
+.PHONY: browser
+browser: ## Install headless Chromium (Debian package) unless it is on PATH; the drift report test renders in it
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends chromium; }
+
 .PHONY: ops-tools
 ops-tools: prometheus-bin $(HADOLINT) $(ACTIONLINT) ## Install promtool, prometheus, hadolint, actionlint
 
@@ -120,7 +128,7 @@ test-unit: node_modules/.install-stamp
 	npx vitest run --project unit
 
 .PHONY: test
-test: install model bench-deps typecheck test-py ops-tools ## The whole suite: typecheck, pytest, vitest unit + integration (real broker, ops checks)
+test: install model bench-deps typecheck test-py ops-tools browser ## The whole suite: typecheck, pytest, vitest unit + integration (real broker, ops checks)
 	$(TSX) test/run-vitest.ts
 
 .PHONY: bench
