@@ -22,9 +22,9 @@ node_modules/.install-stamp: package.json package-lock.json .npmrc
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-$(VENV)/.install-stamp: pipeline/requirements.txt
+$(VENV)/.install-stamp: pipeline/requirements.txt pipeline/requirements-mlops.txt
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r pipeline/requirements.txt
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r pipeline/requirements.txt -r pipeline/requirements-mlops.txt
 	@touch $@
 
 # The benchmark peers' Python packages (bench/peers/), on top of the pipeline's.
@@ -44,6 +44,31 @@ $(MODEL)/model.onnx: $(VENV)/.install-stamp $(wildcard pipeline/*.py) schemas/po
 
 .PHONY: model
 model: $(MODEL)/model.onnx ## Train the initial model (XGBoost -> ONNX + metadata) into models/
+
+# ---------------------------------------------------------------------------------------------- pipeline
+# The batch pipeline's stages (docs/pipeline.md); defaults come from params.yaml, ARGS adds flags.
+# Each stage reads and writes pipeline/data/ (git-ignored); dvc.yaml runs the same commands.
+STAGE := $(PY) -m pipeline.stages
+.PHONY: extract train gate export register promote rollback retrain dvc-repro
+extract: $(VENV)/.install-stamp ## Pipeline: build the training set (SOURCE=generate|file|kafka FILE=path)
+	@$(with-stack) $(STAGE).extract $(if $(SOURCE),--source $(SOURCE)) $(if $(FILE),--file $(FILE)) $(ARGS)
+train: $(VENV)/.install-stamp ## Pipeline: train the candidate (XGBoost) on the extracted set
+	$(STAGE).train $(ARGS)
+gate: $(VENV)/.install-stamp ## Pipeline: evaluate on the time-ordered holdout; non-zero exit when a floor fails
+	@$(with-stack) $(STAGE).gate $(ARGS)
+export: $(VENV)/.install-stamp ## Pipeline: ONNX + metadata of the gated candidate (parity and monotonicity checked)
+	$(STAGE).export $(ARGS)
+register: $(VENV)/.install-stamp ## Pipeline: give the exported candidate a version (models/, MLflow registry)
+	$(STAGE).register $(ARGS)
+promote: $(VENV)/.install-stamp ## Announce a version as champion on model-updates: make promote VERSION=3
+	@if [ -z "$(VERSION)" ]; then echo "usage: make promote VERSION=<version>"; exit 2; fi
+	@$(with-stack) $(STAGE).promote --version $(VERSION) $(ARGS)
+rollback: $(VENV)/.install-stamp ## Re-announce the previous champion on model-updates (action ROLLBACK)
+	@$(with-stack) $(STAGE).promote --rollback $(ARGS)
+retrain: $(VENV)/.install-stamp ## The whole loop on the running stack: extract (Kafka) -> train -> gate -> export -> register -> promote
+	@$(with-stack) $(STAGE).retrain $(ARGS)
+dvc-repro: $(VENV)/.install-stamp ## dvc repro of dvc.yaml (offline, generated data); reruns only what changed
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/dvc repro $(ARGS)
 
 # ---------------------------------------------------------------------------------------------- run
 .PHONY: stack stack-down stack-status
