@@ -6,6 +6,7 @@
  *   tail     print committed decisions as they arrive (--from-beginning to replay)
  */
 import { createReadStream } from 'node:fs';
+import type { Producer } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
@@ -15,7 +16,9 @@ import { ensureTopics } from '../shared/kafka/topics.ts';
 import { AvroRegistry } from '../shared/registry.ts';
 import type { Application } from './invalid.ts';
 import { produceApplications, type ApplicationSource } from './producer.ts';
-import { populationSource } from './source.ts';
+import { parseDuration } from '../shared/config.ts';
+import { drawDefault, OutcomePublisher, OutcomeSchedule } from './outcomes.ts';
+import { populationSource, populationSpec } from './source.ts';
 
 async function readJsonLines(path: string): Promise<Application[]> {
   const rows: Application[] = [];
@@ -43,6 +46,7 @@ async function produce(args: string[]): Promise<void> {
       'shock-from': { type: 'string' },
       'shock-until': { type: 'string' },
       file: { type: 'string' },
+      'outcomes-delay': { type: 'string' },
     },
   });
   const num = (name: string, v: string | undefined, min: number, max = Infinity): number | undefined => {
@@ -63,14 +67,16 @@ async function produce(args: string[]): Promise<void> {
 
   let source: ApplicationSource;
   let count = num('count', values.count, 0)!;
+  const seed = num('seed', values.seed, 0)!;
+  const shockFrom = num('shock-from', values['shock-from'], 0);
+  const shockUntil = num('shock-until', values['shock-until'], 0);
+  const shockOpts = { ...(shockFrom !== undefined ? { shockFrom } : {}), ...(shockUntil !== undefined ? { shockUntil } : {}) };
   if (values.file) {
     const rows = await readJsonLines(values.file);
     source = (i) => rows[i % rows.length]!;
     if (count === 1000) count = rows.length;
   } else {
-    const shockFrom = num('shock-from', values['shock-from'], 0);
-    const shockUntil = num('shock-until', values['shock-until'], 0);
-    source = populationSource({ seed: num('seed', values.seed, 0)!, runId: randomUUID().slice(0, 8), ...(shockFrom !== undefined ? { shockFrom } : {}), ...(shockUntil !== undefined ? { shockUntil } : {}) });
+    source = populationSource({ seed, runId: randomUUID().slice(0, 8), ...shockOpts });
   }
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
@@ -78,6 +84,26 @@ async function produce(args: string[]): Promise<void> {
   process.once('SIGINT', () => ac.abort());
   process.once('SIGTERM', () => ac.abort());
   const rate = num('rate', values.rate, 0) || undefined;
+  // Late outcomes: each valid application's default is drawn from the population's true probability and
+  // published on loan-outcomes after the delay.
+  let outcomes: OutcomePublisher | undefined;
+  let outcomeProducer: Producer | undefined;
+  const delayMs = values['outcomes-delay'] === undefined ? undefined : parseDuration(values['outcomes-delay']);
+  if (values['outcomes-delay'] !== undefined && delayMs === undefined) throw new Error(`--outcomes-delay must be a duration like 30s, got "${values['outcomes-delay']}"`);
+  if (delayMs !== undefined) {
+    const outcomeSchema = await registry.registerValueSchema(conn.topics.outcomes, 'loan-outcome');
+    await registry.warm(outcomeSchema);
+    const a2 = kafka.admin();
+    await a2.connect();
+    await ensureTopics(a2, conn.topics, ['outcomes']);
+    await a2.disconnect();
+    outcomeProducer = kafka.producer();
+    await outcomeProducer.connect();
+    outcomes = new OutcomePublisher(outcomeProducer, registry, outcomeSchema, conn.topics.outcomes, new OutcomeSchedule());
+    outcomes.start();
+  }
+  // The shock moves feature distributions only; the true default model is the same.
+  const spec = populationSpec();
   const stats = await produceApplications(producer, registry, schemaId, source, {
     topic: conn.topics.applications,
     count: count === 0 ? Infinity : count,
@@ -85,7 +111,18 @@ async function produce(args: string[]): Promise<void> {
     invalidShare: num('invalid', values.invalid, 0, 1)!,
     signal: ac.signal,
     onProgress: (s) => process.stderr.write(`\rproduced ${s.sent} (${s.invalid} invalid)`),
+    ...(outcomes
+      ? { onSent: (i: number, app: Application) => outcomes!.schedule.schedule(String(app.application_id), drawDefault(app, spec, seed, i), Date.now() + delayMs!) }
+      : {}),
   });
+  if (outcomes) {
+    process.stderr.write(`\nwaiting for the last ${outcomes.schedule.pending} outcomes (delay ${delayMs} ms)...\n`);
+    while (outcomes.schedule.pending > 0 && !ac.signal.aborted) await new Promise((r) => setTimeout(r, 250));
+    await outcomes.stop();
+    await outcomes.flush(Number.MAX_SAFE_INTEGER).catch(() => undefined);
+    await outcomeProducer?.disconnect();
+    process.stderr.write(`published ${outcomes.published} outcomes to ${conn.topics.outcomes}\n`);
+  }
   await producer.disconnect();
   process.stderr.write(`\nproduced ${stats.sent} applications to ${conn.topics.applications} (${stats.invalid} invalid: ${JSON.stringify(stats.byKind)})\n`);
 }

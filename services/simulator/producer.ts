@@ -21,6 +21,8 @@ export interface ProduceOptions {
   readonly batchSize?: number;
   readonly signal?: AbortSignal;
   readonly onProgress?: (p: ProduceStats) => void;
+  /** Called for each valid application sent, after its batch was acknowledged. */
+  readonly onSent?: (index: number, app: Application) => void;
 }
 
 export interface ProduceStats {
@@ -47,6 +49,7 @@ export async function produceApplications(
   while (i < opts.count && !opts.signal?.aborted) {
     const n = Math.min(batchSize, opts.count - i);
     const messages: { key: string; value: Buffer }[] = [];
+    const valid: [number, Application][] = [];
     for (let k = 0; k < n; k++, i++) {
       const app = source(i);
       const key = String(app.application_id);
@@ -58,10 +61,12 @@ export async function produceApplications(
       } else {
         messages.push({ key, value: encode(app) });
         stats.validIds?.push(key);
+        if (opts.onSent) valid.push([i, app]);
       }
     }
     await producer.send({ topic: opts.topic, messages, acks: -1 });
     stats.sent += n;
+    for (const [index, app] of valid) opts.onSent?.(index, app);
     opts.onProgress?.(stats);
     if (opts.ratePerSec) {
       const due = started + (stats.sent / opts.ratePerSec) * 1000;
