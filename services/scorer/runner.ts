@@ -232,7 +232,8 @@ export class ScoringRunner {
       const lags = ends.map((e) => {
         const c = done.get(e.partition) ?? -1n;
         const start = c >= 0n ? c : BigInt(e.low);
-        return { topic, partition: e.partition, lag: Number(BigInt(e.high) - start) };
+        // The two reads are not atomic: a commit between them can make the difference negative.
+        return { topic, partition: e.partition, lag: Math.max(0, Number(BigInt(e.high) - start)) };
       });
       this.deps.events.emit('lag', lags);
       return lags;
