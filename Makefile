@@ -139,6 +139,15 @@ ops-check: node_modules/.install-stamp ops-tools ## Operations checks: promtool 
 lint: node_modules/.install-stamp ## ESLint (flat config, typescript-eslint)
 	npx eslint .
 
+# These two need a Docker engine (CI has one; these machines do not).
+NODE_TARGETS := scorer drift simulator
+.PHONY: images compose-smoke
+images: ## Build the container images (services/Dockerfile targets + pipeline/Dockerfile); needs Docker
+	for t in $(NODE_TARGETS); do docker build -f services/Dockerfile --target $$t -t credit-risk/$$t:dev . || exit 1; done
+	docker build -f pipeline/Dockerfile -t credit-risk/pipeline:dev .
+compose-smoke: ## docker compose up the whole stack, check /health of every service, tear down; needs Docker
+	infra/compose/smoke.sh
+
 # ---------------------------------------------------------------------------------------------- checks
 .PHONY: typecheck
 typecheck: node_modules/.install-stamp
