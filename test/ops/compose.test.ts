@@ -94,7 +94,7 @@ describe('docker-compose.yml', () => {
     expect(problems).toEqual([]);
   });
 
-  it('pulled images are pinned by tag; Kafka and the registry are the testcontainers images; Prometheus is the version of the promtool that tested the rules', () => {
+  it('pulled images are pinned by tag; Kafka and the registry are the testcontainers images; Prometheus is the promtool's major version and no newer', () => {
     for (const [name, s] of Object.entries(services)) {
       if (s.build) continue;
       expect(s.image, name).toMatch(/^[\w./-]+:[\w.-]+(@sha256:[0-9a-f]{64})?$/);
@@ -103,8 +103,12 @@ describe('docker-compose.yml', () => {
     const containers = readFileSync(join(REPO_ROOT, 'test', 'setup', 'containers.ts'), 'utf8');
     expect(containers).toContain(`'${services.kafka!.image}'`);
     expect(containers).toContain(`'${services.registry!.image}'`);
-    const version = /version (\d+\.\d+\.\d+)/.exec(run(tool('promtool'), ['--version']).output)![1];
-    expect(services.prometheus!.image).toBe(`prom/prometheus:v${version}`);
+    // Debian 12's promtool (2.42.0) tested the rules; other distributions' (CI's Ubuntu) are newer 2.x releases.
+    const version = /version (\d+)\.(\d+)\.(\d+)/.exec(run(tool('promtool'), ['--version']).output)!;
+    const image = /^prom\/prometheus:v(\d+)\.(\d+)\.(\d+)$/.exec(services.prometheus!.image!)!;
+    expect(image, services.prometheus!.image).not.toBeNull();
+    expect(image[1]).toBe(version[1]);
+    expect(Number(image[2])).toBeLessThanOrEqual(Number(version[2]));
   });
 
   it('built services name Dockerfile targets that exist, and their healthcheck is the image HEALTHCHECK', () => {
