@@ -1,0 +1,1 @@
+"""The retraining pipeline's pure parts: parameters, datasets, joins, gate rules, versions."""

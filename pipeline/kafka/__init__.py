@@ -1,0 +1,1 @@
+"""Kafka and schema-registry edges of the pipeline (confluent-kafka + fastavro, Confluent wire format)."""

@@ -1,0 +1,63 @@
+"""Topic creation from ``infra/topics.json`` (idempotent)."""
+
+from __future__ import annotations
+
+from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from pipeline.batch.errors import PipelineError
+from pipeline.kafka.settings import KafkaSettings, topic_definition
+
+
+def admin_client(settings: KafkaSettings) -> AdminClient:
+    """Return an admin client of the cluster."""
+    return AdminClient({"bootstrap.servers": settings.brokers})
+
+
+def topic_exists(admin: AdminClient, topic: str, timeout_s: float = 10.0) -> bool:
+    """Return True if ``topic`` exists on the cluster.
+
+    Raises
+    ------
+    PipelineError
+        ``KAFKA_UNAVAILABLE`` (retriable) when the cluster does not answer in time.
+    """
+    try:
+        metadata = admin.list_topics(timeout=timeout_s)
+    except KafkaException as e:
+        raise PipelineError("KAFKA_UNAVAILABLE", f"cluster metadata: {e}", retriable=True) from e
+    return topic in metadata.topics
+
+
+def ensure_topic(settings: KafkaSettings, role: str, topic: str, timeout_s: float = 15.0) -> bool:
+    """Create ``topic`` with the partitions and config of ``role`` in ``infra/topics.json`` if missing.
+
+    Parameters
+    ----------
+    settings : KafkaSettings
+        The cluster.
+    role : str
+        Topic role in ``infra/topics.json`` (e.g. ``'modelUpdates'``).
+    topic : str
+        Actual name (the role's default or its env override).
+    timeout_s : float, optional
+        How long to wait for the cluster.
+
+    Returns
+    -------
+    bool
+        True if this call created the topic, False if it existed.
+    """
+    admin = admin_client(settings)
+    if topic_exists(admin, topic, timeout_s):
+        return False
+    definition = topic_definition(role)
+    new = NewTopic(topic, num_partitions=int(definition["partitions"]), replication_factor=int(definition["replicationFactor"]), config=dict(definition["config"]))
+    future = admin.create_topics([new], operation_timeout=timeout_s, request_timeout=timeout_s)[topic]
+    try:
+        future.result(timeout=timeout_s)
+    except KafkaException as e:
+        if e.args and isinstance(e.args[0], KafkaError) and e.args[0].code() == KafkaError.TOPIC_ALREADY_EXISTS:
+            return False
+        raise PipelineError("TOPIC_SETUP_FAILED", f"could not create {topic}: {e}", retriable=True) from e
+    return True

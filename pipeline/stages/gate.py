@@ -1,0 +1,133 @@
+"""Gate: evaluate the candidate on the time-ordered holdout and refuse it below the floors or the champion.
+
+Prints a table of every check (floors from ``gate:`` in params.yaml; the champion's metrics on the
+SAME holdout rows, scored from its model.onnx; the oracle ROC-AUC beside the candidate's) and writes
+``gate.json``. Exit code 0 when every check passes, 1 when the candidate is refused (the failed
+checks are named), 2 on bad input, 75 when Kafka is needed and unavailable.
+
+Usage::
+
+    python -m pipeline.stages.gate [--champion kafka|file|none|<folder>] [--report pipeline/data/gate.json]
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from pipeline.artifacts import iso_utc, write_json_atomic
+from pipeline.batch import candidate as candidate_mod
+from pipeline.batch.candidate import Candidate
+from pipeline.batch.champion import Champion, resolve_champion
+from pipeline.batch.evaluation import metrics_with_oracle, oracle_probability
+from pipeline.batch.gate_rules import champion_checks, failed, floor_checks, table
+from pipeline.batch.layout import DATASET_CSV, GATE_REPORT, TRAIN_DIR, artifact_uri, resolve
+from pipeline.batch.params import Params, replace
+from pipeline.model import predict_default
+from pipeline.onnx_export import onnx_probabilities
+from pipeline.stages.common import EXIT_OK, EXIT_REFUSED, load_params, parser, run
+
+
+class GateResult(NamedTuple):
+    """The verdict and the report written to ``gate.json``."""
+
+    passed: bool
+    report: dict[str, Any]
+
+
+def evaluate(candidate: Candidate, champion: Champion | None, params: Params) -> GateResult:
+    """Score candidate, champion and oracle on the holdout and apply the gate's rules.
+
+    Parameters
+    ----------
+    candidate : Candidate
+        The trained candidate with its dataset and split.
+    champion : Champion or None
+        The model to compare with.
+    params : Params
+        ``gate`` floors and margins.
+
+    Returns
+    -------
+    GateResult
+    """
+    idx = candidate.holdout_idx
+    y = candidate.y_holdout
+    oracle_p, oracle_source = oracle_probability(candidate.dataset, idx)
+    metrics = metrics_with_oracle(y, predict_default(candidate.model, candidate.X_holdout), oracle_p)
+    checks = floor_checks(metrics, params.gate)
+    champion_report = None
+    if champion is not None:
+        champion_metrics = metrics_with_oracle(y, onnx_probabilities(champion.model_bytes, candidate.X_holdout), oracle_p)
+        checks += champion_checks(metrics, champion_metrics, champion.version, params.gate)
+        champion_report = {"version": champion.version, "source": champion.source, "folder": artifact_uri(champion.folder), "metrics": champion_metrics}
+    refused = failed(checks)
+    t = candidate.dataset.submitted_at[idx]
+    report = {
+        "passed": not refused,
+        "failed": refused,
+        "checks": [c._asdict() for c in checks],
+        "metrics": metrics,
+        "oracle_source": oracle_source,
+        "champion": champion_report,
+        "holdout": {"rows": int(len(idx)), "window": {"from": iso_utc(t.min()), "to": iso_utc(t.max())}},
+        "dataset_sha256": candidate.info["dataset"]["sha256"],
+        "gate_params": {
+            "roc_auc_min": params.gate.roc_auc_min,
+            "pr_auc_min": params.gate.pr_auc_min,
+            "brier_max": params.gate.brier_max,
+            "ece_max": params.gate.ece_max,
+            "margin": params.gate.margin.__dict__,
+        },
+    }
+    return GateResult(not refused, report)
+
+
+def render(report: dict[str, Any]) -> str:
+    """Return the human-readable gate output: the table, the oracle line and the verdict."""
+    from pipeline.batch.gate_rules import Check
+
+    checks = [Check(**c) for c in report["checks"]]
+    m = report["metrics"]
+    champion = report["champion"]
+    lines = [f"gate: holdout of {report['holdout']['rows']} rows, {report['holdout']['window']['from']} .. {report['holdout']['window']['to']}"]
+    lines.append(f"  champion: v{champion['version']} from {champion['source']}" if champion else "  champion: none (comparison skipped)")
+    lines.append(table(checks))
+    lines.append(f"ROC-AUC: model {m['roc_auc']:.4f}, oracle {m['oracle_roc_auc']:.4f} ({report['oracle_source']}), "
+                 f"model - oracle {m['roc_auc'] - m['oracle_roc_auc']:+.4f}; calibration error (ECE) {m['ece']:.4f}")
+    if champion:
+        c = champion["metrics"]
+        lines.append(f"champion v{champion['version']} on the same holdout: ROC-AUC {c['roc_auc']:.4f}, PR-AUC {c['pr_auc']:.4f}, Brier {c['brier']:.4f}, ECE {c['ece']:.4f}")
+    lines.append("GATE PASSED" if report["passed"] else f"GATE FAILED: {', '.join(report['failed'])}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point; returns 0 (passed), 1 (refused), 2 (bad input) or 75 (Kafka unavailable)."""
+    p = parser("gate", __doc__)
+    p.add_argument("--dataset", type=Path, default=DATASET_CSV)
+    p.add_argument("--train-dir", type=Path, default=TRAIN_DIR)
+    p.add_argument("--report", type=Path, default=GATE_REPORT)
+    p.add_argument("--champion", help="kafka | file | none | a model folder (default: gate.champion)")
+    p.add_argument("--models-dir", help="parent of <model name>/<version>/ (default: models_dir)")
+    args = p.parse_args(argv)
+
+    def body() -> int:
+        params = replace(load_params(args.params), "gate", champion=args.champion)
+        params = replace(params, "", models_dir=args.models_dir)
+        started = time.perf_counter()
+        candidate = candidate_mod.load(args.dataset, args.train_dir)
+        champion = resolve_champion(params.gate.champion, resolve(params.models_dir), params.model_name, params.gate.default_champion)
+        result = evaluate(candidate, champion, params)
+        write_json_atomic(args.report, result.report)
+        print(render(result.report))
+        print(f"  wrote {args.report} ({time.perf_counter() - started:.1f}s)")
+        return EXIT_OK if result.passed else EXIT_REFUSED
+
+    return run(body)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
