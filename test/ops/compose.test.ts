@@ -94,7 +94,7 @@ describe('docker-compose.yml', () => {
     expect(problems).toEqual([]);
   });
 
-  it('pulled images are pinned by tag; Kafka and the registry are the testcontainers images; Prometheus is the promtool's major version and no newer', () => {
+  it('pulled images are pinned by tag; Kafka and the registry are the testcontainers images; Prometheus has the major version of promtool and is no newer', () => {
     for (const [name, s] of Object.entries(services)) {
       if (s.build) continue;
       expect(s.image, name).toMatch(/^[\w./-]+:[\w.-]+(@sha256:[0-9a-f]{64})?$/);

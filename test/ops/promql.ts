@@ -6,7 +6,7 @@
 const KEYWORDS = new Set(['and', 'or', 'unless', 'bool', 'offset', 'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'inf', 'nan', 'atan2']);
 
 export function metricNames(expr: string): string[] {
-  let s = expr
+  const s = expr
     .replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`/g, ' ')
     .replace(/\$\{[^}]*\}|\$\w+/g, ' ') // Grafana variables
     .replace(/\{[^}]*\}/g, ' ')
@@ -20,7 +20,6 @@ export function metricNames(expr: string): string[] {
     if (KEYWORDS.has(m[0].toLowerCase())) continue;
     names.add(m[0]);
   }
-  s = '';
   return [...names].sort();
 }
 
