@@ -29,7 +29,7 @@ async function readJsonLines(path: string): Promise<Application[]> {
     try {
       rows.push(JSON.parse(text) as Application);
     } catch (e) {
-      throw new Error(`${path}:${line}: not JSON: ${(e as Error).message}`);
+      throw new Error(`${path}:${line}: not JSON: ${(e as Error).message}`, { cause: e });
     }
   }
   return rows;
