@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 mkdirSync('test-artifacts', { recursive: true });
 const out = 'test-artifacts/vitest-results.json';
 const r = spawnSync('npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${out}`, ...process.argv.slice(2)], { stdio: 'inherit' });
-let summary = '';
+let summary: string;
 try {
   const j = JSON.parse(readFileSync(out, 'utf8')) as { numPassedTests: number; numFailedTests: number; numPendingTests: number; numTodoTests: number };
   summary = `vitest: ${j.numPassedTests} passed, ${j.numFailedTests} failed, ${j.numPendingTests + j.numTodoTests} skipped`;
