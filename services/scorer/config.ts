@@ -13,6 +13,7 @@ export const scorerEnv = {
   SCORER_INSTANCE_ID: env.string(hostname()),
   SCORER_DELIVERY: env.oneOf(['exactly-once', 'at-least-once'], 'exactly-once'),
   SCORER_MAX_BATCH: env.int(2000, 1, 100_000),
+  SCORER_PARTITIONS_CONCURRENTLY: env.int(6, 1, 256),
   SCORER_MAX_BYTES_PER_PARTITION: env.int(1_048_576, 1024),
   SCORER_SESSION_TIMEOUT: env.duration('30s'),
   SCORER_HEARTBEAT_INTERVAL: env.duration('3s'),
@@ -43,6 +44,7 @@ export interface ScorerConfig {
   readonly transactionalId: string;
   readonly delivery: Delivery;
   readonly maxBatch: number;
+  readonly partitionsConcurrently: number;
   readonly maxBytesPerPartition: number;
   readonly sessionTimeoutMs: number;
   readonly heartbeatIntervalMs: number;
@@ -89,6 +91,7 @@ export function loadScorerConfig(rawEnv: NodeJS.ProcessEnv = process.env): Score
     transactionalId: `${raw.SCORER_GROUP_ID}-${raw.SCORER_INSTANCE_ID}`,
     delivery: raw.SCORER_DELIVERY,
     maxBatch: raw.SCORER_MAX_BATCH,
+    partitionsConcurrently: raw.SCORER_PARTITIONS_CONCURRENTLY,
     maxBytesPerPartition: raw.SCORER_MAX_BYTES_PER_PARTITION,
     sessionTimeoutMs: raw.SCORER_SESSION_TIMEOUT,
     heartbeatIntervalMs: raw.SCORER_HEARTBEAT_INTERVAL,

@@ -97,8 +97,15 @@ describe('scorer end to end (exactly-once)', () => {
     const expected: Record<string, number> = {};
     for (const [kind, n] of Object.entries(stats.byKind)) expected[EXPECTED_CODE[kind as keyof typeof EXPECTED_CODE]] = (expected[EXPECTED_CODE[kind as keyof typeof EXPECTED_CODE]] ?? 0) + n!;
     expect(codes).toEqual(expected);
-    const history = decoded.dead.find((d) => (d.reason as string).includes('age - 18'));
-    expect(history?.field_errors).toEqual([expect.objectContaining({ field: 'credit_history_length', rule: 'history_le_age_minus_18' })]);
+    // Each kind names its field and rule: the history kind exactly one error on credit_history_length; the
+    // under-age kind (age 15) breaks both the age floor and history <= age - 18.
+    const rulesOf = (d: Record<string, unknown>) => (d.field_errors as { field: string; rule: string }[]).map((e) => `${e.field}:${e.rule}`).sort().join(',');
+    const count = (rules: string) => decoded.dead.filter((d) => rulesOf(d) === rules).length;
+    expect(count('credit_history_length:history_le_age_minus_18')).toBe(stats.byKind.history_exceeds_age);
+    expect(count('age:min,credit_history_length:history_le_age_minus_18')).toBe(stats.byKind.age_out_of_range);
+    expect(count('annual_income:gt')).toBe(stats.byKind.negative_income);
+    expect(count('debt_to_income_ratio:max')).toBe(stats.byKind.dti_out_of_range);
+    expect(count('loan_amount:finite')).toBe(stats.byKind.non_finite_amount);
   });
 
   it('decisions carry policy outputs, model identity and source coordinates', () => {
