@@ -88,7 +88,7 @@ describe('Grafana provisioning and dashboards', () => {
       'scorer_decisions_total',
       'scorer_model_info',
       'drift_psi',
-      'drift_outcome_roc_auc',
+      'drift_performance_roc_auc',
     ]) {
       expect(used, m).toContain(m);
     }

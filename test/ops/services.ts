@@ -32,7 +32,7 @@ export const OPS_SERVICES: readonly OpsService[] = [
     name: 'drift',
     entry: 'services/drift/main.ts',
     roles: ['scoringLog', 'outcomes', 'driftPartials', 'driftWindows', 'driftAlerts'],
-    env: (id) => ({ DRIFT_GROUP_ID: `ops-drift-${id}`, DRIFT_INSTANCE_ID: `ops-${id}`, MODEL_DIR: initialModelDir() }),
+    env: (id) => ({ DRIFT_GROUP_ID: `ops-drift-${id}`, DRIFT_INSTANCE_ID: `ops-${id}`, MODEL_DIR: initialModelDir(), DRIFT_RETRAIN: 'off' }),
   },
 ];
 
