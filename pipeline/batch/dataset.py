@@ -54,7 +54,9 @@ class Dataset(NamedTuple):
     true_probability: np.ndarray
     feature_names: tuple[str, ...]
 
-    def __len__(self) -> int:  # noqa: D105 - the number of rows
+    @property
+    def rows(self) -> int:
+        """Number of rows."""
         return len(self.submitted_at)
 
 
@@ -230,7 +232,7 @@ def to_csv_bytes(ds: Dataset) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow([ID, TIME, *ds.feature_names, LABEL, TRUE_P])
-    for i in range(len(ds)):
+    for i in range(ds.rows):
         p = ds.true_probability[i]
         writer.writerow([ds.application_id[i], int(ds.submitted_at[i]), *map(repr, ds.X[i].tolist()), int(ds.defaulted[i]), "" if math.isnan(p) else repr(float(p))])
     return buffer.getvalue().encode("utf-8")
@@ -300,7 +302,7 @@ def read_csv(path: Path | str, names: Iterable[str]) -> Dataset:
     ds, dropped = read_file(path, names)
     if dropped.total:
         raise PipelineError("DATASET_INVALID", f"{path}: {dropped.total} unusable rows {dropped.reasons}")
-    if len(ds) == 0:
+    if ds.rows == 0:
         raise PipelineError("DATASET_INVALID", f"{path}: no rows")
     return ds
 

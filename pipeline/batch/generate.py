@@ -33,7 +33,7 @@ def generated_dataset(rows: int, seed: int, shock_at: float | None = None, spec:
     Examples
     --------
     >>> ds = generated_dataset(500, seed=3, shock_at=0.5)
-    >>> 400 < len(ds) < 600, bool(np.isfinite(ds.true_probability).all())
+    >>> 400 < ds.rows < 600, bool(np.isfinite(ds.true_probability).all())
     (True, True)
     """
     spec = load_spec() if spec is None else spec

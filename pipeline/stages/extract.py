@@ -97,17 +97,17 @@ def extract(data: DataParams) -> tuple[Dataset, dict[str, Any]]:
         dataset = _window(dataset, data)
     else:
         dataset, details = from_kafka(data)
-    if len(dataset) == 0:
+    if dataset.rows == 0:
         raise PipelineError("DATASET_INVALID", f"source {data.source!r} gave no usable row ({details})")
     if len(set(dataset.defaulted.tolist())) < 2:
-        raise PipelineError("DATASET_INVALID", f"source {data.source!r} gave {len(dataset)} rows of one class only")
+        raise PipelineError("DATASET_INVALID", f"source {data.source!r} gave {dataset.rows} rows of one class only")
     return dataset, details
 
 
 def _window(dataset: Dataset, data: DataParams) -> Dataset:
     now_ms = int(time.time() * 1000)
     since, until = parse_bound(data.since, now_ms), parse_bound(data.until, now_ms)
-    keep = np.ones(len(dataset), dtype=bool)
+    keep = np.ones(dataset.rows, dtype=bool)
     if since is not None:
         keep &= dataset.submitted_at >= since
     if until is not None:
@@ -123,7 +123,7 @@ def write(dataset: Dataset, details: dict[str, Any], data: DataParams, out: Path
         "source": data.source,
         "file": out.name,
         "sha256": file_sha256(out),
-        "rows": len(dataset),
+        "rows": dataset.rows,
         "feature_names": list(dataset.feature_names),
         "window": {"from": iso_utc(int(dataset.submitted_at.min())), "to": iso_utc(int(dataset.submitted_at.max()))},
         "default_rate": float(dataset.defaulted.mean()),

@@ -53,7 +53,7 @@ def train(dataset_path: Path, out: Path, params: TrainParams) -> Candidate:
     seconds = time.perf_counter() - started
     t = dataset.submitted_at
     info: dict[str, Any] = {
-        "dataset": {"file": dataset_path.name, "sha256": file_sha256(dataset_path), "rows": len(dataset)},
+        "dataset": {"file": dataset_path.name, "sha256": file_sha256(dataset_path), "rows": dataset.rows},
         "seed": params.seed,
         "xgboost_params": xgb_params,
         "monotone_constraints": dict(zip(names, constraints)),
