@@ -56,6 +56,7 @@ export class PartitionWindows {
   /** Late records since `takeLate()` was last called. */
   private late = 0;
   private processedThrough: number;
+  private _lastWindows = { first: 0, last: -1 };
 
   constructor(
     readonly partition: number,
@@ -80,6 +81,11 @@ export class PartitionWindows {
     let min: number | undefined;
     for (const k of this.open.keys()) if (min === undefined || k < min) min = k;
     return min;
+  }
+
+  /** The windows the last added record went into, [first, last] (empty when first > last). */
+  get lastWindows(): { readonly first: number; readonly last: number } {
+    return this._lastWindows;
   }
 
   takeLate(): number {
@@ -111,6 +117,9 @@ export class PartitionWindows {
       if (rec.eventAt < w.firstEventAt) w.firstEventAt = rec.eventAt;
       if (rec.eventAt > w.lastEventAt) w.lastEventAt = rec.eventAt;
     }
+    let lo = last + 1;
+    for (let k = first; k <= last; k++) if (this.open.has(k)) { lo = k; break; }
+    this._lastWindows = { first: lo, last: lo <= last ? last : lo - 1 };
     if (missed && offset >= this.replayUntil) this.late++;
     this.seq++;
     this.processedThrough = offset + 1;
