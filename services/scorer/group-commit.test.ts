@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GroupCommitter, mergeTopicMessages, type OffsetToCommit, type TopicMessages } from './group-commit.ts';
+import { GroupCommitter, mergeTopicMessages, messageBytes, splitBySize, type OffsetToCommit, type TopicMessages } from './group-commit.ts';
 
 const msg = (topic: string, ...values: string[]): TopicMessages => ({ topic, messages: values.map((v) => ({ key: v, value: Buffer.from(v) })) });
 const off = (partition: number, offset: number): OffsetToCommit => ({ topic: 'in', partition, offset: String(offset) });
@@ -56,5 +56,32 @@ describe('GroupCommitter', () => {
     const c = new GroupCommitter(async (_m, offsets) => void sizes.push(offsets.length));
     await Promise.all([0, 1, 2, 3].map((p) => c.commit([], [off(p, 1)])));
     expect(sizes).toEqual([4]);
+  });
+});
+
+describe('splitBySize', () => {
+  const big = (topic: string, n: number, bytes: number): TopicMessages => ({
+    topic,
+    messages: Array.from({ length: n }, (_, i) => ({ key: `k${i}`, value: Buffer.alloc(bytes, i % 256) })),
+  });
+
+  it('keeps every send under the budget, loses nothing and keeps per-topic order', () => {
+    const input = [big('decisions', 300, 1000), big('log', 300, 3000)];
+    const sends = splitBySize(input, 100_000);
+    expect(sends.length).toBeGreaterThan(1);
+    for (const send of sends) expect(send.flatMap((t) => t.messages).reduce((n, m) => n + messageBytes(m), 0)).toBeLessThanOrEqual(100_000);
+    for (const topic of ['decisions', 'log']) {
+      const keys = sends.flatMap((s) => s.filter((t) => t.topic === topic).flatMap((t) => t.messages.map((m) => m.key)));
+      expect(keys).toEqual(input.find((t) => t.topic === topic)!.messages.map((m) => m.key));
+    }
+  });
+
+  it('puts a single message larger than the budget in a send of its own', () => {
+    const sends = splitBySize([big('t', 3, 50_000)], 10_000);
+    expect(sends.map((s) => s[0]!.messages.length)).toEqual([1, 1, 1]);
+  });
+
+  it('sends nothing for no messages', () => {
+    expect(splitBySize([], 1000)).toEqual([]);
   });
 });

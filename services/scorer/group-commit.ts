@@ -44,6 +44,39 @@ export function mergeTopicMessages(groups: readonly (readonly TopicMessages[])[]
   return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
 }
 
+/** Approximate wire size of a message (key + value + per-record overhead). */
+export function messageBytes(m: OutgoingMessage): number {
+  return (m.key === null ? 0 : typeof m.key === 'string' ? Buffer.byteLength(m.key) : m.key.length) + m.value.length + 24;
+}
+
+/**
+ * Splits messages into consecutive sends of at most `maxBytes` each, keeping order within every topic.
+ * kafkajs writes one record batch per partition per request, and the broker refuses a batch over its
+ * max.message.bytes (1 MiB by default), so one transaction sends several bounded requests.
+ */
+export function splitBySize(topicMessages: readonly TopicMessages[], maxBytes: number): TopicMessages[][] {
+  const sends: TopicMessages[][] = [];
+  let current = new Map<string, OutgoingMessage[]>();
+  let size = 0;
+  const flush = () => {
+    if (current.size > 0) sends.push([...current].map(([topic, messages]) => ({ topic, messages })));
+    current = new Map();
+    size = 0;
+  };
+  for (const tm of topicMessages) {
+    for (const m of tm.messages) {
+      const b = messageBytes(m);
+      if (size > 0 && size + b > maxBytes) flush();
+      const list = current.get(tm.topic) ?? [];
+      list.push(m);
+      current.set(tm.topic, list);
+      size += b;
+    }
+  }
+  flush();
+  return sends;
+}
+
 export class GroupCommitter {
   private queue: Pending[] = [];
   private running = false;

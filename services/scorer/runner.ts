@@ -12,7 +12,7 @@ import type { AvroRegistry } from '../shared/registry.ts';
 import { processBatch, type BatchOutput, type Scorer } from './batch.ts';
 import type { ScorerConfig } from './config.ts';
 import type { ScorerInstrumentation } from './events.ts';
-import { GroupCommitter, type OffsetToCommit, type TopicMessages } from './group-commit.ts';
+import { GroupCommitter, splitBySize, type OffsetToCommit, type TopicMessages } from './group-commit.ts';
 import type { InputMessage } from './records.ts';
 
 export type RunnerState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
@@ -84,6 +84,9 @@ export class ScoringRunner {
         maxBytesPerPartition: config.maxBytesPerPartition,
         readUncommitted: false,
         allowAutoTopicCreation: false,
+        // kafkajs gives up on errors it deems non-retriable and leaves the consumer stopped; a scorer must
+        // never stop consuming silently, so it always restarts (with kafkajs' backoff) and says so.
+        retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 30_000, restartOnFailure: async () => this._state === 'running' || this._state === 'starting' },
       });
       this.admin = kafka.admin();
       const c = this.consumer;
@@ -198,7 +201,7 @@ export class ScoringRunner {
       const started = performance.now();
       const tx = await producer.transaction();
       try {
-        if (messages.length > 0) await tx.sendBatch({ topicMessages: messages });
+        for (const send of splitBySize(messages, config.maxRequestBytes)) await tx.sendBatch({ topicMessages: send.map((t) => ({ topic: t.topic, messages: [...t.messages] })) });
         const byTopic = new Map<string, { partition: number; offset: string }[]>();
         for (const o of offsets) byTopic.set(o.topic, [...(byTopic.get(o.topic) ?? []), { partition: o.partition, offset: o.offset }]);
         await tx.sendOffsets({ consumerGroupId: config.groupId, topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })) });
@@ -210,7 +213,7 @@ export class ScoringRunner {
         throw e;
       }
     } else {
-      if (messages.length > 0) await producer.sendBatch({ topicMessages: messages, acks: -1 });
+      for (const send of splitBySize(messages, config.maxRequestBytes)) await producer.sendBatch({ topicMessages: send.map((t) => ({ topic: t.topic, messages: [...t.messages] })), acks: -1 });
       await this.consumer!.commitOffsets([...offsets]);
     }
   }
