@@ -1,0 +1,1 @@
+"""Benchmarks of the batch pipeline (run by hand; not tests)."""
