@@ -18,8 +18,11 @@ help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
 
 # ---------------------------------------------------------------------------------------------- set-up
+# `npm install`, not `npm ci`: npm 11 writes lock files without the other platforms' optional packages
+# (rollup's), and `npm ci` then refuses the lock as out of sync; `npm install` installs exactly the locked
+# versions here and leaves the lock unchanged.
 node_modules/.install-stamp: package.json package-lock.json .npmrc
-	npm ci --no-audit --no-fund --loglevel=error
+	npm install --no-audit --no-fund --loglevel=error
 	@touch $@
 
 $(VENV)/.install-stamp: pipeline/requirements.txt pipeline/requirements-mlops.txt
