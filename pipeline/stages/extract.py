@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from pipeline.artifacts import iso_utc, write_bytes_atomic, write_json_atomic
-from pipeline.batch.dataset import Dataset, Dropped, file_sha256, from_records, read_file, to_csv_bytes
+from pipeline.batch.dataset import Dataset, file_sha256, from_records, read_file, to_csv_bytes
 from pipeline.batch.errors import PipelineError
 from pipeline.batch.generate import generated_dataset
 from pipeline.batch.join import join, parse_bound

@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import sys
 import time
-from pathlib import Path
 from typing import Any, NamedTuple
 
 from pipeline.artifacts import write_json_atomic
