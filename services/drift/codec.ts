@@ -4,7 +4,7 @@
  */
 import type { AggregationCheckpoint, ProgressReport, WindowPart } from './aggregation.ts';
 import type { AlertState, DriftEvent, RetrainTrigger, TargetAlertState } from './alerts.ts';
-import type { TargetResult, WindowResult } from './evaluate.ts';
+import type { WindowResult } from './evaluate.ts';
 import type { Layout } from './layout.ts';
 import type { ClosedWindow, PartitionCheckpoint } from './partition-windows.ts';
 import { PerformanceCounts } from './performance.ts';

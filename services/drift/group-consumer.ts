@@ -21,6 +21,8 @@ export interface GroupConsumerOptions {
   /** Called on every (re)join with the new assignment; owners drop state of the previous generation here. */
   readonly onJoin: (assignment: Record<string, number[]>) => void;
   readonly eachBatch: (p: EachBatchPayload) => Promise<void>;
+  /** Every processed fetch, including those holding only transaction markers: the position reached. */
+  readonly onBatchEnd?: (topic: string, partition: number, lastOffset: number) => void;
   readonly restartDelayMs?: number;
 }
 
@@ -68,6 +70,8 @@ export class GroupConsumer {
       o.events.emit('consumer.crashed', { component: o.component, error: e.payload.error.message, restart: e.payload.restart });
       if (!e.payload.restart) this.restart(e.payload.error);
     });
+    const onEnd = o.onBatchEnd;
+    if (onEnd) c.on(c.events.END_BATCH_PROCESS, (e) => onEnd(e.payload.topic, e.payload.partition, Number(e.payload.lastOffset)));
     await c.connect();
     await c.subscribe({ topics: [...o.topics], fromBeginning: o.fromBeginning });
     await c.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch: (p) => o.eachBatch(p) });

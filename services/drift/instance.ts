@@ -27,6 +27,12 @@ export const LOAN_OUTCOME_RECORD = 'com.creditrisk.v1.LoanOutcome';
 const IDEMPOTENT_RETRY = { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 10_000 };
 /** Flush early when this many closed windows wait. */
 const OUTBOX_LIMIT = 64;
+const YIELD_EVERY = 2000;
+
+async function yieldAndBeat(heartbeat: () => Promise<void>): Promise<void> {
+  await new Promise((r) => setImmediate(r));
+  await heartbeat().catch(() => undefined);
+}
 
 export interface InstanceDeps {
   readonly kafka: Kafka;
@@ -74,6 +80,8 @@ export class DriftInstance {
   private producer?: Producer;
   private admin?: ReturnType<Kafka['admin']>;
   private states = new Map<number, PartitionState>();
+  /** Next offset to read per source partition, as far as fetches went (transaction markers included). */
+  private positions = new Map<number, number>();
   private assigned: number[] = [];
   private assignedAt = 0;
   private generation = 0;
@@ -101,6 +109,9 @@ export class DriftInstance {
       events: d.events,
       onJoin: (a) => this.onJoin(a),
       eachBatch: (p) => this.onBatch(p),
+      onBatchEnd: (topic, partition, lastOffset) => {
+        if (topic === c.connection.topics.scoringLog) this.positions.set(partition, Math.max(this.positions.get(partition) ?? 0, lastOffset + 1));
+      },
     });
   }
 
@@ -137,6 +148,7 @@ export class DriftInstance {
     // A new generation: state of the previous one is dropped and rebuilt from the committed checkpoints.
     this.generation++;
     this.states = new Map();
+    this.positions = new Map();
     this.outbox = [];
     this.committed = undefined;
     this.assigned = [...(assignment[this.d.config.connection.topics.scoringLog] ?? [])].sort((a, b) => a - b);
@@ -199,8 +211,8 @@ export class DriftInstance {
         const gen = this.generation;
         const st = await this.stateFor(batch.partition);
         if (gen !== this.generation || !isRunning() || isStale()) return;
-        if (batch.topic === topics.scoringLog) flushNeeded = await this.onScoringLog(st, batch.messages, batch.partition);
-        else await this.onOutcomes(st, batch.messages);
+        if (batch.topic === topics.scoringLog) flushNeeded = await this.onScoringLog(st, batch.messages, batch.partition, heartbeat);
+        else await this.onOutcomes(st, batch.messages, heartbeat);
         st.dirty = true;
         resolveOffset(batch.lastOffset());
       });
@@ -212,12 +224,15 @@ export class DriftInstance {
     if (flushNeeded || Date.now() - this.lastFlush >= this.d.config.flushIntervalMs) await this.flush('batch').catch(() => undefined);
   }
 
-  private async onScoringLog(st: PartitionState, messages: EachBatchPayload['batch']['messages'], partition: number): Promise<boolean> {
+  private async onScoringLog(st: PartitionState, messages: EachBatchPayload['batch']['messages'], partition: number, heartbeat: () => Promise<void>): Promise<boolean> {
     const { registry, layout, config } = this.d;
     const dropped: Record<string, number> = {};
     let count = 0;
     const start = st.windows.checkpoint().offset;
-    for (const m of messages) {
+    for (let i = 0; i < messages.length; i++) {
+      const m = messages[i]!;
+      // A large fetch is thousands of records: let timers, I/O and the group heartbeat run in between.
+      if (i % YIELD_EVERY === YIELD_EVERY - 1) await yieldAndBeat(heartbeat);
       const offset = Number(m.offset);
       if (offset < start) continue;
       const r = await registry.decode(m.value, SCORING_LOG_RECORD);
@@ -251,12 +266,14 @@ export class DriftInstance {
     return this.outbox.length >= OUTBOX_LIMIT;
   }
 
-  private async onOutcomes(st: PartitionState, messages: EachBatchPayload['batch']['messages']): Promise<void> {
+  private async onOutcomes(st: PartitionState, messages: EachBatchPayload['batch']['messages'], heartbeat: () => Promise<void>): Promise<void> {
     let joined = 0;
     let waiting = 0;
     let dropped = 0;
     const evictedBefore = st.join.evicted;
-    for (const m of messages) {
+    for (let i = 0; i < messages.length; i++) {
+      const m = messages[i]!;
+      if (i % YIELD_EVERY === YIELD_EVERY - 1) await yieldAndBeat(heartbeat);
       const r = await this.d.registry.decode(m.value, LOAN_OUTCOME_RECORD);
       st.outcomesNext = Number(m.offset) + 1;
       if (!r.ok) {
@@ -273,6 +290,30 @@ export class DriftInstance {
     this.d.events.emit('outcomes', { joined, waiting, evicted: st.join.evicted - evictedBefore, dropped });
   }
 
+  /**
+   * Partitions without a record for the idle timeout that are also caught up: nothing unread beyond
+   * (at most) one trailing transaction marker. A partition whose records have merely not been fetched yet
+   * is not idle — declaring it so would let the aggregator finalize windows it still has data for.
+   */
+  private async idlePartitions(now: number): Promise<Set<number>> {
+    const quiet = [...this.states.values()].filter((st) => now - st.lastRecordAt >= this.d.config.idleTimeoutMs);
+    const idle = new Set<number>();
+    if (quiet.length === 0) return idle;
+    let ends;
+    try {
+      ends = await this.admin!.fetchTopicOffsets(this.d.config.connection.topics.scoringLog);
+    } catch {
+      return idle;
+    }
+    for (const st of quiet) {
+      const end = ends.find((e) => e.partition === st.partition);
+      if (!end) continue;
+      const position = Math.max(this.positions.get(st.partition) ?? 0, st.windows.checkpoint().through, Number(end.low));
+      if (Number(end.high) - position <= 1) idle.add(st.partition);
+    }
+    return idle;
+  }
+
   /** One transaction: closed windows, progress, outcome deltas, and the offsets with their checkpoints. */
   flush(why: 'batch' | 'timer' | 'stop'): Promise<void> {
     return this.lock.run(async () => {
@@ -284,6 +325,8 @@ export class DriftInstance {
       // Owned partitions that never delivered a record still report (idle), so the aggregator need not wait for them.
       if (this.group.joined && now - this.assignedAt >= config.idleTimeoutMs) for (const p of this.assigned) if (!this.states.has(p)) await this.stateFor(p, this.assignedAt);
       if (gen !== this.generation) return;
+      const idle = await this.idlePartitions(now);
+      if (gen !== this.generation) return;
       const messages = this.outbox;
       this.outbox = [];
       const scoring: { partition: number; offset: string; metadata: string }[] = [];
@@ -291,8 +334,7 @@ export class DriftInstance {
       const reports: [PartitionState, NonNullable<PartitionState['reported']>][] = [];
       let late = 0;
       for (const st of this.states.values()) {
-        const idle = now - st.lastRecordAt >= config.idleTimeoutMs;
-        const r = { progress: st.windows.progress, idle, openFrom: st.windows.openFrom };
+        const r = { progress: st.windows.progress, idle: idle.has(st.partition), openFrom: st.windows.openFrom };
         const lateNow = st.windows.takeLate();
         late += lateNow;
         const changed = !st.reported || st.reported.progress !== r.progress || st.reported.idle !== r.idle || st.reported.openFrom !== r.openFrom || lateNow > 0;

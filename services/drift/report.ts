@@ -85,7 +85,7 @@ function trend(target: string, points: { index: number; value: number; severity:
   const last = points[points.length - 1];
   const xl = first && last ? `<text class="tick" x="${pad.l}" y="${H - 6}">window ${first.index}</text><text class="tick" x="${W - pad.r}" y="${H - 6}" text-anchor="end">window ${last.index}</text>` : '';
   return `<svg class="chart ${cls}" data-chart="${cls}" data-target="${esc(target)}" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${esc(label)}">
-<line class="axis" x1="${pad.l}" y1="${y(min)}" x2="${W - pad.r}" y2="${y(min)}"/>${axis}${lines}<polyline class="line" points="${path}"/>${dots}${xl}</svg>`;
+<text class="title" x="${pad.l + 4}" y="${pad.t + 8}">${esc(label)}</text><line class="axis" x1="${pad.l}" y1="${y(min)}" x2="${W - pad.r}" y2="${y(min)}"/>${axis}${lines}<polyline class="line" points="${path}"/>${dots}${xl}</svg>`;
 }
 
 function targetSection(name: string, history: readonly DriftWindowValue[], bands: Bands): string {
@@ -99,7 +99,7 @@ function targetSection(name: string, history: readonly DriftWindowValue[], bands
   return `<section class="target" data-target="${esc(name)}">
 <h2>${esc(name)} <span class="badge" style="background:${SEVERITY_COLOR[t.severity]}">${t.severity}</span></h2>
 <p class="stats">PSI <b>${fmt(t.psi, 4)}</b> (χ² p = ${fmt(t.psi_p_value, 4)}, df ${t.psi_df}) · KS D = ${fmt(t.ks_statistic, 4)} (p = ${fmt(t.ks_p_value, 4)}) · ${t.records.toLocaleString('en-US')} records, ${t.missing} missing</p>
-<div class="charts">${histogram(t)}${trend(name, points, bands, `${name}: PSI over the recent windows`)}</div>
+<div class="charts">${histogram(t)}${trend(name, points, bands, `PSI over the last ${points.length} windows`)}</div>
 <p class="legend"><span class="sw ref"></span> reference (training) <span class="sw cur"></span> window ${latest.window_index}</p>
 </section>`;
 }
@@ -132,7 +132,7 @@ h1{font-size:20px;margin:0 0 4px}h2{font-size:16px;margin:0 0 6px}.muted{color:#
 section{background:#fff;border:1px solid #e0e0e0;border-radius:6px;padding:12px 16px;margin:12px 0}
 .charts{display:flex;flex-wrap:wrap;gap:12px}.badge{color:#fff;border-radius:4px;padding:1px 6px;font-size:12px;vertical-align:middle}
 .stats{margin:0 0 8px;color:#444}svg{background:#fff}.ref{fill:#90a4ae}.cur{fill:#1565c0}.axis{stroke:#999}
-.tick{font-size:10px;fill:#555}.line{fill:none;stroke:#1565c0;stroke-width:1.5}.band{stroke-dasharray:4 3}.band.warn{stroke:#ef6c00}.band.alert{stroke:#c62828}
+.tick{font-size:10px;fill:#555}.title{font-size:11px;fill:#333;font-weight:600}.line{fill:none;stroke:#1565c0;stroke-width:1.5}.band{stroke-dasharray:4 3}.band.warn{stroke:#ef6c00}.band.alert{stroke:#c62828}
 .legend{font-size:12px;color:#555}.sw{display:inline-block;width:10px;height:10px;margin:0 4px 0 10px}.sw.ref{background:#90a4ae}.sw.cur{background:#1565c0}
 table{border-collapse:collapse;font-size:12px}td,th{border-bottom:1px solid #eee;padding:3px 8px;text-align:left}`;
 

@@ -33,7 +33,7 @@ export function driftEnv(topics: Record<string, string>, extra: Record<string, s
 export async function startDrift(env: Record<string, string>, name: string, options: DriftServiceOptions = {}): Promise<DriftService> {
   mkdirSync(LOG_DIR, { recursive: true });
   const config = loadDriftConfig({ ...process.env, ...env });
-  const log = pino({ level: 'info', base: { service: 'drift', name } }, pino.destination({ dest: join(LOG_DIR, `${name}.log`), sync: false }));
+  const log = pino({ level: 'info', base: { service: 'drift', name } }, pino.destination({ dest: join(LOG_DIR, `${name}.log`), sync: false, append: false }));
   const s = new DriftService(config, log, options);
   await s.start();
   return s;
