@@ -165,8 +165,8 @@ test-unit: node_modules/.install-stamp
 	npx vitest run --project unit
 
 .PHONY: test
-test: install model bench-deps typecheck test-py ops-tools browser ## The whole suite: typecheck, pytest, vitest unit + integration (real broker, ops checks)
-	$(TSX) test/run-vitest.ts
+test: install model bench-deps typecheck ops-tools browser ## The whole suite: typecheck, then pytest + vitest unit + integration against one broker
+	$(TSX) test/run-suite.ts
 
 .PHONY: bench
 bench: install model bench-deps ## Benchmarks (not part of make test)
