@@ -1,8 +1,8 @@
 /**
  * The services with an HTTP surface (/health, /ready, /metrics), as the ops tests start them: each as a real
  * child process from its entry point, on a free loopback port, against the test stack and unique topics.
- * A service is covered when its entry point exists; ops-services.test.ts fails when a service has a
- * metrics.ts but no entry here.
+ * A service is covered when its entry point exists; the ops tests fail when a service has a
+ * metrics.ts but no entry here (live-metrics.test.ts).
  */
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
