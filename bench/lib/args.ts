@@ -1,0 +1,77 @@
+/** Command-line options of bench/run.ts and the sizes they imply. Pure. */
+import type { Sizes } from './scenario.ts';
+
+export const SCENARIOS = ['model-limit', 'throughput', 'broker-limit', 'request-response', 'latency', 'drift'] as const;
+export type ScenarioName = (typeof SCENARIOS)[number];
+
+export const FULL: Sizes = {
+  n: 100_000,
+  repetitions: 3,
+  invalidShare: 0.01,
+  httpRequests: 10_000,
+  httpConcurrency: 32,
+  perfRecords: 500_000,
+  latencyRates: [1000, 5000],
+  latencySeconds: 15,
+  latencyRepetitions: 1,
+};
+
+export const QUICK: Sizes = {
+  n: 3000,
+  repetitions: 1,
+  invalidShare: 0.01,
+  httpRequests: 600,
+  httpConcurrency: 16,
+  perfRecords: 20_000,
+  latencyRates: [1000],
+  latencySeconds: 3,
+  latencyRepetitions: 1,
+};
+
+export interface Options {
+  readonly quick: boolean;
+  readonly sizes: Sizes;
+  readonly only: readonly ScenarioName[];
+  readonly out: string;
+  readonly profile: boolean;
+}
+
+export const USAGE = `usage: bench/run.ts [--quick] [--n N] [--reps R] [--only ${SCENARIOS.join(',')}] [--out FILE] [--profile]
+  --quick    small sizes, one repetition (under 2 minutes; what the test runs)
+  --n        applications per streaming scenario (default ${FULL.n}, quick ${QUICK.n})
+  --reps     repetitions of each throughput scenario (default ${FULL.repetitions})
+  --only     run only these scenarios (comma-separated)
+  --out      results file (default bench/results/latest.json)
+  --profile  write V8 CPU profiles of the scorer runs next to the results file`;
+
+export function parseArgs(argv: readonly string[]): Options {
+  let quick = false;
+  let profile = false;
+  let n: number | undefined;
+  let reps: number | undefined;
+  let only: ScenarioName[] = [...SCENARIOS];
+  let out = 'bench/results/latest.json';
+  const positive = (flag: string, v: string | undefined) => {
+    const x = Number(v);
+    if (!Number.isInteger(x) || x < 1) throw new Error(`${flag} needs a positive integer, got ${v}\n${USAGE}`);
+    return x;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--quick') quick = true;
+    else if (a === '--profile') profile = true;
+    else if (a === '--n') n = positive(a, argv[++i]);
+    else if (a === '--reps') reps = positive(a, argv[++i]);
+    else if (a === '--out') out = argv[++i] ?? out;
+    else if (a === '--only') {
+      const names = (argv[++i] ?? '').split(',').filter(Boolean);
+      const bad = names.filter((s) => !(SCENARIOS as readonly string[]).includes(s));
+      if (bad.length || !names.length) throw new Error(`unknown scenario(s) ${bad.join(', ')}\n${USAGE}`);
+      only = names as ScenarioName[];
+    } else if (a === '--help' || a === '-h') throw new Error(USAGE);
+    else throw new Error(`unknown option ${a}\n${USAGE}`);
+  }
+  const base = quick ? QUICK : FULL;
+  const sizes: Sizes = { ...base, ...(n ? { n } : {}), ...(reps ? { repetitions: reps } : {}) };
+  return { quick, sizes, only, out, profile };
+}

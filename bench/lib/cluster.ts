@@ -1,0 +1,147 @@
+/**
+ * The benchmark's side of the cluster: fresh topics per run, pre-loading applications, watching a group's
+ * committed offsets, counting committed output records, and deleting what a run created.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Admin, Kafka } from 'kafkajs';
+import { createKafka } from '../../services/shared/kafka/client.ts';
+import { connectionFromEnv, type ConnectionConfig } from '../../services/shared/kafka/connection.ts';
+import { ensureTopics, TOPICS_FILE } from '../../services/shared/kafka/topics.ts';
+import { AvroRegistry } from '../../services/shared/registry.ts';
+import { DEFAULT_RETRY, withRetry } from '../../services/shared/retry.ts';
+import { produceApplications, type ProduceStats } from '../../services/simulator/producer.ts';
+import { populationSource } from '../../services/simulator/source.ts';
+
+export const PARTITIONS = 6;
+export const STREAM_ROLES = ['applications', 'decisions', 'scoringLog', 'deadLetters'] as const;
+/** Seed of the benchmark's applications: every contender and every run sees the same ones. */
+export const DATA_SEED = 20_240_601;
+
+export type TopicSet = Readonly<Record<string, string>> & { applications: string; decisions: string; scoringLog: string; deadLetters: string };
+
+export class BenchCluster {
+  readonly runId = randomUUID().slice(0, 8);
+  private readonly created = new Set<string>();
+
+  private constructor(
+    readonly conn: ConnectionConfig,
+    readonly kafka: Kafka,
+    readonly admin: Admin,
+    readonly registry: AvroRegistry,
+  ) {}
+
+  static async open(env: NodeJS.ProcessEnv = process.env): Promise<BenchCluster> {
+    const conn = connectionFromEnv(env);
+    const kafka = createKafka(conn, 'bench');
+    const admin = kafka.admin();
+    await admin.connect();
+    return new BenchCluster(conn, kafka, admin, new AvroRegistry(conn.registry));
+  }
+
+  /** Unique names for every topic role (so a contender's own defaults never touch shared topics). */
+  topics(label: string, applications?: string): TopicSet {
+    const names: Record<string, string> = {};
+    for (const [role, def] of Object.entries(TOPICS_FILE.topics)) names[role] = `bench-${this.runId}-${label}-${def.name}`;
+    if (applications) names.applications = applications;
+    return names as TopicSet;
+  }
+
+  /** Environment variables naming `topics` the way every service reads them (TOPIC_*). */
+  topicEnv(topics: TopicSet): Record<string, string> {
+    const env: Record<string, string> = { KAFKA_BROKERS: this.conn.brokers.join(','), SCHEMA_REGISTRY_URL: this.conn.registry.url };
+    for (const [role, def] of Object.entries(TOPICS_FILE.topics)) if (topics[role]) env[def.env] = topics[role]!;
+    return env;
+  }
+
+  async create(topics: TopicSet, roles: readonly string[]): Promise<void> {
+    // TOPIC_SETUP_FAILED is retriable: a busy broker sometimes reports a just-created topic as unknown.
+    await withRetry(() => ensureTopics(this.admin, topics, roles, { partitions: PARTITIONS }), { ...DEFAULT_RETRY, retries: 5, initialDelayMs: 500 });
+    for (const r of roles) this.created.add(topics[r]!);
+  }
+
+  async createRaw(topic: string): Promise<void> {
+    await this.admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 1 }], waitForLeaders: true });
+    this.created.add(topic);
+  }
+
+  /** Deletes the given topics (default: everything this run created, plus any topic named after the run). */
+  async cleanup(only?: readonly string[]): Promise<void> {
+    const existing = new Set(await this.admin.listTopics());
+    const mine = only ?? [...existing].filter((t) => t.startsWith(`bench-${this.runId}-`) || this.created.has(t));
+    const doomed = mine.filter((t) => existing.has(t));
+    if (doomed.length) await this.admin.deleteTopics({ topics: doomed, timeout: 30_000 }).catch(() => undefined);
+    for (const t of doomed) this.created.delete(t);
+  }
+
+  /** Produces applications 0..n-1 of the benchmark's data set (Avro, registered schema) into `topic`. */
+  async preload(
+    topic: string,
+    n: number,
+    opts: { invalidShare?: number; ratePerSec?: number; clock?: (i: number) => number; signal?: AbortSignal } = {},
+  ): Promise<ProduceStats> {
+    const schemaId = await this.registry.registerValueSchema(topic, 'loan-application');
+    await this.registry.warm(schemaId);
+    const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    try {
+      const source = populationSource({ seed: DATA_SEED, runId: 'bench', ...(opts.clock ? { clock: opts.clock } : {}) });
+      return await produceApplications(producer, this.registry, schemaId, source, {
+        topic,
+        count: n,
+        invalidShare: opts.invalidShare ?? 0,
+        ...(opts.ratePerSec ? { ratePerSec: opts.ratePerSec } : {}),
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      });
+    } finally {
+      await producer.disconnect();
+    }
+  }
+
+  /** Sum over partitions of the group's committed offsets on `topic` (0 before the first commit). */
+  async committed(groupId: string, topic: string): Promise<number> {
+    const r = await this.admin.fetchOffsets({ groupId, topics: [topic] });
+    return (r[0]?.partitions ?? []).reduce((s, p) => s + Math.max(0, Number(p.offset)), 0);
+  }
+
+  async endOffsets(topic: string): Promise<number> {
+    return (await this.admin.fetchTopicOffsets(topic)).reduce((s, p) => s + Number(p.high), 0);
+  }
+
+  /**
+   * Counts the committed records of `topic` (read_committed, so aborted transactions do not count) by
+   * reading it to the end. Returns the count and the number of distinct keys.
+   */
+  async count(topic: string, timeoutMs = 120_000): Promise<{ records: number; distinctKeys: number }> {
+    const ends = await this.admin.fetchTopicOffsets(topic);
+    const target = new Map(ends.map((e) => [e.partition, BigInt(e.high)]));
+    const pending = new Set(ends.filter((e) => BigInt(e.high) > BigInt(e.low)).map((e) => e.partition));
+    const keys = new Set<string>();
+    let records = 0;
+    if (pending.size === 0) return { records, distinctKeys: 0 };
+    const consumer = this.kafka.consumer({ groupId: `bench-count-${randomUUID()}`, readUncommitted: false, allowAutoTopicCreation: false, maxBytesPerPartition: 4 << 20 });
+    await consumer.connect();
+    let done!: () => void;
+    const finished = new Promise<void>((r) => (done = r));
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    // END_BATCH_PROCESS also fires for batches holding only transaction markers, which eachBatch never sees.
+    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      if (BigInt(payload.lastOffset) + 1n >= target.get(payload.partition)!) pending.delete(payload.partition);
+      if (pending.size === 0) done();
+    });
+    await consumer.run({
+      autoCommit: false,
+      eachBatch: async ({ batch }) => {
+        records += batch.messages.length;
+        for (const m of batch.messages) if (m.key) keys.add(m.key.toString());
+      },
+    });
+    const timer = new Promise<void>((r) => setTimeout(r, timeoutMs).unref());
+    await Promise.race([finished, timer]);
+    await consumer.disconnect();
+    return { records, distinctKeys: keys.size };
+  }
+
+  async close(): Promise<void> {
+    await this.admin.disconnect();
+  }
+}

@@ -1,0 +1,63 @@
+/** Where the numbers were measured: cores, CPU model, memory, runtime versions. */
+import { execFileSync } from 'node:child_process';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { REPO_ROOT } from '../../services/shared/schemas.ts';
+import { PYTHON } from './proc.ts';
+
+export interface Machine {
+  readonly cores: number;
+  readonly cpuModel: string;
+  readonly memoryGb: number;
+  readonly os: string;
+  readonly node: string;
+  readonly python: string;
+  readonly java: string;
+  readonly loadAverageAtStart: readonly number[];
+  readonly packages: Readonly<Record<string, string>>;
+}
+
+function tryRun(cmd: string, args: string[]): string {
+  try {
+    return execFileSync(cmd, args, { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 }).trim();
+  } catch (e) {
+    const err = e as { stderr?: string };
+    return err.stderr?.trim() || 'unknown';
+  }
+}
+
+export function machineInfo(): Machine {
+  const pyPackages = tryRun(PYTHON, [
+    '-c',
+    'import importlib.metadata as m, json; print(json.dumps({p: m.version(p) for p in ["onnxruntime", "confluent-kafka", "fastavro", "fastapi", "uvicorn", "xgboost-cpu", "numpy"]}))',
+  ]);
+  let py: Record<string, string> = {};
+  try {
+    py = JSON.parse(pyPackages) as Record<string, string>;
+  } catch {
+    py = {};
+  }
+  const nodePkg = (name: string) => {
+    try {
+      return (JSON.parse(tryRun(process.execPath, ['-p', `JSON.stringify(require('${name}/package.json').version)`])) as string) ?? 'unknown';
+    } catch {
+      return 'unknown';
+    }
+  };
+  return {
+    cores: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    memoryGb: Math.round(totalmem() / 2 ** 30),
+    os: tryRun('uname', ['-sr']),
+    node: process.version,
+    python: tryRun(PYTHON, ['--version']).replace(/^Python /, ''),
+    java: tryRun('java', ['-version']).split('\n')[0] ?? 'unknown',
+    loadAverageAtStart: loadavg().map((v) => Math.round(v * 100) / 100),
+    packages: {
+      ...Object.fromEntries(Object.entries(py).map(([k, v]) => [`py:${k}`, v])),
+      'node:kafkajs': nodePkg('kafkajs'),
+      'node:onnxruntime-node': nodePkg('onnxruntime-node'),
+      'node:avsc': nodePkg('avsc'),
+      'node:zod': nodePkg('zod'),
+    },
+  };
+}

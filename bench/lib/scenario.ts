@@ -1,0 +1,57 @@
+/** What every scenario gets and returns: the shape of one entry of bench/results/latest.json. */
+import type { BenchCluster } from './cluster.ts';
+import type { Machine } from './machine.ts';
+
+export interface Sizes {
+  /** Applications pre-loaded per streaming scenario. */
+  readonly n: number;
+  readonly repetitions: number;
+  readonly invalidShare: number;
+  /** HTTP requests per Peer B run. */
+  readonly httpRequests: number;
+  readonly httpConcurrency: number;
+  /** Records per run of Kafka's perf tools. */
+  readonly perfRecords: number;
+  /** Offered rates and seconds per latency run. */
+  readonly latencyRates: readonly number[];
+  readonly latencySeconds: number;
+  readonly latencyRepetitions: number;
+}
+
+export interface BenchContext {
+  readonly cluster: BenchCluster;
+  readonly quick: boolean;
+  readonly sizes: Sizes;
+  readonly machine: Machine;
+  /** Write V8 CPU profiles of the scorer runs here (--profile). */
+  readonly profileDir?: string;
+  log(msg: string): void;
+}
+
+export interface Target {
+  readonly name: string;
+  readonly value: number;
+  readonly target: number;
+  /** 'min': value must be >= target; 'max': value must be <= target. */
+  readonly kind: 'min' | 'max';
+  readonly met: boolean;
+}
+
+export function target(name: string, value: number, kind: 'min' | 'max', limit: number): Target {
+  const met = Number.isFinite(value) && (kind === 'min' ? value >= limit : value <= limit);
+  return { name, value, target: limit, kind, met };
+}
+
+export interface ScenarioResult {
+  readonly scenario: string;
+  readonly description: string;
+  readonly machine: Machine;
+  readonly n?: number;
+  readonly repetitions: number;
+  readonly contenders: Record<string, Record<string, unknown>>;
+  ratios: Record<string, number>;
+  targets: Target[];
+  readonly notes?: readonly string[];
+  error?: string;
+  readonly seconds: number;
+}

@@ -1,0 +1,207 @@
+/**
+ * Scenario 1 + 2: the streaming contenders on the same pre-loaded applications. One fresh 6-partition
+ * input topic per scenario, filled once; every run reads all of it with a fresh consumer group into fresh
+ * output topics. The rate is measured from the group's committed offsets, which the harness polls: from
+ * the first commit to the commit of the last application, so process start-up and group join are not
+ * counted. CPU comes from /proc over the same interval (all threads), memory is the peak RSS.
+ */
+import { STREAM_CONTENDERS, type StreamContender } from '../lib/contenders.ts';
+import type { BenchCluster } from '../lib/cluster.ts';
+import { recordSizes } from '../lib/data.ts';
+import { usage, type Proc } from '../lib/proc.ts';
+import type { BenchContext, ScenarioResult } from '../lib/scenario.ts';
+import { target } from '../lib/scenario.ts';
+import { orderFor, ratio, round, spread } from '../lib/stats.ts';
+
+const POLL_MS = 50;
+const STALL_MS = 30_000;
+
+export interface StreamRun {
+  readonly contender: string;
+  readonly repetition: number;
+  readonly position: number;
+  readonly appsPerSec: number;
+  readonly cpuSecPer100k: number;
+  /** CPU cores busy on average while measuring (cpu seconds / wall seconds). */
+  readonly cores: number;
+  readonly peakRssMb: number;
+  /** RSS when a quarter and when all of the backlog was done: flat means bounded under overload. */
+  readonly rssMbAtQuarter: number;
+  readonly rssMbAtEnd: number;
+  readonly measuredApps: number;
+  readonly measuredSec: number;
+  readonly decisions: number;
+  readonly deadLetters: number;
+  readonly duplicates: number;
+  readonly processedAll: boolean;
+  /** Wall seconds: process start to first commit (start-up, group join, first batch), stop, output check. */
+  readonly phases: { readonly toFirstCommit: number; readonly stop: number; readonly check: number };
+  readonly error?: string;
+}
+
+interface Sample {
+  readonly t: number;
+  readonly committed: number;
+  readonly cpuSec: number;
+}
+
+/** Runs one contender over the whole input topic and checks what it committed. */
+export async function runStream(
+  cluster: BenchCluster,
+  contender: StreamContender,
+  input: string,
+  expected: { valid: number; invalid: number },
+  run: { label: string; repetition: number; position: number; profileDir?: string },
+): Promise<StreamRun> {
+  const n = expected.valid + expected.invalid;
+  const topics = cluster.topics(run.label, input);
+  await cluster.create(topics, ['decisions', 'scoringLog', 'deadLetters']);
+  const groupId = `bench-${cluster.runId}-${run.label}`;
+  let proc: Proc | undefined;
+  let first: Sample | undefined;
+  let last: Sample | undefined;
+  let quarterRss = Number.NaN;
+  let endRss = Number.NaN;
+  let peakRss = Number.NaN;
+  let error: string | undefined;
+  const t0 = performance.now();
+  try {
+    proc = contender.start(cluster, topics, groupId, run.profileDir ? { profileDir: run.profileDir } : {});
+    let progressAt = Date.now();
+    let prev = -1;
+    for (;;) {
+      const committed = await cluster.committed(groupId, input);
+      const t = performance.now();
+      const u = usage(proc.pid);
+      if (!u) throw new Error(`${contender.id} exited early:\n${proc.output().slice(-3000)}`);
+      const s: Sample = { t, committed, cpuSec: u.cpuSec };
+      if (committed > 0 && !first) first = s;
+      if (committed >= n / 4 && Number.isNaN(quarterRss)) quarterRss = u.rssMb;
+      if (committed !== prev) {
+        prev = committed;
+        progressAt = Date.now();
+      }
+      if (committed >= n) {
+        last = s;
+        endRss = u.rssMb;
+        peakRss = u.peakRssMb;
+        break;
+      }
+      if (Date.now() - progressAt > STALL_MS) {
+        if (contender.dumpSignal) {
+          proc.child.kill(contender.dumpSignal);
+          await new Promise((r) => setTimeout(r, 1000));
+        }
+        throw new Error(`${contender.id} made no progress for ${STALL_MS / 1000} s at ${committed}/${n}:\n${proc.output().slice(-6000)}`);
+      }
+      await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+  } catch (e) {
+    error = (e as Error).message;
+  } finally {
+    // The measurement is over: a short grace (a profile is written only on a graceful exit).
+    await proc?.stop(run.profileDir ? 60_000 : 3000);
+  }
+  const tStopped = performance.now();
+  const [decisions, dead] = error
+    ? [{ records: 0, distinctKeys: 0 }, { records: 0, distinctKeys: 0 }]
+    : await Promise.all([cluster.count(topics.decisions), cluster.count(topics.deadLetters)]);
+  const tChecked = performance.now();
+  await cluster.cleanup([topics.decisions, topics.scoringLog, topics.deadLetters]);
+  const apps = first && last ? last.committed - first.committed : 0;
+  const sec = first && last ? (last.t - first.t) / 1000 : Number.NaN;
+  const cpu = first && last ? last.cpuSec - first.cpuSec : Number.NaN;
+  const processedAll = !error && decisions.distinctKeys === expected.valid && dead.distinctKeys === expected.invalid;
+  return {
+    contender: contender.id,
+    repetition: run.repetition,
+    position: run.position,
+    appsPerSec: apps > 0 ? round(apps / sec) : Number.NaN,
+    cpuSecPer100k: apps > 0 ? round((cpu / apps) * 100_000, 2) : Number.NaN,
+    cores: round(cpu / sec, 2),
+    peakRssMb: round(peakRss, 1),
+    rssMbAtQuarter: round(quarterRss, 1),
+    rssMbAtEnd: round(endRss, 1),
+    measuredApps: apps,
+    measuredSec: round(sec, 3),
+    decisions: decisions.records,
+    deadLetters: dead.records,
+    duplicates: decisions.records - decisions.distinctKeys + (dead.records - dead.distinctKeys),
+    processedAll,
+    phases: { toFirstCommit: round(((first?.t ?? NaN) - t0) / 1000, 2), stop: round((tStopped - (last?.t ?? NaN)) / 1000, 2), check: round((tChecked - tStopped) / 1000, 2) },
+    ...(error ? { error } : !processedAll ? { error: `expected ${expected.valid} decisions + ${expected.invalid} dead letters, found ${decisions.distinctKeys} + ${dead.distinctKeys} distinct` } : {}),
+  };
+}
+
+export function summarizeRuns(runs: readonly StreamRun[], ids: readonly string[]): Record<string, Record<string, unknown>> {
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const id of ids) {
+    const mine = runs.filter((r) => r.contender === id && !r.error);
+    out[id] = {
+      appsPerSec: mine.length ? spread(mine.map((r) => r.appsPerSec)) : null,
+      cpuSecPer100k: mine.length ? spread(mine.map((r) => r.cpuSecPer100k)) : null,
+      peakRssMb: mine.length ? spread(mine.map((r) => r.peakRssMb)) : null,
+      processedAll: runs.filter((r) => r.contender === id).every((r) => r.processedAll),
+      runs: runs.filter((r) => r.contender === id),
+    };
+  }
+  return out;
+}
+
+export function medianOf(contenders: Record<string, Record<string, unknown>>, id: string, field = 'appsPerSec'): number {
+  const s = contenders[id]?.[field] as { median: number } | null | undefined;
+  return s?.median ?? Number.NaN;
+}
+
+export interface ThroughputResult extends ScenarioResult {
+  /** The pre-loaded input topic (Kafka's consumer perf tool reads the same records). */
+  readonly inputTopic: string;
+  readonly applicationBytes: number;
+}
+
+export async function throughputScenario(ctx: BenchContext): Promise<ThroughputResult> {
+  const started = performance.now();
+  const { cluster, sizes } = ctx;
+  const input = cluster.topics('tp').applications;
+  await cluster.create({ ...cluster.topics('tp'), applications: input }, ['applications']);
+  ctx.log(`throughput: pre-loading ${sizes.n} applications into ${input}`);
+  const stats = await cluster.preload(input, sizes.n, { invalidShare: sizes.invalidShare });
+  const expected = { valid: stats.sent - stats.invalid, invalid: stats.invalid };
+  const applicationBytes = recordSizes().application;
+  const runs: StreamRun[] = [];
+  for (let rep = 0; rep < sizes.repetitions; rep++) {
+    const order = orderFor(STREAM_CONTENDERS, rep);
+    for (const [position, c] of order.entries()) {
+      const r = await runStream(cluster, c, input, expected, { label: `tp-${c.id}-r${rep}`, repetition: rep, position, ...(ctx.profileDir ? { profileDir: ctx.profileDir } : {}) });
+      ctx.log(`throughput: rep ${rep + 1}/${sizes.repetitions} ${c.id}: ${r.error ? `FAILED ${r.error.split('\n')[0]}` : `${r.appsPerSec} apps/s, ${r.cpuSecPer100k} CPU s/100k, peak RSS ${r.peakRssMb} MB`}`);
+      runs.push(r);
+    }
+  }
+  const contenders = summarizeRuns(
+    runs,
+    STREAM_CONTENDERS.map((c) => c.id),
+  );
+  for (const c of STREAM_CONTENDERS) contenders[c.id]!.description = c.description;
+  const alo = medianOf(contenders, 'scorer-alo');
+  const eos = medianOf(contenders, 'scorer-eos');
+  const peerA = medianOf(contenders, 'peer-a');
+  const failed = runs.filter((r) => r.error);
+  return {
+    scenario: 'throughput',
+    description: 'Applications/s from a pre-loaded topic to committed output (decode, validate, score, decision + scoring-log record, commit), CPU seconds per 100k applications, peak RSS',
+    machine: ctx.machine,
+    n: sizes.n,
+    repetitions: sizes.repetitions,
+    contenders,
+    ratios: { 'scorer-alo/peer-a': ratio(alo, peerA), 'scorer-eos/peer-a': ratio(eos, peerA), 'scorer-eos/scorer-alo': ratio(eos, alo) },
+    targets: [target('scorer at-least-once / Peer A', ratio(alo, peerA), 'min', 1.5), target('scorer exactly-once / Peer A', ratio(eos, peerA), 'min', 1)],
+    notes: [
+      `${expected.valid} valid + ${expected.invalid} invalid applications (every invalid kind of services/simulator/invalid.ts), ${applicationBytes} bytes per Avro value on average, 6 partitions`,
+      'order of contenders rotates and reverses across repetitions; each run uses a fresh consumer group and fresh output topics',
+    ],
+    ...(failed.length ? { error: failed.map((r) => `${r.contender} rep ${r.repetition}: ${r.error!.split('\n')[0]}`).join('; ') } : {}),
+    seconds: round((performance.now() - started) / 1000, 1),
+    inputTopic: input,
+    applicationBytes,
+  };
+}
