@@ -7,7 +7,7 @@
  * continues where the committed one stopped. The transactional id is the same on every instance: a new
  * aggregator fences a zombie one.
  */
-import type { EachBatchPayload, Kafka, Producer } from 'kafkajs';
+import { Partitioners, type EachBatchPayload, type Kafka, type Producer } from 'kafkajs';
 import { errorCode, isRetriable } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';
 import type { AvroRegistry } from '../shared/registry.ts';
@@ -130,7 +130,7 @@ export class DriftAggregator {
 
   private async ensureProducer(): Promise<Producer> {
     if (!this.producer) {
-      const p = this.d.kafka.producer({ transactionalId: this.groupId, idempotent: true, maxInFlightRequests: 1, transactionTimeout: 60_000, retry: IDEMPOTENT_RETRY });
+      const p = this.d.kafka.producer({ transactionalId: this.groupId, createPartitioner: Partitioners.DefaultPartitioner, idempotent: true, maxInFlightRequests: 1, transactionTimeout: 60_000, retry: IDEMPOTENT_RETRY });
       await p.connect();
       this.producer = p;
     }

@@ -6,7 +6,7 @@
  * partition's checkpoint as offset metadata — so after a crash or a rebalance the owner of a partition
  * re-reads from the first record of its oldest open window and rebuilds exactly the windows that were open.
  */
-import type { EachBatchPayload, Kafka, Producer } from 'kafkajs';
+import { Partitioners, type EachBatchPayload, type Kafka, type Producer } from 'kafkajs';
 import { errorCode, isRetriable, ServiceError } from '../shared/errors.ts';
 import type { AvroRegistry } from '../shared/registry.ts';
 import { CoPartitionedAssigner } from './assigner.ts';
@@ -132,6 +132,7 @@ export class DriftInstance {
     const c = this.d.config;
     this.producer = this.d.kafka.producer({
       transactionalId: `${c.groupId}-${c.instanceId}`,
+      createPartitioner: Partitioners.DefaultPartitioner,
       idempotent: true,
       maxInFlightRequests: 1,
       transactionTimeout: 60_000,
