@@ -77,6 +77,17 @@ export async function readTopic(topic: string, opts: { expected: number; timeout
   return { messages };
 }
 
+/** Decodes message values through the registry; a value that does not decode fails the test with its reason. */
+export async function decodeValues<T = Record<string, unknown>>(registry: AvroRegistry, messages: readonly { value: Buffer | null; offset?: string }[]): Promise<T[]> {
+  return Promise.all(
+    messages.map(async (m) => {
+      const r = await registry.decode<T>(m.value);
+      if (!r.ok) throw new Error(`message at offset ${m.offset ?? '?'} does not decode: ${r.error.reason}`);
+      return r.value.value;
+    }),
+  );
+}
+
 /** Sum over partitions of (log end - committed) for a consumer group. */
 export async function groupLag(groupId: string, topic: string): Promise<number> {
   const admin = kafkaClient('test-lag').admin();

@@ -6,7 +6,7 @@ import { ScorerService } from '../../services/scorer/service.ts';
 import { createLogger } from '../../services/shared/log.ts';
 import { produceApplications } from '../../services/simulator/producer.ts';
 import { populationSource } from '../../services/simulator/source.ts';
-import { createTopics, groupLag, kafkaClient, readTopic, registryClient, serviceEnv, uniqueTopics, waitUntil } from '../helpers/cluster.ts';
+import { createTopics, decodeValues, groupLag, kafkaClient, readTopic, registryClient, serviceEnv, uniqueTopics, waitUntil } from '../helpers/cluster.ts';
 import { initialModelDir } from '../helpers/model.ts';
 
 describe('scorer at-least-once', () => {
@@ -30,9 +30,7 @@ describe('scorer at-least-once', () => {
     try {
       await waitUntil('lag 0', async () => (await groupLag(groupId, topics.applications!)) === 0, 60_000);
       const decisions = await readTopic(topics.decisions!, { expected: 2700 });
-      const ids = new Set(
-        await Promise.all(decisions.messages.map(async (m) => ((await registry.decode(m.value)) as { ok: true; value: { value: { application_id: string } } }).value.value.application_id)),
-      );
+      const ids = new Set((await decodeValues<{ application_id: string }>(registry, decisions.messages)).map((d) => d.application_id));
       expect(ids).toEqual(new Set(stats.validIds));
       expect((await readTopic(topics.deadLetters!, { expected: 300 })).messages.length).toBe(300);
     } finally {

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { produceApplications } from '../../services/simulator/producer.ts';
 import { populationSource } from '../../services/simulator/source.ts';
-import { createTopics, groupLag, kafkaClient, readTopic, registryClient, serviceEnv, uniqueTopics, waitUntil } from '../helpers/cluster.ts';
+import { createTopics, decodeValues, groupLag, kafkaClient, readTopic, registryClient, serviceEnv, uniqueTopics, waitUntil } from '../helpers/cluster.ts';
 import { initialModelDir } from '../helpers/model.ts';
 import { startService, type ServiceProcess } from '../helpers/processes.ts';
 
@@ -72,13 +72,7 @@ describe('scorer crash recovery', () => {
     await waitUntil('the restarted scorer to catch up', async () => (await groupLag(groupId, topics.applications!)) === 0, 120_000, 500);
 
     const decisions = await readTopic(topics.decisions!, { expected: 9500 });
-    const ids = await Promise.all(
-      decisions.messages.map(async (m) => {
-        const r = await registry.decode(m.value);
-        if (!r.ok) throw new Error(r.error.reason);
-        return (r.value.value as { application_id: string }).application_id;
-      }),
-    );
+    const ids = (await decodeValues<{ application_id: string }>(registry, decisions.messages)).map((d) => d.application_id);
     expect(ids.length, second.output()).toBe(9500);
     expect(new Set(ids).size).toBe(9500);
     expect(new Set(ids)).toEqual(new Set(stats.validIds));

@@ -12,7 +12,7 @@ import type { AvroRegistry } from '../../services/shared/registry.ts';
 import { EXPECTED_CODE, INVALID_KINDS } from '../../services/simulator/invalid.ts';
 import { produceApplications, type ProduceStats } from '../../services/simulator/producer.ts';
 import { populationSource } from '../../services/simulator/source.ts';
-import { createTopics, groupLag, kafkaClient, readTopic, registryClient, serviceEnv, uniqueTopics, waitUntil } from '../helpers/cluster.ts';
+import { createTopics, decodeValues, groupLag, kafkaClient, readTopic, registryClient, serviceEnv, uniqueTopics, waitUntil } from '../helpers/cluster.ts';
 import { initialModelDir } from '../helpers/model.ts';
 
 const N = 10_000;
@@ -46,15 +46,7 @@ describe('scorer end to end (exactly-once)', () => {
       readTopic(topics.scoringLog!, { expected: N * (1 - INVALID_SHARE) }),
       readTopic(topics.deadLetters!, { expected: N * INVALID_SHARE }),
     ]);
-    const decodeAll = async (ms: { value: Buffer | null }[]) =>
-      Promise.all(
-        ms.map(async (m) => {
-          const r = await registry.decode(m.value);
-          if (!r.ok) throw new Error(r.error.reason);
-          return r.value.value as Record<string, unknown>;
-        }),
-      );
-    decoded = { decisions: await decodeAll(d.messages), logs: await decodeAll(l.messages), dead: await decodeAll(x.messages) };
+    decoded = { decisions: await decodeValues(registry, d.messages), logs: await decodeValues(registry, l.messages), dead: await decodeValues(registry, x.messages) };
   });
 
   afterAll(async () => {

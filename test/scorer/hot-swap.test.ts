@@ -15,7 +15,7 @@ import type { AvroRegistry } from '../../services/shared/registry.ts';
 import { FEATURE_NAMES } from '../../services/shared/schemas.ts';
 import { produceApplications } from '../../services/simulator/producer.ts';
 import { populationSource } from '../../services/simulator/source.ts';
-import { createTopics, groupLag, kafkaClient, readTopic, registryClient, serviceEnv, uniqueTopics, waitUntil } from '../helpers/cluster.ts';
+import { createTopics, decodeValues, groupLag, kafkaClient, readTopic, registryClient, serviceEnv, uniqueTopics, waitUntil } from '../helpers/cluster.ts';
 import { initialModelDir } from '../helpers/model.ts';
 import { corruptModel, modelSha, trainModel, wrongInputsModel } from '../helpers/models.ts';
 
@@ -84,13 +84,8 @@ describe('model hot swap', () => {
     await waitUntil('lag 0', async () => (await groupLag(groupId, topics.applications!)) === 0, 60_000, 500);
 
     const decisions = await readTopic(topics.decisions!, { expected: N });
-    const rows = await Promise.all(
-      decisions.messages.map(async (m) => {
-        const r = await registry.decode(m.value);
-        if (!r.ok) throw new Error(r.error.reason);
-        return { partition: m.partition, offset: Number(m.offset), ...(r.value.value as { application_id: string; model_version: string; probability_of_default: number }) };
-      }),
-    );
+    const values = await decodeValues<{ application_id: string; model_version: string; probability_of_default: number }>(registry, decisions.messages);
+    const rows = values.map((v, i) => ({ partition: decisions.messages[i]!.partition, offset: Number(decisions.messages[i]!.offset), ...v }));
     expect(rows.length).toBe(N);
     expect(new Set(rows.map((r) => r.application_id)).size).toBe(N);
     const byVersion = (v: string) => rows.filter((r) => r.model_version === v).length;
@@ -114,7 +109,7 @@ describe('model hot swap', () => {
     sample.forEach((r, i) => expect(r.probability_of_default).toBe(probabilities[i]));
 
     const events = await readTopic(topics.modelEvents!, { expected: 4 });
-    const decoded = await Promise.all(events.messages.map(async (m) => ((await registry.decode(m.value)) as { ok: true; value: { value: Record<string, string> } }).value.value));
+    const decoded = await decodeValues<Record<string, string>>(registry, events.messages);
     expect(decoded.map((e) => `${e.version}:${e.outcome}`).sort()).toEqual(['2:ACTIVATED', '3:REFUSED', '4:REFUSED', '5:REFUSED']);
     const reason = (v: string) => decoded.find((e) => e.version === v)!.reason;
     expect(reason('3')).toMatch(/checksum mismatch/);

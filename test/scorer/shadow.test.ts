@@ -8,7 +8,7 @@ import { createLogger } from '../../services/shared/log.ts';
 import { FEATURE_NAMES } from '../../services/shared/schemas.ts';
 import { produceApplications } from '../../services/simulator/producer.ts';
 import { populationSource } from '../../services/simulator/source.ts';
-import { createTopics, kafkaClient, readTopic, registryClient, serviceEnv, uniqueTopics } from '../helpers/cluster.ts';
+import { createTopics, decodeValues, kafkaClient, readTopic, registryClient, serviceEnv, uniqueTopics } from '../helpers/cluster.ts';
 import { initialModelDir } from '../helpers/model.ts';
 import { trainModel } from '../helpers/models.ts';
 
@@ -34,7 +34,7 @@ describe('shadow scoring', () => {
     try {
       expect(service.shadowVersion).toBe('2-challenger');
       const logs = await readTopic(topics.scoringLog!, { expected: 500 });
-      const records = await Promise.all(logs.messages.map(async (m) => ((await registry.decode(m.value)) as { ok: true; value: { value: Record<string, unknown> } }).value.value));
+      const records = await decodeValues(registry, logs.messages);
       expect(records.length).toBe(500);
       const challenger = await ModelHost.load(challengerDir);
       const sample = records.slice(0, 40);
@@ -49,7 +49,7 @@ describe('shadow scoring', () => {
       });
       expect(differs).toBeGreaterThan(30);
       const decisions = await readTopic(topics.decisions!, { expected: 500 });
-      const d = await Promise.all(decisions.messages.map(async (m) => ((await registry.decode(m.value)) as { ok: true; value: { value: Record<string, unknown> } }).value.value));
+      const d = await decodeValues(registry, decisions.messages);
       expect(new Set(d.map((x) => x.model_version))).toEqual(new Set(['1']));
       expect(FEATURE_NAMES.every((f) => typeof (sample[0]!.features as Record<string, number>)[f] === 'number')).toBe(true);
     } finally {
