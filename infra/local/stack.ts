@@ -26,6 +26,7 @@ export interface StackOptions {
   readonly kafkaPort: number;
   readonly controllerPort: number;
   readonly registryPort: number;
+  readonly registryManagementPort: number;
   readonly readyTimeoutMs: number;
 }
 
@@ -56,6 +57,7 @@ export function defaultStackOptions(env: NodeJS.ProcessEnv = process.env): Stack
     kafkaPort: port('LOCAL_KAFKA_PORT', 19092),
     controllerPort: port('LOCAL_KAFKA_CONTROLLER_PORT', 19093),
     registryPort: port('LOCAL_REGISTRY_PORT', 18081),
+    registryManagementPort: port('LOCAL_REGISTRY_MANAGEMENT_PORT', port('LOCAL_REGISTRY_PORT', 18081) + 1),
     readyTimeoutMs: 120_000,
   });
 }
@@ -282,6 +284,10 @@ async function startRegistry(opts: StackOptions, a: ReturnType<typeof artifactPa
       '-Xmx512m',
       `-Dquarkus.http.port=${opts.registryPort}`,
       '-Dquarkus.http.host=127.0.0.1',
+      // Quarkus' management interface (health, metrics) listens on *:9000 by default: keep it on loopback,
+      // on a port of its own, so two stacks (or anything else on 9000) do not collide.
+      '-Dquarkus.management.host=127.0.0.1',
+      `-Dquarkus.management.port=${opts.registryManagementPort}`,
       `-Dapicurio.datasource.url=jdbc:h2:file:${db};DB_CLOSE_ON_EXIT=FALSE`,
       '-Dapicurio.datasource.jdbc.initial-size=2',
       '-Dapicurio.datasource.jdbc.min-size=2',
@@ -309,8 +315,17 @@ function writeEnvFile(opts: StackOptions): void {
 export async function up(opts: StackOptions = defaultStackOptions(), log: (m: string) => void = console.error): Promise<StackHandle> {
   mkdirSync(opts.dir, { recursive: true });
   const a = ensureArtifacts(log);
-  // Start both concurrently: they do not depend on each other.
-  const [k, r] = await Promise.all([startKafka(opts, a, log), startRegistry(opts, a, log)]);
+  // Start both concurrently: they do not depend on each other. If one fails, stop what this call started.
+  const results = await Promise.allSettled([startKafka(opts, a, log), startRegistry(opts, a, log)]);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    // Anything not reused was started (or half-started) by this call.
+    const reused = (i: number) => results[i]!.status === 'fulfilled' && !(results[i] as PromiseFulfilledResult<boolean>).value;
+    if (!reused(0)) await stopPid(join(opts.dir, 'kafka.pid'), 'Kafka', 30_000, log);
+    if (!reused(1)) await stopPid(join(opts.dir, 'registry.pid'), 'Apicurio Registry', 20_000, log);
+    throw failed.reason;
+  }
+  const [k, r] = results.map((x) => (x as PromiseFulfilledResult<boolean>).value) as [boolean, boolean];
   writeEnvFile(opts);
   return { ...endpointsOf(opts), started: k || r };
 }
