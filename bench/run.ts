@@ -39,6 +39,7 @@ async function main(): Promise<number> {
     sizes: opts.sizes,
     machine: machineInfo(),
     ...(profileDir ? { profileDir } : {}),
+    ...(opts.contenders ? { contenders: opts.contenders } : {}),
     log: (m) => console.error(`[bench ${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${m}`),
   };
   const results: ScenarioResult[] = [];

@@ -34,15 +34,18 @@ export interface Options {
   readonly only: readonly ScenarioName[];
   readonly out: string;
   readonly profile: boolean;
+  /** Streaming contenders to run (default all). */
+  readonly contenders?: readonly string[];
 }
 
-export const USAGE = `usage: bench/run.ts [--quick] [--n N] [--reps R] [--only ${SCENARIOS.join(',')}] [--out FILE] [--profile]
+export const USAGE = `usage: bench/run.ts [--quick] [--n N] [--reps R] [--only ${SCENARIOS.join(',')}] [--out FILE] [--profile] [--contenders a,b]
   --quick    small sizes, one repetition (under 2 minutes; what the test runs)
   --n        applications per streaming scenario (default ${FULL.n}, quick ${QUICK.n})
   --reps     repetitions of each throughput scenario (default ${FULL.repetitions})
   --only     run only these scenarios (comma-separated)
   --out      results file (default bench/results/latest.json)
-  --profile  write V8 CPU profiles of the scorer runs next to the results file`;
+  --profile  write V8 CPU profiles of the scorer runs next to the results file
+  --contenders  only these streaming contenders (scorer-eos,scorer-alo,peer-a), for investigating one`;
 
 export function parseArgs(argv: readonly string[]): Options {
   let quick = false;
@@ -51,6 +54,7 @@ export function parseArgs(argv: readonly string[]): Options {
   let reps: number | undefined;
   let only: ScenarioName[] = [...SCENARIOS];
   let out = 'bench/results/latest.json';
+  let contenders: string[] | undefined;
   const positive = (flag: string, v: string | undefined) => {
     const x = Number(v);
     if (!Number.isInteger(x) || x < 1) throw new Error(`${flag} needs a positive integer, got ${v}\n${USAGE}`);
@@ -63,6 +67,7 @@ export function parseArgs(argv: readonly string[]): Options {
     else if (a === '--n') n = positive(a, argv[++i]);
     else if (a === '--reps') reps = positive(a, argv[++i]);
     else if (a === '--out') out = argv[++i] ?? out;
+    else if (a === '--contenders') contenders = (argv[++i] ?? '').split(',').filter(Boolean);
     else if (a === '--only') {
       const names = (argv[++i] ?? '').split(',').filter(Boolean);
       const bad = names.filter((s) => !(SCENARIOS as readonly string[]).includes(s));
@@ -73,5 +78,5 @@ export function parseArgs(argv: readonly string[]): Options {
   }
   const base = quick ? QUICK : FULL;
   const sizes: Sizes = { ...base, ...(n ? { n } : {}), ...(reps ? { repetitions: reps } : {}) };
-  return { quick, sizes, only, out, profile };
+  return { quick, sizes, only, out, profile, ...(contenders ? { contenders } : {}) };
 }

@@ -51,3 +51,11 @@ export const PEER_A: StreamContender = {
 };
 
 export const STREAM_CONTENDERS: readonly StreamContender[] = [SCORER_EOS, SCORER_ALO, PEER_A];
+
+/** The streaming contenders selected with --contenders (all by default). */
+export function selectedContenders(ids?: readonly string[]): StreamContender[] {
+  if (!ids) return [...STREAM_CONTENDERS];
+  const unknown = ids.filter((id) => !STREAM_CONTENDERS.some((c) => c.id === id));
+  if (unknown.length) throw new Error(`unknown contender(s) ${unknown.join(', ')}; known: ${STREAM_CONTENDERS.map((c) => c.id).join(', ')}`);
+  return STREAM_CONTENDERS.filter((c) => ids.includes(c.id));
+}

@@ -1,5 +1,5 @@
 /** Where the numbers were measured: cores, CPU model, memory, runtime versions. */
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { REPO_ROOT } from '../../services/shared/schemas.ts';
 import { PYTHON } from './proc.ts';
@@ -14,15 +14,15 @@ export interface Machine {
   readonly java: string;
   readonly loadAverageAtStart: readonly number[];
   readonly packages: Readonly<Record<string, string>>;
+  /** The commit measured, and files of services/ and bench/peers/ that differed from it. */
+  readonly revision: { readonly commit: string; readonly modified: readonly string[] };
 }
 
+/** stdout of a command (or its stderr when stdout is empty, as for `java -version`); 'unknown' on failure. */
 function tryRun(cmd: string, args: string[]): string {
-  try {
-    return execFileSync(cmd, args, { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 }).trim();
-  } catch (e) {
-    const err = e as { stderr?: string };
-    return err.stderr?.trim() || 'unknown';
-  }
+  const r = spawnSync(cmd, args, { cwd: REPO_ROOT, encoding: 'utf8', timeout: 30_000 });
+  if (r.error || r.status !== 0) return 'unknown';
+  return (r.stdout || r.stderr).replace(/\s+$/, '');
 }
 
 export function machineInfo(): Machine {
@@ -43,7 +43,12 @@ export function machineInfo(): Machine {
       return 'unknown';
     }
   };
+  const modified = tryRun('git', ['status', '--porcelain', '--', 'services', 'bench/peers'])
+    .split('\n')
+    .filter((l) => l.trim() && !l.startsWith('fatal'))
+    .map((l) => l.slice(3));
   return {
+    revision: { commit: tryRun('git', ['rev-parse', '--short', 'HEAD']), modified },
     cores: cpus().length,
     cpuModel: cpus()[0]?.model ?? 'unknown',
     memoryGb: Math.round(totalmem() / 2 ** 30),

@@ -74,7 +74,7 @@ export function addCrossRatios(results: readonly ScenarioResult[]): void {
 
 // ------------------------------------------------------------------------------------------ table
 const n0 = (v: number) => (Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : '—');
-const n1 = (v: number) => (Number.isFinite(v) ? (Math.abs(v) >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(1)) : '—');
+const n1 = (v: number) => (Number.isFinite(v) ? (Math.abs(v) >= 100 || Number.isInteger(v) ? Math.round(v).toLocaleString('en-US') : v.toFixed(1)) : '—');
 
 function cell(s: unknown, f: (v: number) => string = n0): string {
   const sp = s as Spread | null | undefined;
@@ -149,7 +149,13 @@ export function renderTables(results: readonly ScenarioResult[]): string {
   if (drift) {
     out.push('Drift monitor', '');
     if (Object.keys(drift.contenders).length === 0) out.push(`- ${drift.error ? `failed: ${drift.error.split('\n')[0]}` : (drift.notes?.[0] ?? 'not measured')}`, '');
-    else for (const [id, c] of Object.entries(drift.contenders)) out.push(`- ${id}: ${JSON.stringify(Object.fromEntries(Object.entries(c).filter(([k]) => k !== 'runs')))}`, '');
+    else {
+      for (const [id, c] of Object.entries(drift.contenders)) {
+        const scalars = Object.entries(c).filter(([, v]) => typeof v === 'number' || (typeof v === 'object' && v !== null && 'median' in v));
+        out.push(`- ${id}: ${scalars.map(([k, v]) => `${k} ${typeof v === 'number' ? n1(v) : cell(v, n1)}`).join(', ')}`);
+      }
+      out.push('');
+    }
   }
   const targets = results.flatMap((r) => r.targets);
   if (targets.length) {

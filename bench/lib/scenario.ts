@@ -25,6 +25,8 @@ export interface BenchContext {
   readonly machine: Machine;
   /** Write V8 CPU profiles of the scorer runs here (--profile). */
   readonly profileDir?: string;
+  /** Streaming contenders to run (--contenders); all when undefined. */
+  readonly contenders?: readonly string[];
   log(msg: string): void;
 }
 

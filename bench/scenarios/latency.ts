@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { BenchCluster } from '../lib/cluster.ts';
-import { STREAM_CONTENDERS, type StreamContender } from '../lib/contenders.ts';
+import { selectedContenders, type StreamContender } from '../lib/contenders.ts';
 import { usage } from '../lib/proc.ts';
 import type { BenchContext, ScenarioResult } from '../lib/scenario.ts';
 import { orderFor, percentile, round, spread } from '../lib/stats.ts';
@@ -30,6 +30,8 @@ interface LatencyRun {
   readonly rssMbMax: number;
   readonly rssMbAtEnd: number;
   readonly maxLag: number;
+  /** The contender's last output lines, kept when something looks wrong (missing decisions, p50 > 1 s). */
+  readonly outputTail?: string;
   readonly error?: string;
 }
 
@@ -111,6 +113,8 @@ async function latencyRun(ctx: BenchContext, c: StreamContender, rate: number, r
   const cpuSec = first && last ? last.cpu - first.cpu : Number.NaN;
   const wall = first && last ? (last.t - first.t) / 1000 : Number.NaN;
   if (!error && missing > 0) error = `${missing} decisions not seen within 30 s after producing`;
+  const p50 = percentile(lat, 0.5);
+  const suspicious = error !== undefined || !(p50 < 1000);
   return {
     contender: c.id,
     rate,
@@ -118,7 +122,7 @@ async function latencyRun(ctx: BenchContext, c: StreamContender, rate: number, r
     sent: count,
     measured: lat.length,
     missing,
-    p50Ms: round(percentile(lat, 0.5), 1),
+    p50Ms: round(p50, 1),
     p99Ms: round(percentile(lat, 0.99), 1),
     p999Ms: round(percentile(lat, 0.999), 1),
     maxMs: round(Math.max(...lat), 1),
@@ -128,6 +132,7 @@ async function latencyRun(ctx: BenchContext, c: StreamContender, rate: number, r
     rssMbMax: round(Math.max(...samples.map((s) => s.rss)), 1),
     rssMbAtEnd: round(last?.rss ?? NaN, 1),
     maxLag: Math.max(0, ...samples.map((s) => s.lag)),
+    ...(suspicious ? { outputTail: proc.output().slice(-3000) } : {}),
     ...(error ? { error } : {}),
   };
 }
@@ -136,9 +141,10 @@ export async function latencyScenario(ctx: BenchContext): Promise<ScenarioResult
   const started = performance.now();
   const { sizes } = ctx;
   const runs: LatencyRun[] = [];
+  const streamContenders = selectedContenders(ctx.contenders);
   for (let rep = 0; rep < sizes.latencyRepetitions; rep++) {
     for (const rate of sizes.latencyRates) {
-      for (const c of orderFor(STREAM_CONTENDERS, rep + sizes.latencyRates.indexOf(rate))) {
+      for (const c of orderFor(streamContenders, rep + sizes.latencyRates.indexOf(rate))) {
         const r = await latencyRun(ctx, c, rate, rep);
         ctx.log(`latency: ${c.id} at ${rate}/s: ${r.error ? `FAILED ${r.error.split('\n')[0]}` : `p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, p99.9 ${r.p999Ms} ms; max lag ${r.maxLag}, RSS ${r.rssMbAtLoadStart} -> ${r.rssMbAtEnd} MB`}`);
         runs.push(r);
@@ -146,7 +152,7 @@ export async function latencyScenario(ctx: BenchContext): Promise<ScenarioResult
     }
   }
   const contenders: Record<string, Record<string, unknown>> = {};
-  for (const c of STREAM_CONTENDERS) {
+  for (const c of streamContenders) {
     const byRate: Record<string, unknown> = {};
     for (const rate of sizes.latencyRates) {
       const mine = runs.filter((r) => r.contender === c.id && r.rate === rate && !r.error);

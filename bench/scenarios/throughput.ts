@@ -5,7 +5,7 @@
  * the first commit to the commit of the last application, so process start-up and group join are not
  * counted. CPU comes from /proc over the same interval (all threads), memory is the peak RSS.
  */
-import { STREAM_CONTENDERS, type StreamContender } from '../lib/contenders.ts';
+import { selectedContenders, type StreamContender } from '../lib/contenders.ts';
 import type { BenchCluster } from '../lib/cluster.ts';
 import { recordSizes } from '../lib/data.ts';
 import { usage, type Proc } from '../lib/proc.ts';
@@ -169,8 +169,9 @@ export async function throughputScenario(ctx: BenchContext): Promise<ThroughputR
   const expected = { valid: stats.sent - stats.invalid, invalid: stats.invalid };
   const applicationBytes = recordSizes().application;
   const runs: StreamRun[] = [];
+  const streamContenders = selectedContenders(ctx.contenders);
   for (let rep = 0; rep < sizes.repetitions; rep++) {
-    const order = orderFor(STREAM_CONTENDERS, rep);
+    const order = orderFor(streamContenders, rep);
     for (const [position, c] of order.entries()) {
       const r = await runStream(cluster, c, input, expected, { label: `tp-${c.id}-r${rep}`, repetition: rep, position, ...(ctx.profileDir ? { profileDir: ctx.profileDir } : {}) });
       ctx.log(`throughput: rep ${rep + 1}/${sizes.repetitions} ${c.id}: ${r.error ? `FAILED ${r.error.split('\n')[0]}` : `${r.appsPerSec} apps/s, ${r.cpuSecPer100k} CPU s/100k, peak RSS ${r.peakRssMb} MB`}`);
@@ -179,9 +180,9 @@ export async function throughputScenario(ctx: BenchContext): Promise<ThroughputR
   }
   const contenders = summarizeRuns(
     runs,
-    STREAM_CONTENDERS.map((c) => c.id),
+    streamContenders.map((c) => c.id),
   );
-  for (const c of STREAM_CONTENDERS) contenders[c.id]!.description = c.description;
+  for (const c of streamContenders) contenders[c.id]!.description = c.description;
   const alo = medianOf(contenders, 'scorer-alo');
   const eos = medianOf(contenders, 'scorer-eos');
   const peerA = medianOf(contenders, 'peer-a');
