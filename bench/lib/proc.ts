@@ -34,7 +34,7 @@ export interface Proc {
   readonly name: string;
   readonly child: ChildProcess;
   readonly pid: number;
-  /** The last 50 kB of stdout + stderr. */
+  /** The first 20 kB and the last 50 kB of stdout + stderr. */
   output(): string;
   /** Resolves when a line of output matches `re`; rejects if the process exits first or on timeout. */
   waitFor(re: RegExp, timeoutMs: number): Promise<void>;
@@ -46,10 +46,18 @@ export interface Proc {
 export function start(name: string, cmd: string, args: readonly string[], env: Record<string, string> = {}): Proc {
   const child = spawn(cmd, args, { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   if (child.pid === undefined) throw new Error(`${name}: could not start ${cmd}`);
+  let head = '';
   let out = '';
+  let dropped = false;
   const watchers = new Set<() => void>();
   const onData = (d: Buffer) => {
-    out = (out + d.toString()).slice(-50_000);
+    const s = d.toString();
+    if (head.length < 20_000) head += s.slice(0, 20_000 - head.length);
+    out += s;
+    if (out.length > 100_000) {
+      out = out.slice(-50_000);
+      dropped = true;
+    }
     for (const w of watchers) w();
   };
   child.stdout!.on('data', onData);
@@ -67,13 +75,13 @@ export function start(name: string, cmd: string, args: readonly string[], env: R
     name,
     child,
     pid: child.pid,
-    output: () => out,
+    output: () => (dropped ? `${head}\n[...]\n${out.slice(-50_000)}` : out),
     exited,
     waitFor(re, timeoutMs) {
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => finish(new Error(`${name}: no output matching ${re} within ${timeoutMs} ms; output:\n${out.slice(-3000)}`)), timeoutMs);
         const check = () => {
-          if (re.test(out)) finish();
+          if (re.test(out) || re.test(head)) finish();
           else if (done) finish(new Error(`${name} exited before printing ${re}; output:\n${out.slice(-3000)}`));
         };
         const finish = (e?: Error) => {

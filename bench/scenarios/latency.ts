@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { BenchCluster } from '../lib/cluster.ts';
 import { selectedContenders, type StreamContender } from '../lib/contenders.ts';
 import { usage } from '../lib/proc.ts';
+import { fetchScorerMetrics, type ScorerMetrics } from '../lib/scorer-metrics.ts';
 import type { BenchContext, ScenarioResult } from '../lib/scenario.ts';
 import { orderFor, percentile, round, spread } from '../lib/stats.ts';
 
@@ -30,6 +31,8 @@ interface LatencyRun {
   readonly rssMbMax: number;
   readonly rssMbAtEnd: number;
   readonly maxLag: number;
+  /** The scorer's own metrics at the end of the run (chunk sizes and times, in-process latency). */
+  readonly scorerMetrics?: ScorerMetrics;
   /** The contender's last output lines, kept when something looks wrong (missing decisions, p50 > 1 s). */
   readonly outputTail?: string;
   readonly error?: string;
@@ -60,6 +63,7 @@ async function latencyRun(ctx: BenchContext, c: StreamContender, rate: number, r
   let sampler: NodeJS.Timeout | undefined;
   let error: string | undefined;
   let produceSec = Number.NaN;
+  let scorerMetrics: ScorerMetrics | undefined;
   try {
     await proc.waitFor(c.joined, 120_000);
     await observer.connect();
@@ -92,6 +96,7 @@ async function latencyRun(ctx: BenchContext, c: StreamContender, rate: number, r
     produceSec = (performance.now() - t0) / 1000;
     const deadline = Date.now() + 30_000;
     while (seen < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    scorerMetrics = await fetchScorerMetrics(proc);
   } catch (e) {
     error = (e as Error).message;
   } finally {
@@ -132,6 +137,7 @@ async function latencyRun(ctx: BenchContext, c: StreamContender, rate: number, r
     rssMbMax: round(Math.max(...samples.map((s) => s.rss)), 1),
     rssMbAtEnd: round(last?.rss ?? NaN, 1),
     maxLag: Math.max(0, ...samples.map((s) => s.lag)),
+    ...(scorerMetrics ? { scorerMetrics } : {}),
     ...(suspicious ? { outputTail: proc.output().slice(-3000) } : {}),
     ...(error ? { error } : {}),
   };
