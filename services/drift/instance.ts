@@ -15,13 +15,13 @@ import type { DriftConfig } from './config.ts';
 import type { DriftInstrumentation } from './events.ts';
 import { chunkBySize, GroupConsumer } from './group-consumer.ts';
 import { OutcomeJoin } from './join.ts';
-import type { DriftRecord, Layout } from './layout.ts';
+import type { Layout } from './layout.ts';
 import { Lock } from './lock.ts';
 import { INITIAL_CHECKPOINT, PartitionWindows } from './partition-windows.ts';
 import { PerformanceCounts } from './performance.ts';
+import type { ScoringLogDecoder } from './record-decoder.ts';
 import type { Reference } from './reference.ts';
 
-export const SCORING_LOG_RECORD = 'com.creditrisk.v1.ScoringLogRecord';
 export const LOAN_OUTCOME_RECORD = 'com.creditrisk.v1.LoanOutcome';
 
 const IDEMPOTENT_RETRY = { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 10_000 };
@@ -42,6 +42,7 @@ export interface InstanceDeps {
   readonly layout: Layout;
   readonly events: DriftInstrumentation;
   readonly partialSchemaId: number;
+  readonly decoder: ScoringLogDecoder;
 }
 
 interface PartitionState {
@@ -59,19 +60,6 @@ interface PartitionState {
 interface Committed {
   readonly offset: number;
   readonly metadata: string | null;
-}
-
-/** The fields of a scoring-log record the monitor reads; a record without an event time is dropped. */
-export function driftRecordOf(v: Record<string, unknown>): DriftRecord | undefined {
-  const eventAt = v.submitted_at;
-  const features = v.features;
-  if (typeof eventAt !== 'number' || !Number.isFinite(eventAt) || typeof features !== 'object' || features === null) return undefined;
-  return {
-    applicationId: String(v.application_id),
-    eventAt,
-    features: features as Record<string, number>,
-    score: typeof v.probability_of_default === 'number' ? v.probability_of_default : NaN,
-  };
 }
 
 export class DriftInstance {
@@ -226,7 +214,7 @@ export class DriftInstance {
   }
 
   private async onScoringLog(st: PartitionState, messages: EachBatchPayload['batch']['messages'], partition: number, heartbeat: () => Promise<void>): Promise<boolean> {
-    const { registry, layout, config } = this.d;
+    const { registry, layout, config, decoder } = this.d;
     const dropped: Record<string, number> = {};
     let count = 0;
     const start = st.windows.checkpoint().offset;
@@ -236,17 +224,12 @@ export class DriftInstance {
       if (i % YIELD_EVERY === YIELD_EVERY - 1) await yieldAndBeat(heartbeat);
       const offset = Number(m.offset);
       if (offset < start) continue;
-      const r = await registry.decode(m.value, SCORING_LOG_RECORD);
+      const r = decoder.trySync(m.value) ?? (await decoder.decode(m.value));
       if (!r.ok) {
-        const reason = r.error.code.toLowerCase();
-        dropped[reason] = (dropped[reason] ?? 0) + 1;
+        dropped[r.error.reason] = (dropped[r.error.reason] ?? 0) + 1;
         continue;
       }
-      const rec = driftRecordOf(r.value.value);
-      if (!rec) {
-        dropped.no_event_time = (dropped.no_event_time ?? 0) + 1;
-        continue;
-      }
+      const rec = r.value;
       const closed = st.windows.add(rec, offset);
       count++;
       for (const w of closed) {

@@ -10,7 +10,7 @@ import { createKafka } from '../shared/kafka/client.ts';
 import { ensureTopics } from '../shared/kafka/topics.ts';
 import type { Logger } from '../shared/log.ts';
 import { ServiceError } from '../shared/errors.ts';
-import { AvroRegistry } from '../shared/registry.ts';
+import { AvroRegistry, type RegistryConfig } from '../shared/registry.ts';
 import { withRetry } from '../shared/retry.ts';
 import { DriftAggregator } from './aggregator.ts';
 import type { DriftConfig } from './config.ts';
@@ -19,6 +19,7 @@ import { buildDriftHttp, driftSummary, type DriftHttpDeps } from './http.ts';
 import { DriftInstance } from './instance.ts';
 import { layoutOf, type Layout } from './layout.ts';
 import { attachDriftMetrics } from './metrics.ts';
+import { ScoringLogDecoder } from './record-decoder.ts';
 import { loadReference, type Reference } from './reference.ts';
 import type { CommandOutcome } from './retrain.ts';
 import { DriftView } from './view.ts';
@@ -30,6 +31,21 @@ export const DRIFT_TOPIC_ROLES = ['scoringLog', 'outcomes', 'driftPartials', 'dr
 export interface DriftServiceOptions {
   /** Replaces running the retrain command (tests of the loop). */
   readonly runRetrain?: (command: string, env: Record<string, string>, timeoutMs: number) => Promise<CommandOutcome>;
+}
+
+/** The writer schema (parsed JSON) of a registry schema id; undefined when the registry does not know it. */
+export async function writerSchema(registry: RegistryConfig, id: number): Promise<unknown | undefined> {
+  const headers: Record<string, string> = registry.username ? { authorization: `Basic ${Buffer.from(`${registry.username}:${registry.password ?? ''}`).toString('base64')}` } : {};
+  let res: Response;
+  try {
+    res = await fetch(`${registry.url}/schemas/ids/${id}`, { headers, signal: AbortSignal.timeout(10_000) });
+  } catch (e) {
+    throw new ServiceError('REGISTRY_UNAVAILABLE', `schema registry at ${registry.url} unreachable: ${(e as Error).message}`, true, { id }, { cause: e });
+  }
+  if (res.status === 404) return undefined;
+  if (!res.ok) throw new ServiceError('REGISTRY_UNAVAILABLE', `schema id ${id}: registry answered ${res.status}`, res.status >= 500, { id });
+  const body = (await res.json()) as { schema?: string };
+  return body.schema ? (JSON.parse(body.schema) as unknown) : undefined;
 }
 
 export class DriftService {
@@ -159,7 +175,8 @@ export class DriftService {
       const [partial, window, alert] = await Promise.all([register(topics.driftPartials!, 'drift-partial'), register(topics.driftWindows!, 'drift-window'), register(topics.driftAlerts!, 'drift-alert')]);
       await Promise.all([registry.warm(partial), registry.warm(window), registry.warm(alert)]);
 
-      this.instance = new DriftInstance({ kafka, registry, config: c, reference, layout, events: this.events, partialSchemaId: partial });
+      const decoder = new ScoringLogDecoder(registry, (id) => withRetry(() => writerSchema(c.connection.registry, id), retry));
+      this.instance = new DriftInstance({ kafka, registry, config: c, reference, layout, events: this.events, partialSchemaId: partial, decoder });
       if (c.aggregate) {
         this.aggregator = new DriftAggregator({
           kafka,
