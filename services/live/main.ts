@@ -4,11 +4,20 @@
  *
  * Environment: everything the scorer takes (see README), plus LIVE_RATE (applications/s, default 300) and
  * LIVE_INVALID (share of deliberately invalid messages, default 0.02).
+ *
+ * The drift monitor runs here too (logs: .local/logs/drift.log, report on DRIFT_HTTP_PORT, default 8090),
+ * with the settings of services/drift/live-panel.ts liveDriftEnv, and the simulator injects the macro shock
+ * of schemas/population.json after LIVE_SHOCK_AFTER applications (default 30000, 0 = never) for
+ * LIVE_SHOCK_FOR applications (default 36000, 0 = for good): shock -> drift alerts -> recovery, on screen.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import pino from 'pino';
+import type { DriftAlertValue, DriftWindowValue } from '../drift/codec.ts';
+import { loadDriftConfig } from '../drift/config.ts';
+import { liveDriftEnv, renderDriftPanel } from '../drift/live-panel.ts';
+import { DriftService } from '../drift/service.ts';
 import { loadScorerConfig } from '../scorer/config.ts';
 import { ScorerService } from '../scorer/service.ts';
 import { env, parseEnv } from '../shared/config.ts';
@@ -21,10 +30,14 @@ import { populationSource } from '../simulator/source.ts';
 import { percentile, renderLive } from './view.ts';
 
 async function main(): Promise<void> {
-  let live, config;
+  let live, config, driftConfig;
   try {
-    live = parseEnv({ LIVE_RATE: env.number(300, 1, 1_000_000), LIVE_INVALID: env.number(0.02, 0, 1) }, process.env);
+    live = parseEnv(
+      { LIVE_RATE: env.number(300, 1, 1_000_000), LIVE_INVALID: env.number(0.02, 0, 1), LIVE_SHOCK_AFTER: env.int(30_000, 0), LIVE_SHOCK_FOR: env.int(36_000, 0) },
+      process.env,
+    );
     config = loadScorerConfig(process.env);
+    driftConfig = loadDriftConfig(liveDriftEnv(process.env));
   } catch (e) {
     if (e instanceof ConfigError) {
       console.error(e.message);
@@ -58,6 +71,24 @@ async function main(): Promise<void> {
   process.stdout.write(`starting the scorer against ${config.connection.brokers.join(',')} (logs: .local/logs/scorer.log)...\n`);
   await scorer.start();
 
+  const driftLog = pino({ level: driftConfig.logLevel, base: { service: 'drift' } }, pino.destination(join(logDir, 'drift.log')));
+  const drift = new DriftService(driftConfig, driftLog);
+  let driftLatest: DriftWindowValue | undefined;
+  const driftAlerts: DriftAlertValue[] = [];
+  const alertCounts: Record<string, number> = {};
+  drift.events.on('view.window', ({ payload }) => {
+    if (payload.latest) driftLatest = payload.window;
+  });
+  drift.events.on('view.alert', ({ payload: { alert } }) => {
+    driftAlerts.push(alert);
+    if (driftAlerts.length > 20) driftAlerts.shift();
+    alertCounts[alert.kind] = (alertCounts[alert.kind] ?? 0) + 1;
+  });
+  process.stdout.write(`starting the drift monitor (logs: .local/logs/drift.log)...\n`);
+  await drift.start();
+  const shock: { shockFrom?: number; shockUntil?: number } =
+    live.LIVE_SHOCK_AFTER > 0 ? { shockFrom: live.LIVE_SHOCK_AFTER, ...(live.LIVE_SHOCK_FOR > 0 ? { shockUntil: live.LIVE_SHOCK_AFTER + live.LIVE_SHOCK_FOR } : {}) } : {};
+
   const kafka = createKafka(config.connection, 'live-simulator');
   const registry = new AvroRegistry(config.connection.registry);
   const schemaId = await registry.registerValueSchema(config.connection.topics.applications, 'loan-application');
@@ -66,7 +97,7 @@ async function main(): Promise<void> {
   await producer.connect();
   const ac = new AbortController();
   let stats: ProduceStats = { sent: 0, invalid: 0, byKind: {} };
-  const producing = produceApplications(producer, registry, schemaId, populationSource({ seed: Date.now() % 1e6, runId: randomUUID().slice(0, 8) }), {
+  const producing = produceApplications(producer, registry, schemaId, populationSource({ seed: Date.now() % 1e6, runId: randomUUID().slice(0, 8), ...shock }), {
     topic: config.connection.topics.applications,
     count: Infinity,
     ratePerSec: live.LIVE_RATE,
@@ -97,6 +128,14 @@ async function main(): Promise<void> {
       modelVersion: scorer.modelVersion,
       brokers: config.connection.brokers.join(','),
       notes: [],
+      sections: renderDriftPanel({
+        latest: driftLatest,
+        bands: driftConfig.bands,
+        alerts: driftAlerts,
+        alertCounts,
+        shock: { from: shock.shockFrom, until: shock.shockUntil, produced: stats.sent },
+        reportUrl: drift.httpAddress ? `${drift.httpAddress.replace('0.0.0.0', 'localhost')}/drift/report` : undefined,
+      }),
     };
     prev = { t: now, produced: stats.sent, scored };
     latencies = [];
@@ -119,6 +158,7 @@ async function main(): Promise<void> {
     await producing.catch(() => undefined);
     await producer.disconnect().catch(() => undefined);
     await scorer.stop();
+    await drift.stop();
     process.stdout.write(`produced ${stats.sent} (${stats.invalid} invalid), scored ${scored}, dead-lettered ${Object.values(dead).reduce((a, b) => a + b, 0)}\n`);
     process.exit(0);
   };

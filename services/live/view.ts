@@ -14,6 +14,8 @@ export interface LiveSnapshot {
   readonly modelVersion: string | undefined;
   readonly brokers: string;
   readonly notes: readonly string[];
+  /** More sections (the drift monitor's), shown before the notes. */
+  readonly sections?: readonly string[];
 }
 
 const fmt = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 0 });
@@ -37,6 +39,7 @@ export function renderLive(s: LiveSnapshot): string[] {
   }
   lines.push('', `  dead letters ${fmt(totalDead)}`);
   for (const [code, n] of Object.entries(s.deadLetters).sort()) lines.push(`    ${code.padEnd(22)} ${fmt(n).padStart(9)}`);
+  lines.push(...(s.sections ?? []));
   for (const n of s.notes) lines.push('', `  ${n}`);
   lines.push('', '  Ctrl-C stops (the scorer finishes its in-flight batch and commits).');
   return lines;
