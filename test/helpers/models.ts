@@ -1,11 +1,11 @@
 /** Model artifacts for hot-swap tests: a genuinely different model (other seed) and broken ones. */
-import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../services/shared/schemas.ts';
 import { initialModelDir } from './model.ts';
+import { run } from './processes.ts';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -17,9 +17,9 @@ function patchMetadata(dir: string, patch: (m: Record<string, unknown>) => void)
 }
 
 /** Trains another model with the pipeline (different seed and rows) and labels it `version`. */
-export function trainModel(version: string, seed: number): string {
+export async function trainModel(version: string, seed: number): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), `model-v${version}-`));
-  const r = spawnSync(join(REPO_ROOT, '.venv', 'bin', 'python'), ['-m', 'pipeline.train_initial', '--out', dir, '--rows', '20000', '--seed', String(seed)], { cwd: REPO_ROOT, encoding: 'utf8' });
+  const r = await run(join(REPO_ROOT, '.venv', 'bin', 'python'), ['-m', 'pipeline.train_initial', '--out', dir, '--rows', '20000', '--seed', String(seed)]);
   if (r.status !== 0) throw new Error(`training failed: ${r.stderr || r.stdout}`);
   patchMetadata(dir, (m) => (m.version = version));
   return dir;

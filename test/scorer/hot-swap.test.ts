@@ -29,7 +29,7 @@ describe('model hot swap', () => {
   let registry: AvroRegistry;
   let updateSchema: number;
   let service: ScorerService;
-  const v2Dir = trainModel('2', 7);
+  let v2Dir: string;
 
   async function announce(version: string, dir: string, sha = modelSha(dir)) {
     const producer = kafkaClient('announcer').producer();
@@ -51,6 +51,7 @@ describe('model hot swap', () => {
   }
 
   beforeAll(async () => {
+    v2Dir = await trainModel('2', 7);
     await createTopics(topics, ['applications', 'decisions', 'scoringLog', 'deadLetters', 'modelUpdates', 'modelEvents']);
     registry = registryClient();
     updateSchema = await registry.registerValueSchema(topics.modelUpdates!, 'model-update');

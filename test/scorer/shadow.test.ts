@@ -25,7 +25,7 @@ describe('shadow scoring', () => {
     await produceApplications(producer, registry, appSchema, source, { topic: topics.applications!, count: 500 });
     await producer.disconnect();
 
-    const challengerDir = trainModel('2-challenger', 13);
+    const challengerDir = await trainModel('2-challenger', 13);
     const service = new ScorerService(
       loadScorerConfig(serviceEnv(topics, { SCORER_GROUP_ID: `shadow-${randomUUID().slice(0, 8)}`, MODEL_DIR: initialModelDir(), SCORER_SHADOW_MODEL_DIR: challengerDir })),
       createLogger('scorer', 'warn'),
