@@ -6,13 +6,25 @@
  *   node --import tsx bench/probes/transaction-steps.ts [transactions=200]
  */
 import { randomUUID } from 'node:crypto';
-import { createKafka } from '../../services/shared/kafka/client.ts';
+import { Kafka, logLevel, type KafkaConfig } from 'kafkajs';
 import { connectionFromEnv } from '../../services/shared/kafka/connection.ts';
 import { percentile, round } from '../lib/stats.ts';
 
 const count = Number(process.argv[2] ?? 200);
 const conn = connectionFromEnv();
-const kafka = createKafka(conn, 'bench-probe');
+// kafkajs logs every refused request at debug level; count the CONCURRENT_TRANSACTIONS refusals it retries.
+let concurrent = 0;
+const kafka = new Kafka({
+  clientId: 'bench-probe',
+  brokers: [...conn.brokers],
+  ...(conn.ssl ? { ssl: conn.ssl.ca ? { ca: [conn.ssl.ca] } : true } : {}),
+  ...(conn.sasl ? { sasl: { ...conn.sasl } as KafkaConfig['sasl'] } : {}),
+  logLevel: logLevel.DEBUG,
+  logCreator: () => (entry) => {
+    const error = String((entry.log as { error?: string }).error ?? '');
+    if (entry.log.message.startsWith('Response AddPartitionsToTxn') && /concurrent/i.test(error)) concurrent++;
+  },
+});
 const admin = kafka.admin();
 await admin.connect();
 const id = randomUUID().slice(0, 8);
@@ -52,7 +64,7 @@ for (let i = 0; i < count + 10; i++) {
 await Promise.all([tp.disconnect(), plain.disconnect()]);
 await admin.deleteTopics({ topics: [a, b, input] });
 await admin.disconnect();
-console.log(`${count} transactions of 2 x 10 records (6 partitions each) + offsets; ms per step:`);
+console.log(`${count} transactions of 2 x 10 records (6 partitions each) + offsets; ${concurrent} CONCURRENT_TRANSACTIONS refusals retried; ms per step:`);
 for (const [name, v] of Object.entries(steps)) {
   const over = (ms: number) => `${round((v.filter((x) => x > ms).length / v.length) * 100, 1)}%`;
   console.log(`  ${name.padEnd(20)} p50 ${round(percentile(v, 0.5), 1)}  p90 ${round(percentile(v, 0.9), 1)}  p99 ${round(percentile(v, 0.99), 1)}  max ${round(Math.max(...v), 1)}  (> 10 ms: ${over(10)}, > 50 ms: ${over(50)})`);

@@ -57,7 +57,7 @@ async function latencyRun(ctx: BenchContext, c: StreamContender, rate: number, r
   const seenAt = new Float64Array(count);
   let seen = 0;
   const groupId = `bench-${cluster.runId}-${label}`;
-  const proc = c.start(cluster, topics, groupId);
+  const proc = c.start(cluster, topics, groupId, ctx.profileDir ? { profileDir: ctx.profileDir } : {});
   const observer = cluster.kafka.consumer({ groupId: `bench-observer-${randomUUID()}`, readUncommitted: false, maxWaitTimeInMs: 100, allowAutoTopicCreation: false });
   const samples: { rss: number; lag: number; cpu: number; t: number }[] = [];
   let sampler: NodeJS.Timeout | undefined;
@@ -102,7 +102,7 @@ async function latencyRun(ctx: BenchContext, c: StreamContender, rate: number, r
   } finally {
     if (sampler) clearInterval(sampler);
     await observer.disconnect().catch(() => undefined);
-    await proc.stop(3000);
+    await proc.stop(ctx.profileDir ? 60_000 : 3000);
     await cluster.cleanup(Object.values(topics));
   }
   const start = sentAt[0]! + warmupMs;

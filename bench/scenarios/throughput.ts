@@ -28,6 +28,8 @@ export interface StreamRun {
   /** RSS when a quarter and when all of the backlog was done: flat means bounded under overload. */
   readonly rssMbAtQuarter: number;
   readonly rssMbAtEnd: number;
+  /** RSS at each tenth of the backlog committed (10% ... 100%). */
+  readonly rssMbByTenth: readonly number[];
   readonly measuredApps: number;
   readonly measuredSec: number;
   readonly decisions: number;
@@ -61,6 +63,7 @@ export async function runStream(
   let first: Sample | undefined;
   let last: Sample | undefined;
   let quarterRss = Number.NaN;
+  const byTenth: number[] = [];
   let endRss = Number.NaN;
   let peakRss = Number.NaN;
   let error: string | undefined;
@@ -77,6 +80,7 @@ export async function runStream(
       const s: Sample = { t, committed, cpuSec: u.cpuSec };
       if (committed > 0 && !first) first = s;
       if (committed >= n / 4 && Number.isNaN(quarterRss)) quarterRss = u.rssMb;
+      while (byTenth.length < 10 && committed >= ((byTenth.length + 1) * n) / 10) byTenth.push(round(u.rssMb));
       if (committed !== prev) {
         prev = committed;
         progressAt = Date.now();
@@ -122,6 +126,7 @@ export async function runStream(
     peakRssMb: round(peakRss, 1),
     rssMbAtQuarter: round(quarterRss, 1),
     rssMbAtEnd: round(endRss, 1),
+    rssMbByTenth: byTenth,
     measuredApps: apps,
     measuredSec: round(sec, 3),
     decisions: decisions.records,
