@@ -128,6 +128,27 @@ class PeerA:
         })
         self.running = True
 
+    def warm_up(self) -> None:
+        """Registers the output schemas and resolves the input schema before consuming, as the scorer does at
+        start-up: the first batch then makes no registry calls (lazy registration would put them on the
+        first batch's latency)."""
+        sample = {
+            "application_id": "warm-up", "probability_of_default": 0.5, "predicted_class": 1, "risk_category": "LOW",
+            "decision": "APPROVE", "model_name": self.model_name, "model_version": self.model_version, "submitted_at": 0,
+            "scored_at": 0, "source_topic": self.topic_in, "source_partition": 0, "source_offset": 0,
+        }
+        self.ser_dec(sample, self.ctx_dec)
+        self.ser_log({**sample, "features": dict.fromkeys(self.features, 1.0), "inference_latency_ms": 0.0, "batch_size": 1,
+                      "shadow_model_version": None, "shadow_probability": None}, self.ctx_log)
+        self.ser_dlq({"error_code": "VALIDATION_FAILED", "reason": "warm-up", "field_errors": [], "original_key": None,
+                      "original_value": None, "source_topic": self.topic_in, "source_partition": 0, "source_offset": 0,
+                      "source_timestamp": 0, "failed_at": 0, "service": self.service}, self.ctx_dlq)
+        try:
+            self._check_schema(self.registry.get_latest_version(f"{self.topic_in}-value").schema_id)
+        except SchemaRegistryError as e:
+            if e.http_status_code != 404:  # no producer has registered the input schema yet: resolved lazily
+                raise
+
     def _on_delivery(self, err, msg) -> None:
         if err is not None:
             self.delivery_errors.append(f"{msg.topic()}: {err}")
@@ -285,6 +306,7 @@ class PeerA:
 
     # ------------------------------------------------------------------------------------- loop
     def run(self) -> None:
+        self.warm_up()
         self.consumer.subscribe([self.topic_in], on_assign=self._on_assign)
         consume, max_batch = self.consumer.consume, self.max_batch
         try:

@@ -57,6 +57,8 @@ async function latencyRun(ctx: BenchContext, c: StreamContender, rate: number, r
   const seenAt = new Float64Array(count);
   let seen = 0;
   const groupId = `bench-${cluster.runId}-${label}`;
+  // The input schema is registered before the contender starts, as an upstream producer would have.
+  await cluster.registry.registerValueSchema(topics.applications, 'loan-application');
   const proc = c.start(cluster, topics, groupId, ctx.profileDir ? { profileDir: ctx.profileDir } : {});
   const observer = cluster.kafka.consumer({ groupId: `bench-observer-${randomUUID()}`, readUncommitted: false, maxWaitTimeInMs: 100, allowAutoTopicCreation: false });
   const samples: { rss: number; lag: number; cpu: number; t: number }[] = [];
