@@ -2,6 +2,8 @@
  * The Kafka adapter: the only module that constructs kafkajs clients. kafkajs is no longer actively
  * maintained; keeping construction here lets a librdkafka-based client replace it behind the same seams.
  */
+// Must stay the first import: it replaces a kafkajs internal before kafkajs is loaded.
+import './kafkajs-patch.ts';
 import { Kafka, logLevel, type KafkaConfig, type LogEntry } from 'kafkajs';
 import type { ConnectionConfig } from './connection.ts';
 
