@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FEATURE_NAMES, loadSchema } from '../shared/schemas.ts';
-import { FEATURE_RULES, validateApplication } from './validate.ts';
+import { applicationSchema, FEATURE_RULES, validateApplication } from './validate.ts';
 
 const good = {
   application_id: 'app-1',
@@ -76,5 +76,39 @@ describe('validateApplication', () => {
     expect(Object.keys(FEATURE_RULES).sort()).toEqual([...FEATURE_NAMES].sort());
     const types = Object.fromEntries(loadSchema('loan-application').fields.map((f) => [f.name, f.type]));
     for (const f of FEATURE_NAMES) expect(FEATURE_RULES[f]!.isInt, f).toBe(types[f] === 'int');
+  });
+});
+
+describe('the compiled fast path agrees with zod', () => {
+  it('accepts and rejects exactly what zod does, on 20,000 random and edge-case applications', () => {
+    let seed = 12345;
+    const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+    const edges: Record<string, unknown[]> = {
+      age: [17, 18, 18.5, 40, 120, 121, Number.NaN, '40', undefined, null],
+      annual_income: [0, -0, 1e-9, 50_000, Number.POSITIVE_INFINITY, -1, Number.NaN],
+      debt_to_income_ratio: [-0.0001, 0, 0.5, 10, 10.0001, Number.NaN],
+      credit_history_length: [-1, 0, 5, 22, 23, 102, 2.5],
+      num_open_accounts: [-1, 0, 3, 1.5],
+      num_late_payments: [-1, 0, 2, Number.NEGATIVE_INFINITY],
+      loan_amount: [0, 0.01, 10_000, Number.NaN, -5],
+      application_id: ['', 'a', 'x'.repeat(128), 'x'.repeat(129), 42],
+      submitted_at: [-1, 0, 1_700_000_000_000, 1.5, Number.POSITIVE_INFINITY],
+    };
+    let fastAccepted = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const app: Record<string, unknown> = { ...good };
+      for (const [field, values] of Object.entries(edges)) if (rand() < 0.15) app[field] = pick(values);
+      if (rand() < 0.3) app.age = 18 + Math.floor(rand() * 60);
+      const viaZod = applicationSchema.safeParse(app).success;
+      const r = validateApplication(app);
+      expect(r.ok, JSON.stringify(app)).toBe(viaZod);
+      if (r.ok) {
+        fastAccepted++;
+        expect(r.value.features).toEqual(Object.fromEntries(FEATURE_NAMES.map((f) => [f, app[f]])));
+      }
+    }
+    expect(fastAccepted).toBeGreaterThan(1000);
+    expect(fastAccepted).toBeLessThan(19_000);
   });
 });
