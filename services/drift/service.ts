@@ -161,17 +161,7 @@ export class DriftService {
           await admin.disconnect();
         }
       }
-      // Instances starting together race to set the subject's compatibility; the registry answers the loser
-      // 409 "rule already exists", which is as good as success on the next attempt.
-      const register = (topic: string, schema: string) =>
-        withRetry(async () => {
-          try {
-            return await registry.registerValueSchema(topic, schema);
-          } catch (e) {
-            if (e instanceof ServiceError && /already exists/i.test(e.message)) throw new ServiceError(e.code, e.message, true, e.context, { cause: e });
-            throw e;
-          }
-        }, retry);
+      const register = (topic: string, schema: string) => withRetry(() => registry.registerValueSchema(topic, schema), retry);
       const [partial, window, alert] = await Promise.all([register(topics.driftPartials!, 'drift-partial'), register(topics.driftWindows!, 'drift-window'), register(topics.driftAlerts!, 'drift-alert')]);
       await Promise.all([registry.warm(partial), registry.warm(window), registry.warm(alert)]);
 

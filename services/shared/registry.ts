@@ -59,7 +59,24 @@ export class AvroRegistry {
     } catch (e) {
       throw new ServiceError('REGISTRY_UNAVAILABLE', `schema registry at ${this.config.url} unreachable: ${(e as Error).message}`, true, { subject }, { cause: e });
     }
-    if (!res.ok) throw new ServiceError('SCHEMA_REGISTRATION_FAILED', `setting ${level} on ${subject} failed: ${res.status} ${await res.text()}`, res.status >= 500, { subject });
+    if (res.ok) return;
+    const body = await res.text();
+    // Instances starting together race to create the subject's rule; Apicurio answers the loser 409
+    // "rule already exists". That is success if the level in force is the one asked for.
+    if (res.status === 409 && (await this.compatibility(subject)) === level) return;
+    throw new ServiceError('SCHEMA_REGISTRATION_FAILED', `setting ${level} on ${subject} failed: ${res.status} ${body}`, res.status >= 500 || res.status === 409, { subject });
+  }
+
+  /** The compatibility level in force for a subject (Confluent `GET /config/{subject}`), if it has one. */
+  async compatibility(subject: string): Promise<string | undefined> {
+    try {
+      const res = await fetch(`${this.config.url}/config/${encodeURIComponent(subject)}`, { headers: this.authHeaders(), signal: AbortSignal.timeout(10_000) });
+      if (!res.ok) return undefined;
+      const j = (await res.json()) as { compatibilityLevel?: string; compatibility?: string };
+      return j.compatibilityLevel ?? j.compatibility;
+    } catch {
+      return undefined;
+    }
   }
 
   /**

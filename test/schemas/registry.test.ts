@@ -18,6 +18,13 @@ describe('schema registry', () => {
     }
   });
 
+  it('several instances registering the same new subject at once all succeed with the same id', async () => {
+    const topic = uniqueTopics('race').decisions!;
+    const ids = await Promise.all(Array.from({ length: 6 }, () => registryClient().registerValueSchema(topic, 'loan-decision')));
+    expect(new Set(ids).size).toBe(1);
+    expect(await registryClient().compatibility(`${topic}-value`)).toBe('BACKWARD');
+  });
+
   it('every schema file is used by a topic definition', () => {
     const used = new Set(Object.values(TOPICS_FILE.topics).map((t) => t.schema));
     const files = readdirSync(SCHEMAS_DIR).filter((f) => f.endsWith('.avsc')).map((f) => f.replace(/\.avsc$/, ''));
