@@ -3,7 +3,6 @@
  * ran, every contender processed all of its applications or requests, and the results file has the
  * structure docs/performance.md describes. It checks the harness, not the speed.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +10,7 @@ import { REPO_ROOT } from '../../services/shared/schemas.ts';
 import { QUICK, SCENARIOS } from '../../bench/lib/args.ts';
 import { driftBenchFile } from '../../bench/scenarios/drift.ts';
 import { stack } from '../helpers/cluster.ts';
+import { run as runCommand } from '../helpers/processes.ts';
 
 type Json = Record<string, any>;
 
@@ -20,16 +20,14 @@ describe('bench/run.ts --quick', () => {
   let doc: Json;
   const scenario = (name: string): Json => doc.scenarios.find((s: Json) => s.scenario === name);
 
-  beforeAll(() => {
+  beforeAll(async () => {
     rmSync(join(out, '..'), { recursive: true, force: true });
     mkdirSync(join(out, '..'), { recursive: true });
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--quick', '--out', out], {
-      cwd: REPO_ROOT,
+    // Asynchronously: a minute-long spawnSync blocks the vitest worker, whose RPC then times out.
+    run = await runCommand(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--quick', '--out', out], {
       env: { ...process.env, KAFKA_BROKERS: stack().brokers, SCHEMA_REGISTRY_URL: stack().registryUrl },
-      encoding: 'utf8',
-      timeout: 280_000,
+      timeoutMs: 280_000,
     });
-    run = { status: r.status, stdout: r.stdout, stderr: r.stderr };
     doc = JSON.parse(readFileSync(out, 'utf8')) as Json;
   }, 300_000);
 

@@ -132,7 +132,9 @@ describe('service metrics and the real Prometheus', () => {
       60_000,
       500,
     );
+    // Each job is scraped on its own schedule: wait for every one's first scrape before asserting it is up.
     for (const s of services) {
+      await waitUntil(`a scrape of ${s.name}`, async () => (await p.query(`up{job="${s.name}"}`)).length > 0, 30_000, 250);
       const up = await p.query(`up{job="${s.name}"}`);
       expect(up.map((u) => u.value[1]), s.name).toEqual(['1']);
     }
