@@ -165,7 +165,7 @@ test-unit: node_modules/.install-stamp
 	npx vitest run --project unit
 
 .PHONY: test
-test: install model bench-deps typecheck ops-tools browser ## The whole suite: typecheck, then pytest + vitest unit + integration against one broker
+test: install model bench-deps typecheck lint ops-tools browser ## The whole suite: typecheck, then pytest + vitest unit + integration against one broker
 	$(TSX) test/run-suite.ts
 
 .PHONY: bench

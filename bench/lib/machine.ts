@@ -30,7 +30,7 @@ export function machineInfo(): Machine {
     '-c',
     'import importlib.metadata as m, json; print(json.dumps({p: m.version(p) for p in ["onnxruntime", "confluent-kafka", "fastavro", "fastapi", "uvicorn", "xgboost-cpu", "numpy"]}))',
   ]);
-  let py: Record<string, string> = {};
+  let py: Record<string, string>;
   try {
     py = JSON.parse(pyPackages) as Record<string, string>;
   } catch {

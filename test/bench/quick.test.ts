@@ -12,6 +12,7 @@ import { driftBenchFile } from '../../bench/scenarios/drift.ts';
 import { stack } from '../helpers/cluster.ts';
 import { run as runCommand } from '../helpers/processes.ts';
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the parsed results file, navigated freely by the assertions
 type Json = Record<string, any>;
 
 describe('bench/run.ts --quick', () => {
