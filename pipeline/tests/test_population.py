@@ -106,11 +106,13 @@ def test_shock_goes_the_intended_way(base, shocked):
     def mean(population, name):
         return _col(population, name).mean()
 
-    assert mean(shocked, "age") < mean(base, "age") - 2
-    assert mean(shocked, "annual_income") < 0.92 * mean(base, "annual_income")
-    assert mean(shocked, "debt_to_income_ratio") > 1.1 * mean(base, "debt_to_income_ratio")
-    assert mean(shocked, "num_late_payments") > 1.3 * mean(base, "num_late_payments")
-    assert shocked.probability.mean() > base.probability.mean() + 0.05
+    # A recession (schemas/population.json shock.doc): about 40 -> 31 years, 57k -> 40k, 0.30 -> 0.45,
+    # 0.32 -> 0.98 late payments, P(default) about 0.20 -> 0.46.
+    assert mean(shocked, "age") < mean(base, "age") - 6
+    assert mean(shocked, "annual_income") < 0.8 * mean(base, "annual_income")
+    assert mean(shocked, "debt_to_income_ratio") > 1.35 * mean(base, "debt_to_income_ratio")
+    assert mean(shocked, "num_late_payments") > 2.5 * mean(base, "num_late_payments")
+    assert shocked.probability.mean() > base.probability.mean() + 0.2
 
 
 def test_apply_shock_leaves_the_spec_alone():
