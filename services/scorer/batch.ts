@@ -20,7 +20,9 @@ import {
 } from './records.ts';
 import { describeFieldErrors, validateApplication, type ValidApplication } from './validate.ts';
 
-export type DecodeFn = (value: Buffer | null) => Promise<Result<{ value: unknown }, DecodeError>>;
+export type Decoded = Result<{ value: unknown }, DecodeError>;
+/** Decodes a message value; may answer synchronously (schema cached) to keep the hot loop free of awaits. */
+export type DecodeFn = (value: Buffer | null) => Decoded | Promise<Decoded>;
 
 export interface Scorer extends ModelIdentity {
   score(data: Float32Array, rows: number): Promise<ScoreResult>;
@@ -50,9 +52,8 @@ export type Classified =
   | { readonly kind: 'valid'; readonly app: ValidApplication; readonly msg: InputMessage }
   | { readonly kind: 'dead'; readonly record: DeadLetterRecord };
 
-/** Decodes and validates one message into a valid application or a dead letter. Never throws for bad input. */
-export async function classify(msg: InputMessage, ctx: BatchContext, now: number): Promise<Classified> {
-  const decoded = await ctx.decode(msg.value);
+/** Validates one decoded message into a valid application or a dead letter. Never throws for bad input. */
+export function classify(msg: InputMessage, decoded: Decoded, ctx: BatchContext, now: number): Classified {
   if (!decoded.ok) return { kind: 'dead', record: deadLetterRecord(msg, decoded.error.code, decoded.error.reason, [], now, ctx.service) };
   const valid = validateApplication(decoded.value.value);
   if (!valid.ok) {
@@ -67,7 +68,8 @@ export async function processBatch(messages: readonly InputMessage[], ctx: Batch
   const valid: { app: ValidApplication; msg: InputMessage }[] = [];
   const deadLetters: DeadLetterRecord[] = [];
   for (const msg of messages) {
-    const c = await classify(msg, ctx, t);
+    const d = ctx.decode(msg.value);
+    const c = classify(msg, d instanceof Promise ? await d : d, ctx, t);
     if (c.kind === 'valid') valid.push(c);
     else deadLetters.push(c.record);
   }

@@ -174,7 +174,7 @@ export class ScoringRunner {
     const shadow = this.deps.shadow?.();
     const out = await this.deps.useModel((scorer) =>
       processBatch(inputs, {
-        decode: (v) => registry.decode(v, APPLICATION_RECORD),
+        decode: (v) => registry.decodeCached(v, APPLICATION_RECORD) ?? registry.decode(v, APPLICATION_RECORD),
         scorer,
         ...(shadow ? { shadow } : {}),
         policy: config.policy,

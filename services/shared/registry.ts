@@ -139,11 +139,27 @@ export class AvroRegistry {
    * ServiceError when the registry cannot be reached.
    */
   async decode<T = Record<string, unknown>>(buf: Buffer | null, expectRecord?: string): Promise<Result<{ schemaId: number; value: T }, DecodeError>> {
+    const quick = this.decodeCached<T>(buf, expectRecord);
+    if (quick) return quick;
+    const schemaId = (parseFrame(buf) as { ok: true; value: { schemaId: number } }).value.schemaId;
+    const t = await this.typeFor(schemaId);
+    if (!t) return err({ code: 'DECODE_UNKNOWN_SCHEMA', reason: `schema id ${schemaId} is not known to the schema registry`, schemaId });
+    return this.decodeCached<T>(buf, expectRecord)!;
+  }
+
+  /**
+   * Synchronous decode for the common case: returns the Result when the frame is bad or its schema is
+   * already known (cached, or remembered as unknown), and undefined when the registry must be asked.
+   */
+  decodeCached<T = Record<string, unknown>>(buf: Buffer | null, expectRecord?: string): Result<{ schemaId: number; value: T }, DecodeError> | undefined {
     const f = parseFrame(buf);
     if (!f.ok) return f;
     const { schemaId, body } = f.value;
-    const t = await this.typeFor(schemaId);
-    if (!t) return err({ code: 'DECODE_UNKNOWN_SCHEMA', reason: `schema id ${schemaId} is not known to the schema registry`, schemaId });
+    const t = this.types.get(schemaId);
+    if (!t) {
+      if (this.unknown.has(schemaId)) return err({ code: 'DECODE_UNKNOWN_SCHEMA', reason: `schema id ${schemaId} is not known to the schema registry`, schemaId });
+      return undefined;
+    }
     if (expectRecord && this.recordName(schemaId, t) !== expectRecord) {
       return err({ code: 'DECODE_WRONG_SCHEMA', reason: `schema id ${schemaId} is ${this.recordName(schemaId, t) || 'not a record'}, expected ${expectRecord}`, schemaId });
     }
