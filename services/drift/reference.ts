@@ -3,11 +3,9 @@
  * decile edges and proportions, the share of missing values, and a sample of training values — all from
  * the active model's metadata.json (written by pipeline/train_initial.py). Compiled once into typed arrays.
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { ServiceError } from '../shared/errors.ts';
 import { FEATURE_NAMES } from '../shared/schemas.ts';
-import { metadataSchema, type ModelMetadata, type ReferenceBins } from '../scorer/model/metadata.ts';
+import { readMetadata, type ModelMetadata, type ReferenceBins } from '../scorer/model/metadata.ts';
 
 /** The name of the score target: probability_of_default. */
 export const SCORE_TARGET = 'score';
@@ -74,15 +72,5 @@ export function compileReference(metadata: ModelMetadata, records?: number): Ref
 
 /** Reads and compiles `<dir>/metadata.json`. */
 export async function loadReference(dir: string, records?: number): Promise<Reference> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(await readFile(join(dir, 'metadata.json'), 'utf8'));
-  } catch (e) {
-    throw new ServiceError('MODEL_INVALID', `cannot read ${join(dir, 'metadata.json')}: ${(e as Error).message}`, false, { dir }, { cause: e });
-  }
-  const parsed = metadataSchema.safeParse(raw);
-  if (!parsed.success) {
-    throw new ServiceError('MODEL_INVALID', `invalid model metadata in ${dir}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, false, { dir });
-  }
-  return compileReference(parsed.data, records);
+  return compileReference(await readMetadata(dir), records);
 }

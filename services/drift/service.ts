@@ -7,11 +7,11 @@ import type { FastifyInstance } from 'fastify';
 import type { Kafka } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import { createKafka } from '../shared/kafka/client.ts';
-import { ensureTopics } from '../shared/kafka/topics.ts';
 import type { Logger } from '../shared/log.ts';
 import { ServiceError } from '../shared/errors.ts';
 import { AvroRegistry, type RegistryConfig } from '../shared/registry.ts';
 import { withRetry } from '../shared/retry.ts';
+import { createMissingTopics, registerWithRetry, startupRetry } from '../shared/startup.ts';
 import { DriftAggregator } from './aggregator.ts';
 import type { DriftConfig } from './config.ts';
 import { createDriftInstrumentation, type DriftInstrumentation } from './events.ts';
@@ -150,18 +150,9 @@ export class DriftService {
       this._httpAddress = await this.http.listen({ host: c.http.host, port: c.http.port });
 
       const topics = c.connection.topics;
-      const retry = { retries: 10, initialDelayMs: 250, maxDelayMs: 5000, factor: 2, onRetry: (e: unknown, n: number) => this.log.warn({ attempt: n, err: (e as Error).message }, 'start-up step failed; retrying') };
-      if (c.createTopics) {
-        const admin = kafka.admin();
-        await admin.connect();
-        try {
-          const r = await ensureTopics(admin, topics, DRIFT_TOPIC_ROLES);
-          if (r.created.length) this.log.info({ topics: r.created }, 'created topics');
-        } finally {
-          await admin.disconnect();
-        }
-      }
-      const register = (topic: string, schema: string) => withRetry(() => registry.registerValueSchema(topic, schema), retry);
+      const retry = startupRetry(this.log);
+      if (c.createTopics) await createMissingTopics(kafka, topics, DRIFT_TOPIC_ROLES, this.log);
+      const register = (topic: string, schema: string) => registerWithRetry(registry, topic, schema, this.log);
       const [partial, window, alert] = await Promise.all([register(topics.driftPartials!, 'drift-partial'), register(topics.driftWindows!, 'drift-window'), register(topics.driftAlerts!, 'drift-alert')]);
       await Promise.all([registry.warm(partial), registry.warm(window), registry.warm(alert)]);
 

@@ -5,10 +5,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { createKafka } from '../shared/kafka/client.ts';
-import { ensureTopics } from '../shared/kafka/topics.ts';
 import type { Logger } from '../shared/log.ts';
 import { AvroRegistry } from '../shared/registry.ts';
-import { withRetry } from '../shared/retry.ts';
+import { createMissingTopics, registerWithRetry } from '../shared/startup.ts';
 import type { ScorerConfig } from './config.ts';
 import { createScorerInstrumentation, type ScorerInstrumentation } from './events.ts';
 import { buildHttp } from './http.ts';
@@ -132,18 +131,8 @@ export class ScorerService {
       const kafka = createKafka(c.connection, `scorer-${c.instanceId}`, (level, msg, extra) => this.log[level](extra, msg));
       const registry = new AvroRegistry(c.connection.registry);
       const topics = c.connection.topics;
-      const retry = { retries: 10, initialDelayMs: 250, maxDelayMs: 5000, factor: 2, onRetry: (e: unknown, n: number) => this.log.warn({ attempt: n, err: (e as Error).message }, 'start-up step failed; retrying') };
-      if (c.createTopics) {
-        const admin = kafka.admin();
-        await admin.connect();
-        try {
-          const r = await ensureTopics(admin, topics, SCORER_TOPIC_ROLES);
-          if (r.created.length) this.log.info({ topics: r.created }, 'created topics');
-        } finally {
-          await admin.disconnect();
-        }
-      }
-      const register = (topic: string, schema: string) => withRetry(() => registry.registerValueSchema(topic, schema), retry);
+      if (c.createTopics) await createMissingTopics(kafka, topics, SCORER_TOPIC_ROLES, this.log);
+      const register = (topic: string, schema: string) => registerWithRetry(registry, topic, schema, this.log);
       const [, decision, scoringLog, deadLetter] = await Promise.all([
         register(topics.applications, 'loan-application'),
         register(topics.decisions, 'loan-decision'),

@@ -52,8 +52,8 @@ export function checkFeatureOrder(names: readonly string[]): void {
   }
 }
 
-/** Reads and checks metadata.json and model.onnx in `dir` (sha256, feature order). */
-export async function readModelFiles(dir: string, expectedSha256?: string): Promise<LoadedModelFiles> {
+/** Reads and validates `<dir>/metadata.json` (shape only; see readModelFiles for the full check). */
+export async function readMetadata(dir: string): Promise<ModelMetadata> {
   let raw: unknown;
   try {
     raw = JSON.parse(await readFile(join(dir, 'metadata.json'), 'utf8'));
@@ -64,7 +64,12 @@ export async function readModelFiles(dir: string, expectedSha256?: string): Prom
   if (!parsed.success) {
     throw new ServiceError('MODEL_INVALID', `invalid model metadata in ${dir}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, false, { dir });
   }
-  const metadata = parsed.data;
+  return parsed.data;
+}
+
+/** Reads and checks metadata.json and model.onnx in `dir` (sha256, feature order). */
+export async function readModelFiles(dir: string, expectedSha256?: string): Promise<LoadedModelFiles> {
+  const metadata = await readMetadata(dir);
   checkFeatureOrder(metadata.feature_names);
   const modelPath = join(dir, 'model.onnx');
   let modelBytes: Buffer;
