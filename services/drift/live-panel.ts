@@ -63,16 +63,15 @@ export function renderDriftPanel(p: DriftPanel): string[] {
 
 /**
  * The drift monitor's settings inside `make start`, where the simulator runs at a few hundred applications a
- * second: 30 s windows, and bands at which the project's macro shock shows clearly (see docs/drift.md).
- * Anything set in the environment wins; the drift HTTP port is DRIFT_HTTP_PORT (HTTP_PORT is the scorer's).
+ * second: 30 s windows; the PSI bands are the monitor's defaults (0.1 / 0.25), at which the project's macro
+ * shock shows as ALERT (see docs/drift.md). Anything set in the environment wins; the drift HTTP port is
+ * DRIFT_HTTP_PORT (HTTP_PORT is the scorer's).
  */
 export function liveDriftEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return {
     DRIFT_GROUP_ID: 'drift-monitor-live',
     DRIFT_WINDOW_SIZE: '30s',
     DRIFT_ALLOWED_LATENESS: '5s',
-    DRIFT_PSI_WARN: '0.05',
-    DRIFT_PSI_ALERT: '0.1',
     DRIFT_IDLE_TIMEOUT: '10s',
     ...env,
     HTTP_PORT: env.DRIFT_HTTP_PORT ?? '8090',
