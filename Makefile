@@ -169,8 +169,13 @@ test: install model bench-deps typecheck lint ops-tools browser ## The whole sui
 	$(TSX) test/run-suite.ts
 
 .PHONY: bench
-bench: install model bench-deps ## Benchmarks (not part of make test)
+bench: install model bench-deps ## Benchmarks (not part of make test): bench/run.ts, then the hot-swap dip
 	@$(with-stack) $(TSX) bench/run.ts $(ARGS)
+	@$(with-stack) $(TSX) bench/hot-swap.ts
+
+.PHONY: bench-hot-swap
+bench-hot-swap: install model ## The scorer's throughput around a model hot swap (bench/results/hot-swap.json)
+	@$(with-stack) $(TSX) bench/hot-swap.ts $(ARGS)
 
 .PHONY: clean
 clean: ## Remove generated models and local stack data (keeps caches)
