@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { driftEnv } from '../services/drift/config.ts';
 import { scorerEnv } from '../services/scorer/config.ts';
 import { connectionEnv } from '../services/shared/kafka/connection.ts';
 import { TOPICS_FILE } from '../services/shared/kafka/topics.ts';
@@ -24,5 +25,12 @@ describe('README', () => {
     expect(row, `no row for ${t.name}`).toBeDefined();
     expect(row).toContain(`\`${t.env}\``);
     expect(row).toContain(`schemas/${t.schema}.avsc`);
+  });
+});
+
+describe('docs/drift.md', () => {
+  const drift = readFileSync(join(REPO_ROOT, 'docs', 'drift.md'), 'utf8');
+  it.each(Object.keys(driftEnv).filter((k) => !(k in connectionEnv)))('documents %s', (name) => {
+    expect(drift).toContain(`\`${name}\``);
   });
 });
