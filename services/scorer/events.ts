@@ -15,7 +15,8 @@ export type ScorerEvent =
   | InstrumentationEvent<'consumer.rebalancing', Record<string, never>>
   | InstrumentationEvent<'consumer.crashed', { error: string; restart: boolean }>
   | InstrumentationEvent<'lag', { topic: string; partition: number; lag: number }[]>
-  | InstrumentationEvent<'model.loaded', { name: string; version: string }>
+  /** createdAt: when the version was trained (metadata created_at), epoch ms, if the metadata says. */
+  | InstrumentationEvent<'model.loaded', { name: string; version: string; createdAt?: number }>
   | InstrumentationEvent<'model.swap', { result: 'activated' | 'refused'; version: string; previousVersion?: string; reason: string; durationMs: number }>
   | InstrumentationEvent<'error', { code: string; message: string; retriable: boolean }>
   | InstrumentationEvent<'predict', { durationMs: number; status: number }>;

@@ -24,6 +24,7 @@ export function attachScorerMetrics(events: ScorerInstrumentation, registry: Reg
   const crashes = new Counter({ name: 'scorer_consumer_crashes_total', help: 'Consumer crashes (restarted by kafkajs or fatal).', registers: [registry] });
   const lag = new Gauge({ name: 'scorer_consumer_lag', help: 'Messages not yet committed by the group, per input partition.', labelNames: ['partition'], registers: [registry] });
   const modelInfo = new Gauge({ name: 'scorer_model_info', help: 'The model version serving (value 1).', labelNames: ['model', 'version'], registers: [registry] });
+  const modelCreated = new Gauge({ name: 'scorer_model_created_timestamp_seconds', help: 'Unix time the serving model version was trained (metadata created_at); survives restarts, unlike the load time.', registers: [registry] });
   const modelLoaded = new Gauge({ name: 'scorer_model_loaded_timestamp_seconds', help: 'Unix time the serving model version was loaded (start-up or hot swap).', registers: [registry] });
   const predict = new Histogram({ name: 'scorer_http_predict_duration_seconds', help: 'POST /predict latency.', labelNames: ['status'], buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25], registers: [registry] });
 
@@ -59,6 +60,7 @@ export function attachScorerMetrics(events: ScorerInstrumentation, registry: Reg
     modelInfo.reset();
     modelInfo.set({ model: payload.name, version: payload.version }, 1);
     modelLoaded.set(timestamp / 1000);
+    if (payload.createdAt !== undefined) modelCreated.set(payload.createdAt / 1000);
   });
   events.on('predict', ({ payload }) => predict.observe({ status: String(payload.status) }, payload.durationMs / 1000));
   return registry;

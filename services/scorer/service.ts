@@ -111,7 +111,7 @@ export class ScorerService {
     try {
       const initial = await ModelHost.load(c.modelDir, { intraOpThreads: c.intraOpThreads });
       this.slot = new ModelSlot(initial);
-      this.events.emit('model.loaded', { name: initial.name, version: initial.version });
+      this.events.emit('model.loaded', initial.loadedEvent);
       if (c.shadowModelDir) {
         this.shadow = await ModelHost.load(c.shadowModelDir, { intraOpThreads: c.intraOpThreads });
         this.log.info({ version: this.shadow.version }, 'shadow model loaded: it scores every batch into the scoring log only');

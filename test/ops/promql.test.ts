@@ -8,7 +8,7 @@ describe('metricNames', () => {
       'scorer_end_to_end_latency_seconds_bucket',
     ]);
     expect(metricNames('sum(rate(a_total[10m])) / sum without (code) (rate(b_total[10m])) > 0.05 and on(instance) c')).toEqual(['a_total', 'b_total', 'c']);
-    expect(metricNames('time() - max(scorer_model_loaded_timestamp_seconds) > 14 * 86400')).toEqual(['scorer_model_loaded_timestamp_seconds']);
+    expect(metricNames('time() - max(scorer_model_created_timestamp_seconds) > 14 * 86400')).toEqual(['scorer_model_created_timestamp_seconds']);
   });
 
   it('ignores strings, label names, keywords, numbers, durations and Grafana variables', () => {

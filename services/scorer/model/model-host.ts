@@ -53,6 +53,11 @@ export class ModelHost {
   get name(): string {
     return this.metadata.name;
   }
+  /** The model.loaded event payload for this version. */
+  get loadedEvent(): { name: string; version: string; createdAt?: number } {
+    const createdAt = this.metadata.created_at ? Date.parse(this.metadata.created_at) : Number.NaN;
+    return { name: this.name, version: this.version, ...(Number.isFinite(createdAt) ? { createdAt } : {}) };
+  }
 
   /** Loads `dir` (model.onnx + metadata.json), checks it and warms it up with one scored row. */
   static async load(dir: string, opts: ModelLoadOptions = {}): Promise<ModelHost> {

@@ -116,7 +116,7 @@ export class ModelUpdateWatcher {
       if (next.version !== u.version) throw new Error(`artifact metadata says version ${next.version}, the announcement says ${u.version}`);
       if (next.name !== u.model_name) throw new Error(`artifact is model ${next.name}, the announcement is for ${u.model_name}`);
       const previous = await slot.swap(next);
-      events.emit('model.loaded', { name: next.name, version: next.version });
+      events.emit('model.loaded', next.loadedEvent);
       events.emit('model.swap', { result: 'activated', version: u.version, previousVersion: previous.version, reason: `${u.action} ${u.reason}`.trim(), durationMs: performance.now() - started });
       await this.publish(u, 'ACTIVATED', `${u.action}${u.reason ? `: ${u.reason}` : ''}`);
     } catch (e) {
