@@ -64,7 +64,7 @@ export function renderDriftPanel(p: DriftPanel): string[] {
 /**
  * The drift monitor's settings inside `make start`, where the simulator runs at a few hundred applications a
  * second: 30 s windows; the PSI bands are the monitor's defaults (0.1 / 0.25), at which the project's macro
- * shock shows as ALERT (see docs/drift.md). Anything set in the environment wins; the drift HTTP port is
+ * shock shows as ALERT (see docs/drift.md); an alert triggers `make retrain`. Anything set in the environment wins; the drift HTTP port is
  * DRIFT_HTTP_PORT (HTTP_PORT is the scorer's).
  */
 export function liveDriftEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
@@ -73,6 +73,9 @@ export function liveDriftEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
     DRIFT_WINDOW_SIZE: '30s',
     DRIFT_ALLOWED_LATENESS: '5s',
     DRIFT_IDLE_TIMEOUT: '10s',
+    // Close the loop: an ALERT on the score or two features runs the retraining pipeline.
+    DRIFT_RETRAIN: 'retrain',
+    DRIFT_RETRAIN_COMMAND: 'make retrain',
     ...env,
     HTTP_PORT: env.DRIFT_HTTP_PORT ?? '8090',
   };

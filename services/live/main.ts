@@ -10,6 +10,11 @@
  * and the simulator injects the macro shock
  * of schemas/population.json after LIVE_SHOCK_AFTER applications (default 30000, 0 = never) for
  * LIVE_SHOCK_FOR applications (default 36000, 0 = for good): shock -> drift alerts -> recovery, on screen.
+ *
+ * Closing the loop: the simulator publishes each valid application's outcome on loan-outcomes after
+ * LIVE_OUTCOME_DELAY (default 10s); an ALERT on the score or on two features makes the drift monitor run
+ * `make retrain` (extract from Kafka -> train -> gate -> export -> register -> promote), and the scorer's
+ * hot swap of the promoted version shows in the view (set DRIFT_RETRAIN=notify to only notify).
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,14 +32,15 @@ import { createKafka } from '../shared/kafka/client.ts';
 import { AvroRegistry } from '../shared/registry.ts';
 import { REPO_ROOT } from '../shared/schemas.ts';
 import { produceApplications, type ProduceStats } from '../simulator/producer.ts';
-import { populationSource } from '../simulator/source.ts';
+import { drawDefault, OutcomePublisher, OutcomeSchedule } from '../simulator/outcomes.ts';
+import { populationSource, populationSpec } from '../simulator/source.ts';
 import { percentile, renderLive } from './view.ts';
 
 async function main(): Promise<void> {
   let live, config, driftConfig;
   try {
     live = parseEnv(
-      { LIVE_RATE: env.number(300, 1, 1_000_000), LIVE_INVALID: env.number(0.02, 0, 1), LIVE_SHOCK_AFTER: env.int(30_000, 0), LIVE_SHOCK_FOR: env.int(36_000, 0) },
+      { LIVE_RATE: env.number(300, 1, 1_000_000), LIVE_INVALID: env.number(0.02, 0, 1), LIVE_SHOCK_AFTER: env.int(30_000, 0), LIVE_SHOCK_FOR: env.int(36_000, 0), LIVE_OUTCOME_DELAY: env.duration('10s') },
       process.env,
     );
     config = loadScorerConfig(process.env);
@@ -96,15 +102,34 @@ async function main(): Promise<void> {
   await registry.warm(schemaId);
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
+  const outcomeSchema = await registry.registerValueSchema(config.connection.topics.outcomes, 'loan-outcome');
+  await registry.warm(outcomeSchema);
+  const outcomeProducer = kafka.producer();
+  await outcomeProducer.connect();
+  const outcomes = new OutcomePublisher(outcomeProducer, registry, outcomeSchema, config.connection.topics.outcomes, new OutcomeSchedule());
+  outcomes.start();
+  const spec = populationSpec();
+  const seed = Date.now() % 1e6;
+  const modelNotes: string[] = [];
+  scorer.events.on('model.swap', ({ payload, timestamp }) => {
+    const at = new Date(timestamp).toISOString().slice(11, 19);
+    modelNotes.push(
+      payload.result === 'activated'
+        ? `${at} HOT SWAP  model v${payload.previousVersion} -> v${payload.version} in ${Math.round(payload.durationMs)} ms (${payload.reason})`
+        : `${at} REFUSED   model v${payload.version}: ${payload.reason}`,
+    );
+    if (modelNotes.length > 3) modelNotes.shift();
+  });
   const ac = new AbortController();
   let stats: ProduceStats = { sent: 0, invalid: 0, byKind: {} };
-  const producing = produceApplications(producer, registry, schemaId, populationSource({ seed: Date.now() % 1e6, runId: randomUUID().slice(0, 8), ...shock }), {
+  const producing = produceApplications(producer, registry, schemaId, populationSource({ seed, runId: randomUUID().slice(0, 8), ...shock }), {
     topic: config.connection.topics.applications,
     count: Infinity,
     ratePerSec: live.LIVE_RATE,
     invalidShare: live.LIVE_INVALID,
     signal: ac.signal,
     onProgress: (s) => (stats = { ...s }),
+    onSent: (i, app) => outcomes.schedule.schedule(String(app.application_id), drawDefault(app, spec, seed, i), Date.now() + live.LIVE_OUTCOME_DELAY),
   });
 
   const started = Date.now();
@@ -128,7 +153,7 @@ async function main(): Promise<void> {
       p99Ms: percentile(latencies, 0.99),
       modelVersion: scorer.modelVersion,
       brokers: config.connection.brokers.join(','),
-      notes: [],
+      notes: [`outcomes: ${outcomes.published.toLocaleString('en-US')} published, ${outcomes.schedule.pending.toLocaleString('en-US')} pending (delay ${live.LIVE_OUTCOME_DELAY / 1000} s)`, ...modelNotes],
       sections: renderDriftPanel({
         latest: driftLatest,
         bands: driftConfig.bands,
@@ -144,7 +169,9 @@ async function main(): Promise<void> {
     if (tty) process.stdout.write(`\x1b[H\x1b[2J${lines.join('\n')}\n`);
     else if (now - lastPrint >= 5000) {
       lastPrint = now;
-      process.stdout.write(`${lines[2]!.trim()} | ${lines[3]!.trim()}\n`);
+      const worst = driftLatest?.targets.reduce((a, t) => (t.psi > a.psi ? t : a));
+      const drifting = worst ? ` | max PSI ${worst.target} ${worst.psi.toFixed(3)} ${worst.severity}` : '';
+      process.stdout.write(`${lines[2]!.trim()} | ${lines[3]!.trim()} | model v${scorer.modelVersion}${drifting}\n`);
     }
   };
   const timer = setInterval(render, 1000);
@@ -158,6 +185,8 @@ async function main(): Promise<void> {
     ac.abort();
     await producing.catch(() => undefined);
     await producer.disconnect().catch(() => undefined);
+    await outcomes.stop();
+    await outcomeProducer.disconnect().catch(() => undefined);
     await scorer.stop();
     await drift.stop();
     process.stdout.write(`produced ${stats.sent} (${stats.invalid} invalid), scored ${scored}, dead-lettered ${Object.values(dead).reduce((a, b) => a + b, 0)}\n`);
