@@ -118,6 +118,14 @@ def check_base_margin(model: XGBClassifier, proto: onnx.ModelProto, tolerance: f
         raise ParityError(f"ONNX base margin {actual} != XGBoost base margin {expected} (see onnxmltools #736)")
 
 
+def _only_output(proto: onnx.ModelProto, elem_type: int, what: str) -> str:
+    """Return the name of the one graph output of tensor element type ``elem_type``."""
+    names = [o.name for o in proto.graph.output if o.type.tensor_type.elem_type == elem_type]
+    if len(names) != 1:
+        raise ValueError(f"expected one {what} output, got {names}")
+    return names[0]
+
+
 def probability_output_name(proto: onnx.ModelProto) -> str:
     """Return the name of the float ``[N, 2]`` probabilities output.
 
@@ -131,10 +139,7 @@ def probability_output_name(proto: onnx.ModelProto) -> str:
     str
         Name of the only float tensor output.
     """
-    names = [o.name for o in proto.graph.output if o.type.tensor_type.elem_type == onnx.TensorProto.FLOAT]
-    if len(names) != 1:
-        raise ValueError(f"expected one float output, got {names}")
-    return names[0]
+    return _only_output(proto, onnx.TensorProto.FLOAT, "float")
 
 
 def label_output_name(proto: onnx.ModelProto) -> str:
@@ -150,10 +155,7 @@ def label_output_name(proto: onnx.ModelProto) -> str:
     str
         Name of the only int64 tensor output.
     """
-    names = [o.name for o in proto.graph.output if o.type.tensor_type.elem_type == onnx.TensorProto.INT64]
-    if len(names) != 1:
-        raise ValueError(f"expected one int64 output, got {names}")
-    return names[0]
+    return _only_output(proto, onnx.TensorProto.INT64, "int64")
 
 
 def onnx_probabilities(model_bytes: bytes, X: np.ndarray, probability_column: int = 1) -> np.ndarray:
