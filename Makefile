@@ -157,7 +157,8 @@ typecheck: node_modules/.install-stamp
 	npx tsc --noEmit -p tsconfig.json
 
 .PHONY: test-py
-test-py: $(VENV)/.install-stamp
+# The Kafka tests among them use KAFKA_BROKERS, else start the local stack (which needs node_modules).
+test-py: $(VENV)/.install-stamp node_modules/.install-stamp
 	$(PY) -m pytest -q pipeline/tests
 
 .PHONY: test-unit
