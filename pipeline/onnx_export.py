@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import onnx
@@ -19,6 +20,7 @@ import onnxruntime as ort
 from onnxmltools.convert.common.data_types import FloatTensorType
 from xgboost import XGBClassifier
 
+from pipeline.artifacts import sha256_bytes
 from pipeline.model import predict_default
 
 INPUT_NAME = "features"
@@ -156,6 +158,35 @@ def label_output_name(proto: onnx.ModelProto) -> str:
         Name of the only int64 tensor output.
     """
     return _only_output(proto, onnx.TensorProto.INT64, "int64")
+
+
+def signature_metadata(proto: onnx.ModelProto, model_bytes: bytes, names: list[str]) -> dict[str, Any]:
+    """Return the metadata.json fields that describe the exported model's signature and bytes.
+
+    Parameters
+    ----------
+    proto : onnx.ModelProto
+        The converted classifier.
+    model_bytes : bytes
+        Its serialized form, as written to model.onnx.
+    names : list of str
+        Feature names in model input order.
+
+    Returns
+    -------
+    dict
+        ``feature_names``, input name/dtype/shape, output names, ``probability_column``, ``model_sha256``.
+    """
+    return {
+        "feature_names": names,
+        "input_name": INPUT_NAME,
+        "input_dtype": "float32",
+        "input_shape": [None, len(names)],
+        "output_probability_name": probability_output_name(proto),
+        "output_label_name": label_output_name(proto),
+        "probability_column": 1,
+        "model_sha256": sha256_bytes(model_bytes),
+    }
 
 
 def onnx_probabilities(model_bytes: bytes, X: np.ndarray, probability_column: int = 1) -> np.ndarray:

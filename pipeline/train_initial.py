@@ -28,14 +28,7 @@ from pipeline.artifacts import data_sha256, iso_utc, sha256_bytes, write_bytes_a
 from pipeline.features import feature_names
 from pipeline.metrics import classification_metrics
 from pipeline.model import XGB_PARAMS, monotone_constraints, predict_default, train_classifier
-from pipeline.onnx_export import (
-    INPUT_NAME,
-    assert_parity,
-    label_output_name,
-    parity_max_abs_diff,
-    probability_output_name,
-    to_onnx,
-)
+from pipeline.onnx_export import assert_parity, parity_max_abs_diff, signature_metadata, to_onnx
 from pipeline.paths import POPULATION_SPEC
 from pipeline.population import Population, generate, load_spec
 from pipeline.reference import reference_distribution
@@ -154,14 +147,7 @@ def train(out: Path, rows: int = 50_000, seed: int = 42, version: str | None = N
         "name": MODEL_NAME,
         "version": version if version is not None else out.name,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-        "feature_names": names,
-        "input_name": INPUT_NAME,
-        "input_dtype": "float32",
-        "input_shape": [None, len(names)],
-        "output_probability_name": probability_output_name(proto),
-        "output_label_name": label_output_name(proto),
-        "probability_column": 1,
-        "model_sha256": sha256_bytes(model_bytes),
+        **signature_metadata(proto, model_bytes, names),
         "training": {
             "rows": int(len(train_idx)),
             "seed": seed,

@@ -33,7 +33,7 @@ from pipeline.batch.layout import CANDIDATE_DIR, DATASET_CSV, DATASET_INFO, GATE
 from pipeline.batch.monotone import violations
 from pipeline.batch.params import ExportParams, Params
 from pipeline.model import predict_default
-from pipeline.onnx_export import INPUT_NAME, ParityError, assert_parity, label_output_name, onnx_probabilities, parity_max_abs_diff, probability_output_name, to_onnx
+from pipeline.onnx_export import ParityError, assert_parity, onnx_probabilities, parity_max_abs_diff, signature_metadata, to_onnx
 from pipeline.paths import POPULATION_SPEC
 from pipeline.reference import reference_distribution
 from pipeline.stages.common import EXIT_OK, load_params, parser, run
@@ -75,14 +75,7 @@ def build_metadata(candidate: Candidate, proto: Any, model_bytes: bytes, gate: d
     return {
         "name": name,
         "version": CANDIDATE_VERSION,
-        "feature_names": names,
-        "input_name": INPUT_NAME,
-        "input_dtype": "float32",
-        "input_shape": [None, len(names)],
-        "output_probability_name": probability_output_name(proto),
-        "output_label_name": label_output_name(proto),
-        "probability_column": 1,
-        "model_sha256": sha256_bytes(model_bytes),
+        **signature_metadata(proto, model_bytes, names),
         "training": {
             "rows": split["train_rows"],
             "seed": info["seed"],
