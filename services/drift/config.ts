@@ -2,7 +2,7 @@
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { deepFreeze, env, parseDuration, parseEnv } from '../shared/config.ts';
+import { checkHeartbeat, deepFreeze, env, parseDuration, parseEnv } from '../shared/config.ts';
 import { ConfigError } from '../shared/errors.ts';
 import { compileConnection, connectionEnv, type ConnectionConfig } from '../shared/kafka/connection.ts';
 import { REPO_ROOT } from '../shared/schemas.ts';
@@ -99,12 +99,7 @@ export function loadDriftConfig(rawEnv: NodeJS.ProcessEnv = process.env): DriftC
   if (raw.DRIFT_PSI_WARN >= raw.DRIFT_PSI_ALERT) {
     throw new ConfigError(`DRIFT_PSI_WARN (${raw.DRIFT_PSI_WARN}) must be below DRIFT_PSI_ALERT (${raw.DRIFT_PSI_ALERT})`, ['DRIFT_PSI_WARN', 'DRIFT_PSI_ALERT']);
   }
-  if (raw.DRIFT_HEARTBEAT_INTERVAL * 3 > raw.DRIFT_SESSION_TIMEOUT) {
-    throw new ConfigError(`DRIFT_HEARTBEAT_INTERVAL (${raw.DRIFT_HEARTBEAT_INTERVAL} ms) must be at most a third of DRIFT_SESSION_TIMEOUT (${raw.DRIFT_SESSION_TIMEOUT} ms)`, [
-      'DRIFT_HEARTBEAT_INTERVAL',
-      'DRIFT_SESSION_TIMEOUT',
-    ]);
-  }
+  checkHeartbeat('DRIFT_HEARTBEAT_INTERVAL', raw.DRIFT_HEARTBEAT_INTERVAL, 'DRIFT_SESSION_TIMEOUT', raw.DRIFT_SESSION_TIMEOUT);
   return deepFreeze({
     connection: compileConnection(raw, rawEnv),
     groupId: raw.DRIFT_GROUP_ID,

@@ -1,7 +1,7 @@
 /** Scorer configuration from the environment: validated once at start-up, compiled, frozen. */
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import { env, parseEnv, deepFreeze } from '../shared/config.ts';
+import { checkHeartbeat, deepFreeze, env, parseEnv } from '../shared/config.ts';
 import { ConfigError } from '../shared/errors.ts';
 import { compileConnection, connectionEnv, type ConnectionConfig } from '../shared/kafka/connection.ts';
 import { REPO_ROOT } from '../shared/schemas.ts';
@@ -80,12 +80,7 @@ export function loadScorerConfig(rawEnv: NodeJS.ProcessEnv = process.env): Score
       'DECISION_DECLINE_AT',
     ]);
   }
-  if (raw.SCORER_HEARTBEAT_INTERVAL * 3 > raw.SCORER_SESSION_TIMEOUT) {
-    throw new ConfigError(`SCORER_HEARTBEAT_INTERVAL (${raw.SCORER_HEARTBEAT_INTERVAL} ms) must be at most a third of SCORER_SESSION_TIMEOUT (${raw.SCORER_SESSION_TIMEOUT} ms)`, [
-      'SCORER_HEARTBEAT_INTERVAL',
-      'SCORER_SESSION_TIMEOUT',
-    ]);
-  }
+  checkHeartbeat('SCORER_HEARTBEAT_INTERVAL', raw.SCORER_HEARTBEAT_INTERVAL, 'SCORER_SESSION_TIMEOUT', raw.SCORER_SESSION_TIMEOUT);
   return deepFreeze({
     connection: compileConnection(raw, rawEnv),
     groupId: raw.SCORER_GROUP_ID,

@@ -57,6 +57,13 @@ export function parseEnv<S extends z.ZodRawShape>(shape: S, raw: NodeJS.ProcessE
   throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`, vars);
 }
 
+/** A consumer must heartbeat at least three times per session timeout; names both variables otherwise. */
+export function checkHeartbeat(heartbeatVar: string, heartbeatMs: number, sessionVar: string, sessionMs: number): void {
+  if (heartbeatMs * 3 > sessionMs) {
+    throw new ConfigError(`${heartbeatVar} (${heartbeatMs} ms) must be at most a third of ${sessionVar} (${sessionMs} ms)`, [heartbeatVar, sessionVar]);
+  }
+}
+
 export function deepFreeze<T>(o: T): Readonly<T> {
   if (o && typeof o === 'object' && !Object.isFrozen(o)) {
     Object.freeze(o);
