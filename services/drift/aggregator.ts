@@ -34,9 +34,10 @@ import { Lock } from './lock.ts';
 import { PerformanceCounts, summarize } from './performance.ts';
 import type { Reference } from './reference.ts';
 import { runCommand, type CommandOutcome } from './retrain.ts';
+import { idempotentRetry } from '../shared/kafka/client.ts';
 
 export const DRIFT_PARTIAL_RECORD = 'com.creditrisk.v1.DriftPartial';
-const IDEMPOTENT_RETRY = { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 10_000 };
+const IDEMPOTENT_RETRY = idempotentRetry(200);
 
 export interface AggregatorDeps {
   readonly kafka: Kafka;

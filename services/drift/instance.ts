@@ -21,10 +21,11 @@ import { INITIAL_CHECKPOINT, PartitionWindows } from './partition-windows.ts';
 import { PerformanceCounts } from './performance.ts';
 import type { ScoringLogDecoder } from './record-decoder.ts';
 import type { Reference } from './reference.ts';
+import { idempotentRetry } from '../shared/kafka/client.ts';
 
 export const LOAN_OUTCOME_RECORD = 'com.creditrisk.v1.LoanOutcome';
 
-const IDEMPOTENT_RETRY = { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 10_000 };
+const IDEMPOTENT_RETRY = idempotentRetry(200);
 /** Flush early when this many closed windows wait. */
 const OUTBOX_LIMIT = 64;
 const YIELD_EVERY = 2000;

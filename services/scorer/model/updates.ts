@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { Consumer, Kafka, Producer } from 'kafkajs';
 import { errorCode } from '../../shared/errors.ts';
+import { idempotentRetry } from '../../shared/kafka/client.ts';
 import type { AvroRegistry } from '../../shared/registry.ts';
 import { REPO_ROOT } from '../../shared/schemas.ts';
 import type { ScorerInstrumentation } from '../events.ts';
@@ -55,7 +56,7 @@ export class ModelUpdateWatcher {
   /** Connects, reads model-updates to its end and applies the latest announcement for our model. */
   async start(): Promise<void> {
     const { kafka, updatesTopic } = this.deps;
-    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 10_000 } });
+    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: idempotentRetry(300) });
     await this.producer.connect();
     const admin = kafka.admin();
     await admin.connect();

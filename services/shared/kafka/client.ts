@@ -9,6 +9,14 @@ import type { ConnectionConfig } from './connection.ts';
 
 export type KafkaLog = (level: 'error' | 'warn' | 'info' | 'debug', msg: string, extra: Record<string, unknown>) => void;
 
+/**
+ * Retry settings for idempotent (and transactional) producers: such a producer must not give up on a send
+ * it may already have written, so retries are unbounded (kafkajs warns when they are limited).
+ */
+export function idempotentRetry(initialRetryTime: number): { retries: number; initialRetryTime: number; maxRetryTime: number } {
+  return { retries: Number.MAX_SAFE_INTEGER, initialRetryTime, maxRetryTime: 10_000 };
+}
+
 export function createKafka(conn: ConnectionConfig, clientIdSuffix: string, log?: KafkaLog): Kafka {
   const config: KafkaConfig = {
     clientId: `${conn.clientId}-${clientIdSuffix}`,
