@@ -7,6 +7,8 @@
  * continues where the committed one stopped. The transactional id is the same on every instance: a new
  * aggregator fences a zombie one.
  */
+// Before kafkajs is first loaded: see kafkajs-patch.ts.
+import '../shared/kafka/kafkajs-patch.ts';
 import { Partitioners, type EachBatchPayload, type Kafka, type Producer } from 'kafkajs';
 import { errorCode, isRetriable } from '../shared/errors.ts';
 import type { Logger } from '../shared/log.ts';

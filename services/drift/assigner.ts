@@ -5,6 +5,8 @@
  * sees its outcome and can join them locally. (kafkajs's round-robin spreads topic-partitions in one list,
  * which keeps them together only by coincidence.)
  */
+// Before kafkajs is first loaded: see kafkajs-patch.ts.
+import '../shared/kafka/kafkajs-patch.ts';
 import { AssignerProtocol, type PartitionAssigner } from 'kafkajs';
 
 /** Pure: the assignment of `partitions` per topic over `members`. */

@@ -6,6 +6,8 @@
  * partition's checkpoint as offset metadata — so after a crash or a rebalance the owner of a partition
  * re-reads from the first record of its oldest open window and rebuilds exactly the windows that were open.
  */
+// Before kafkajs is first loaded: see kafkajs-patch.ts.
+import '../shared/kafka/kafkajs-patch.ts';
 import { Partitioners, type EachBatchPayload, type Kafka, type Producer } from 'kafkajs';
 import { errorCode, isRetriable, ServiceError } from '../shared/errors.ts';
 import type { AvroRegistry } from '../shared/registry.ts';
