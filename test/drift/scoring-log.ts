@@ -5,8 +5,8 @@
  */
 import type { Producer } from 'kafkajs';
 import { packFeatures, type ModelHost } from '../../services/scorer/model/model-host.ts';
-import { decide, type DecisionPolicy } from '../../services/scorer/policy.ts';
-import type { ScoringLogRecord } from '../../services/scorer/records.ts';
+import type { DecisionPolicy } from '../../services/scorer/policy.ts';
+import { decisionRecord, scoringLogRecord, type ScoringLogRecord } from '../../services/scorer/records.ts';
 import type { AvroRegistry } from '../../services/shared/registry.ts';
 import { FEATURE_NAMES } from '../../services/shared/schemas.ts';
 import { populationSource } from '../../services/simulator/source.ts';
@@ -44,27 +44,10 @@ export async function scoredRecords(model: ModelHost, o: StreamOptions, from: nu
   const features = apps.map((a) => Object.fromEntries(FEATURE_NAMES.map((f) => [f, Number(a[f])])));
   const { probabilities } = await model.score(packFeatures(features), n);
   return apps.map((a, k) => {
-    const p = probabilities[k]!;
-    const d = decide(p, TEST_POLICY);
-    return {
-      application_id: String(a.application_id),
-      submitted_at: Number(a.submitted_at),
-      scored_at: Number(a.submitted_at) + 5,
-      features: features[k]!,
-      probability_of_default: p,
-      predicted_class: d.predictedClass,
-      risk_category: d.riskCategory,
-      decision: d.decision,
-      model_name: model.name,
-      model_version: model.version,
-      inference_latency_ms: 0.5,
-      batch_size: n,
-      source_topic: 'loan-applications',
-      source_partition: 0,
-      source_offset: from + k,
-      shadow_model_version: null,
-      shadow_probability: null,
-    };
+    const app = { application_id: String(a.application_id), submitted_at: Number(a.submitted_at), features: features[k]! };
+    const src = { topic: 'loan-applications', partition: 0, offset: from + k };
+    const decision = decisionRecord(app, probabilities[k]!, { name: model.name, version: model.version }, TEST_POLICY, src, app.submitted_at + 5);
+    return scoringLogRecord(app, decision, 0.5, n);
   });
 }
 
