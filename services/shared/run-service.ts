@@ -1,0 +1,39 @@
+/**
+ * The entry-point lifecycle every service shares: load and validate the config (exit 2 naming the bad
+ * variables), create the service, install the signal handlers, start it (exit 1 if it cannot start).
+ */
+import { ConfigError } from './errors.ts';
+import { createLogger, type Logger } from './log.ts';
+import { installSignalHandlers } from './signals.ts';
+
+export interface RunnableService {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function runService<C extends { readonly logLevel: string; readonly shutdownTimeoutMs: number }>(
+  name: string,
+  loadConfig: () => C,
+  create: (config: C, log: Logger) => RunnableService,
+): Promise<void> {
+  let config: C;
+  try {
+    config = loadConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(`${name}: ${e.message}`);
+      process.exit(2);
+    }
+    throw e;
+  }
+  const log = createLogger(name, config.logLevel);
+  const service = create(config, log);
+  installSignalHandlers(() => service.stop(), { timeoutMs: config.shutdownTimeoutMs, log: (m, extra) => log.info(extra ?? {}, m) });
+  try {
+    await service.start();
+  } catch (e) {
+    log.fatal({ err: e }, `${name} failed to start`);
+    await service.stop().catch(() => undefined);
+    process.exit(1);
+  }
+}
