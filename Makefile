@@ -138,6 +138,10 @@ ops-tools: prometheus-bin $(HADOLINT) $(ACTIONLINT) ## Install promtool, prometh
 ops-check: node_modules/.install-stamp ops-tools ## Operations checks: promtool rules/tests, dashboard+rules vs /metrics, real Prometheus scrape, compose schema, hadolint, actionlint
 	npx vitest run --project integration test/ops
 
+.PHONY: contracts
+contracts: node_modules/.install-stamp ## Regenerate docs/asyncapi.yaml from infra/topics.json and schemas/ (a unit test checks it is in step)
+	$(TSX) infra/contracts/asyncapi.ts
+
 .PHONY: lint
 lint: node_modules/.install-stamp ## ESLint (flat config, typescript-eslint)
 	npx eslint .

@@ -11,6 +11,10 @@ export interface TopicDefinition {
   readonly key: string;
   readonly schema: string;
   readonly partitions?: number;
+  /** Who writes and who reads the topic, and what a reader can rely on (documentation: docs/asyncapi.yaml). */
+  readonly publishers?: readonly string[];
+  readonly subscribers?: readonly string[];
+  readonly delivery?: string;
   readonly config: Readonly<Record<string, string>>;
 }
 
