@@ -1,8 +1,9 @@
-/** The drift monitor's HTTP surface (fastify): /drift, /drift/report, /health, /ready, /metrics. */
-import Fastify, { type FastifyInstance } from 'fastify';
+/** The drift monitor's HTTP surface: /drift, /drift/report, plus the shared ops routes and /docs/json. */
+import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { DriftAlertValue, DriftWindowValue } from './codec.ts';
 import type { Bands } from './psi.ts';
+import { createServiceHttp } from '../shared/http/server.ts';
 import { renderReport } from './report.ts';
 
 export interface DriftHttpDeps {
@@ -17,6 +18,8 @@ export interface DriftHttpDeps {
   readonly aggregatorActive: () => boolean;
   readonly partitions: () => readonly number[];
   readonly notReadyReasons: () => string[];
+  /** Reasons the service is not alive (liveness fails); empty while alive. */
+  readonly notAliveReasons: () => string[];
   readonly state: () => string;
 }
 
@@ -53,33 +56,78 @@ export function driftSummary(d: DriftHttpDeps) {
   };
 }
 
-export function buildDriftHttp(d: DriftHttpDeps): FastifyInstance {
-  const app = Fastify({ logger: false });
-  // JSON has no NaN or Infinity: they are sent as null.
-  app.get('/drift', async (_req, reply) => reply.type('application/json').send(JSON.stringify(driftSummary(d), (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v))));
-  app.get('/drift/report', async (_req, reply) => {
-    reply.type('text/html; charset=utf-8');
-    return renderReport({
-      title: 'Drift report — credit-default-classifier',
-      generatedAt: Date.now(),
-      instance: d.instance,
-      windowing: d.windowing,
-      reference: d.reference,
-      bands: d.bands,
-      targets: d.targets,
-      history: d.history(),
-      alerts: d.alerts(),
-    });
+const NUMBER_OR_NULL = { type: ['number', 'null'] } as const;
+
+/** The JSON shape of GET /drift (driftSummary); numbers that are not finite are sent as null. */
+export const DRIFT_SUMMARY_SCHEMA = {
+  type: 'object',
+  required: ['instance', 'windowing', 'reference', 'bands', 'aggregator_active', 'source_partitions', 'windows_in_history', 'latest', 'recent_alerts'],
+  properties: {
+    instance: { type: 'string' },
+    windowing: { type: 'string' },
+    reference: {
+      type: 'object',
+      required: ['model', 'version', 'records'],
+      properties: { model: { type: 'string' }, version: { type: 'string' }, records: NUMBER_OR_NULL },
+    },
+    bands: { type: 'object', additionalProperties: { type: 'number' } },
+    aggregator_active: { type: 'boolean' },
+    source_partitions: { type: 'array', items: { type: 'integer' } },
+    windows_in_history: { type: 'integer' },
+    latest: {
+      oneOf: [
+        { type: 'null' },
+        {
+          type: 'object',
+          required: ['window_index', 'window_start', 'window_end', 'records', 'targets'],
+          properties: {
+            window_index: { type: 'integer' },
+            window_start: { type: 'integer' },
+            window_end: { type: 'integer' },
+            records: { type: 'integer' },
+            targets: {
+              type: 'object',
+              additionalProperties: {
+                type: 'object',
+                required: ['psi', 'severity', 'records'],
+                properties: { psi: NUMBER_OR_NULL, psi_p_value: NUMBER_OR_NULL, ks_statistic: NUMBER_OR_NULL, ks_p_value: NUMBER_OR_NULL, severity: { type: 'string' }, records: { type: 'integer' } },
+              },
+            },
+          },
+        },
+      ],
+    },
+    recent_alerts: { type: 'array', items: { type: 'object' } },
+  },
+} as const;
+
+export async function buildDriftHttp(d: DriftHttpDeps): Promise<FastifyInstance> {
+  const app = await createServiceHttp({
+    title: 'Credit-risk drift monitor',
+    description: 'Windowed PSI / KS of every feature and the score against the serving model\'s training reference; results and alerts are on Kafka (docs/asyncapi.yaml).',
+    metrics: d.metrics,
+    state: d.state,
+    notAliveReasons: d.notAliveReasons,
+    notReadyReasons: d.notReadyReasons,
   });
-  app.get('/health', async () => ({ status: 'ok', state: d.state() }));
-  app.get('/ready', async (_req, reply) => {
-    const reasons = d.notReadyReasons();
-    if (reasons.length > 0) return reply.code(503).send({ ready: false, reasons });
-    return { ready: true };
-  });
-  app.get('/metrics', async (_req, reply) => {
-    reply.header('content-type', d.metrics.contentType);
-    return d.metrics.metrics();
-  });
+  app.get('/drift', { schema: { summary: 'The latest finalized window per target, and recent alerts', tags: ['drift'], response: { 200: DRIFT_SUMMARY_SCHEMA } } }, async () => driftSummary(d));
+  app.get(
+    '/drift/report',
+    { schema: { summary: 'An HTML drift report with a PSI timeline per target', tags: ['drift'], response: { 200: { content: { 'text/html': { schema: { type: 'string' } } } } } } },
+    async (_req, reply) => {
+      reply.type('text/html; charset=utf-8');
+      return renderReport({
+        title: 'Drift report — credit-default-classifier',
+        generatedAt: Date.now(),
+        instance: d.instance,
+        windowing: d.windowing,
+        reference: d.reference,
+        bands: d.bands,
+        targets: d.targets,
+        history: d.history(),
+        alerts: d.alerts(),
+      });
+    },
+  );
   return app;
 }

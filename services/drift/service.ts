@@ -144,9 +144,10 @@ export class DriftService {
         aggregatorActive: () => this.aggregatorActive,
         partitions: () => this.sourcePartitions,
         notReadyReasons: () => this.notReadyReasons(),
+        notAliveReasons: () => (this._state === 'failed' ? ['service failed'] : []),
         state: () => this._state,
       };
-      this.http = buildDriftHttp(this.httpDeps);
+      this.http = await buildDriftHttp(this.httpDeps);
       this._httpAddress = await this.http.listen({ host: c.http.host, port: c.http.port });
 
       const topics = c.connection.topics;

@@ -1,6 +1,9 @@
-/** The scorer's HTTP surface (fastify): /predict, /health, /ready, /metrics. */
-import Fastify, { type FastifyInstance } from 'fastify';
+/** The scorer's HTTP surface: POST /predict (the same decision as the Kafka path) plus the shared ops routes and /docs/json. */
+import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
+import { avroToJsonSchema } from '../shared/http/avro-json-schema.ts';
+import { createServiceHttp, ERROR_SCHEMA } from '../shared/http/server.ts';
+import { loadSchema } from '../shared/schemas.ts';
 import type { Scorer } from './batch.ts';
 import type { ScorerInstrumentation } from './events.ts';
 import { packFeatures } from './model/model-host.ts';
@@ -15,13 +18,50 @@ export interface HttpDeps {
   readonly events: ScorerInstrumentation;
   /** Reasons the service is not ready; empty when ready. */
   readonly notReadyReasons: () => string[];
+  /** Reasons the service is not alive (liveness fails); empty while alive. */
+  readonly notAliveReasons: () => string[];
   readonly state: () => string;
 }
 
-export function buildHttp(deps: HttpDeps): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: 64 * 1024 });
+/** The JSON form of one field error, as in the dead-letter record (schemas/dead-letter.avsc). */
+function fieldErrorSchema(): object {
+  const deadLetter = avroToJsonSchema(loadSchema('dead-letter'), { mode: 'response' }) as { properties: Record<string, { items: object }> };
+  return deadLetter.properties.field_errors!.items;
+}
 
-  app.post('/predict', async (req, reply) => {
+/** The request body is a loan application as on Kafka, in its JSON form; the response is a loan decision record. */
+export const PREDICT_SCHEMA = {
+  summary: 'Score one loan application',
+  description:
+    'Validates the application with the same rules as the Kafka path (422 names each field and rule that failed), scores it with the serving model and returns the decision the Kafka path would publish. source_topic is "http", source_partition and source_offset are -1.',
+  tags: ['scoring'],
+  body: avroToJsonSchema(loadSchema('loan-application'), { mode: 'request' }),
+  response: {
+    200: avroToJsonSchema(loadSchema('loan-decision'), { mode: 'response' }),
+    422: {
+      type: 'object',
+      properties: {
+        error: { const: 'validation failed' },
+        field_errors: { type: 'array', items: fieldErrorSchema() },
+      },
+      required: ['error', 'field_errors'],
+    },
+    503: ERROR_SCHEMA,
+  },
+};
+
+export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
+  const app = await createServiceHttp({
+    title: 'Credit-risk scorer',
+    description: 'Scores loan applications on demand; the Kafka path is the main one (docs/asyncapi.yaml).',
+    bodyLimit: 64 * 1024,
+    metrics: deps.metrics,
+    state: deps.state,
+    notAliveReasons: deps.notAliveReasons,
+    notReadyReasons: deps.notReadyReasons,
+  });
+
+  app.post('/predict', { schema: PREDICT_SCHEMA }, async (req, reply) => {
     const started = performance.now();
     const done = (status: number) => deps.events.emit('predict', { durationMs: performance.now() - started, status });
     const v = validateApplication(req.body);
@@ -38,24 +78,6 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
     const record = decisionRecord(v.value, probabilities[0]!, { name: model.name, version: model.version }, deps.policy, { topic: 'http', partition: -1, offset: -1 }, Date.now());
     done(200);
     return record;
-  });
-
-  app.get('/health', async () => ({ status: 'ok', state: deps.state() }));
-
-  app.get('/ready', async (_req, reply) => {
-    const reasons = deps.notReadyReasons();
-    if (reasons.length > 0) return reply.code(503).send({ ready: false, reasons });
-    return { ready: true };
-  });
-
-  app.get('/metrics', async (_req, reply) => {
-    reply.header('content-type', deps.metrics.contentType);
-    return deps.metrics.metrics();
-  });
-
-  app.setErrorHandler((error: { statusCode?: number; message?: string; code?: string }, _req, reply) => {
-    const status = error.statusCode ?? 500;
-    reply.code(status).send({ error: error.message ?? 'internal error', code: error.code });
   });
   return app;
 }

@@ -104,6 +104,11 @@ export class ScorerService {
     return r;
   }
 
+  /** Why liveness fails (empty while alive): a failed service cannot recover by itself, its supervisor must restart it. */
+  notAliveReasons(): string[] {
+    return this._state === 'failed' ? ['service failed'] : [];
+  }
+
   async start(): Promise<void> {
     if (this._state !== 'created') throw new Error(`cannot start from ${this._state}`);
     this._state = 'starting';
@@ -118,12 +123,13 @@ export class ScorerService {
       }
 
       // HTTP first, so /health answers and /ready explains while Kafka connects.
-      this.http = buildHttp({
+      this.http = await buildHttp({
         model: () => this.slot?.current,
         policy: c.policy,
         metrics: this.metrics,
         events: this.events,
         notReadyReasons: () => this.notReadyReasons(),
+        notAliveReasons: () => this.notAliveReasons(),
         state: () => this._state,
       });
       this._httpAddress = await this.http.listen({ host: c.http.host, port: c.http.port });
