@@ -16,6 +16,8 @@ export interface HttpDeps {
   /** Reasons the service is not ready; empty when ready. */
   readonly notReadyReasons: () => string[];
   readonly state: () => string;
+  /** Liveness: why the service cannot do its job (a dead Kafka client); empty when alive. */
+  readonly deadReasons?: () => string[];
 }
 
 export function buildHttp(deps: HttpDeps): FastifyInstance {
@@ -40,7 +42,11 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
     return record;
   });
 
-  app.get('/health', async () => ({ status: 'ok', state: deps.state() }));
+  app.get('/health', async (_req, reply) => {
+    const dead = deps.deadReasons?.() ?? [];
+    if (dead.length > 0) return reply.code(503).send({ status: 'dead', state: deps.state(), reasons: dead });
+    return { status: 'ok', state: deps.state() };
+  });
 
   app.get('/ready', async (_req, reply) => {
     const reasons = deps.notReadyReasons();
