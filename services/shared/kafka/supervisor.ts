@@ -157,7 +157,8 @@ export class ClientSupervisor<S> {
         const s = await this.o.open(this.context(epoch));
         this.opened++;
         // Stopped (or gave up) while opening. (A session that already reported healthy() is 'running'.)
-        if (epoch !== this.epoch || this._state === 'stopped' || this._state === 'gave-up') {
+        const now = this._state as SupervisorState; // may have changed while open() awaited
+        if (epoch !== this.epoch || now === 'stopped' || now === 'gave-up') {
           await this.closeBounded(s);
           return;
         }
