@@ -18,6 +18,8 @@ export interface DriftHttpDeps {
   readonly partitions: () => readonly number[];
   readonly notReadyReasons: () => string[];
   readonly state: () => string;
+  /** Liveness: why the service cannot do its job (a dead Kafka client); empty when alive. */
+  readonly deadReasons?: () => string[];
 }
 
 /** The latest finalized window, per target. */
@@ -71,7 +73,11 @@ export function buildDriftHttp(d: DriftHttpDeps): FastifyInstance {
       alerts: d.alerts(),
     });
   });
-  app.get('/health', async () => ({ status: 'ok', state: d.state() }));
+  app.get('/health', async (_req, reply) => {
+    const dead = d.deadReasons?.() ?? [];
+    if (dead.length > 0) return reply.code(503).send({ status: 'dead', state: d.state(), reasons: dead });
+    return { status: 'ok', state: d.state() };
+  });
   app.get('/ready', async (_req, reply) => {
     const reasons = d.notReadyReasons();
     if (reasons.length > 0) return reply.code(503).send({ ready: false, reasons });

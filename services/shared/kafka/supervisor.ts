@@ -130,7 +130,8 @@ export class ClientSupervisor<S> {
     }
   }
 
-  private fail(client: string, error: unknown): void {
+  /** Replace the current session now (a failure its owner saw, e.g. a commit that left state behind). */
+  fail(client: string, error: unknown): void {
     if (this._state === 'stopped' || this._state === 'gave-up' || this.recovering) return;
     const reason = failureReason(error);
     this._state = 'recovering';
