@@ -227,7 +227,8 @@ function spawnDetached(cmd: string, args: string[], cwd: string, logFile: string
   return child.pid;
 }
 
-async function startKafka(opts: StackOptions, a: ReturnType<typeof artifactPaths>, log: (m: string) => void): Promise<boolean> {
+/** Starts the broker of `opts` (also used by the fault tests to restart a broker they killed). */
+export async function startKafka(opts: StackOptions, a: ReturnType<typeof artifactPaths>, log: (m: string) => void): Promise<boolean> {
   const pidFile = join(opts.dir, 'kafka.pid');
   const logFile = join(opts.dir, 'kafka.log');
   const running = readPid(pidFile);
@@ -265,7 +266,8 @@ async function kafkaReady(port: number, logFile: string): Promise<boolean> {
   return existsSync(logFile) && readFileSync(logFile, 'utf8').includes('Kafka Server started');
 }
 
-async function startRegistry(opts: StackOptions, a: ReturnType<typeof artifactPaths>, log: (m: string) => void): Promise<boolean> {
+/** Starts the registry of `opts` (also used by the fault tests to restart a registry they killed). */
+export async function startRegistry(opts: StackOptions, a: ReturnType<typeof artifactPaths>, log: (m: string) => void): Promise<boolean> {
   const pidFile = join(opts.dir, 'registry.pid');
   const logFile = join(opts.dir, 'registry.log');
   const url = endpointsOf(opts).registryUrl;

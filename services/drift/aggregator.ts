@@ -30,7 +30,8 @@ import {
 import type { DriftConfig } from './config.ts';
 import { evaluateWindow, type WindowResult } from './evaluate.ts';
 import type { DriftInstrumentation } from './events.ts';
-import { chunkBySize, GroupConsumer } from './group-consumer.ts';
+import { GroupConsumer } from './group-consumer.ts';
+import { commitTransaction, isProducerFailure } from '../shared/kafka/transaction.ts';
 import type { Layout } from './layout.ts';
 import { Lock } from './lock.ts';
 import { PerformanceCounts, summarize } from './performance.ts';
@@ -91,6 +92,7 @@ export class DriftAggregator {
       topics: [c.connection.topics.driftPartials!],
       fromBeginning: true,
       sessionTimeoutMs: c.sessionTimeoutMs,
+      recoveryDeadlineMs: c.kafkaRecoveryDeadlineMs,
       heartbeatIntervalMs: c.heartbeatIntervalMs,
       events: d.events,
       onJoin: (a) => this.onJoin(a),
@@ -101,6 +103,10 @@ export class DriftAggregator {
   /** True while this instance is the active aggregator. */
   get isActive(): boolean {
     return this.active && this.group.joined;
+  }
+  /** Liveness: why this component's consumer is dead (being replaced, or gave up); undefined when alive. */
+  get deadReason(): string | undefined {
+    return this.group.deadReason;
   }
   get ready(): boolean {
     return this.group.joined;
@@ -275,21 +281,26 @@ export class DriftAggregator {
       this.lastFlush = now;
       const started = performance.now();
       const producer = await this.ensureProducer();
-      const tx = await producer.transaction();
       try {
-        for (const chunk of chunkBySize(windows)) await tx.send({ topic: topics.driftWindows!, messages: chunk });
-        if (alerts.length) await tx.send({ topic: topics.driftAlerts!, messages: alerts.map(({ key, value }) => ({ key, value })) });
-        await tx.sendOffsets({
-          consumerGroupId: this.groupId,
-          topics: [{ topic: topics.driftPartials!, partitions: [{ partition: 0, offset: String(cp.offset), metadata } as { partition: number; offset: string }] }],
+        await commitTransaction(producer, {
+          messages: [
+            { topic: topics.driftWindows!, messages: windows },
+            { topic: topics.driftAlerts!, messages: alerts.map(({ key, value }) => ({ key, value })) },
+          ],
+          offsets: [{ topic: topics.driftPartials!, partition: 0, offset: String(cp.offset), metadata }],
+          groupId: this.groupId,
         });
-        await tx.commit();
         this.lastCommit = commitKey;
       } catch (e) {
-        await tx.abort().catch(() => undefined);
         this.d.events.emit('flush', { component: 'aggregator', messages: windows.length + alerts.length, durationMs: performance.now() - started, ok: false });
         this.d.events.emit('error', { component: 'aggregator', code: errorCode(e), message: (e as Error).message, retriable: isRetriable(e) });
-        this.group.restart(e);
+        // A fenced or broken producer cannot run another transaction: the next flush creates a fresh one.
+        if (isProducerFailure(e)) {
+          const p = this.producer;
+          this.producer = undefined;
+          void p?.disconnect().catch(() => undefined);
+        }
+        this.group.restart(e, isProducerFailure(e) ? 'producer' : 'consumer');
         throw e;
       }
       this.d.events.emit('flush', { component: 'aggregator', messages: windows.length + alerts.length, durationMs: performance.now() - started, ok: true });

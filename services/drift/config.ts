@@ -43,6 +43,7 @@ export const driftEnv = {
   HTTP_PORT: env.int(8090, 0, 65535),
   LOG_LEVEL: env.oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
   SHUTDOWN_TIMEOUT: env.duration('30s'),
+  KAFKA_RECOVERY_DEADLINE: env.duration('5m'),
 };
 
 export type RetrainMode = 'off' | 'notify' | 'retrain';
@@ -74,6 +75,8 @@ export interface DriftConfig {
   readonly http: { readonly host: string; readonly port: number };
   readonly logLevel: string;
   readonly shutdownTimeoutMs: number;
+  /** A dead Kafka client not recovered within this long makes the process exit non-zero. */
+  readonly kafkaRecoveryDeadlineMs: number;
 }
 
 /** A window size or hop: a duration for time windows ("5m", "30s"), a whole number of records for count windows. */
@@ -127,5 +130,6 @@ export function loadDriftConfig(rawEnv: NodeJS.ProcessEnv = process.env): DriftC
     http: { host: raw.HTTP_HOST, port: raw.HTTP_PORT },
     logLevel: raw.LOG_LEVEL,
     shutdownTimeoutMs: raw.SHUTDOWN_TIMEOUT,
+    kafkaRecoveryDeadlineMs: raw.KAFKA_RECOVERY_DEADLINE,
   });
 }

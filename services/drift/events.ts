@@ -21,6 +21,10 @@ export type DriftServiceEvent =
   | InstrumentationEvent<'consumer.joined', { component: DriftComponent; memberId: string; partitions: Record<string, number[]> }>
   | InstrumentationEvent<'consumer.rebalancing', { component: DriftComponent }>
   | InstrumentationEvent<'consumer.crashed', { component: DriftComponent; error: string; restart: boolean }>
+  /** The client supervisor replaced a component's Kafka client (reason: the error type). */
+  | InstrumentationEvent<'kafka.client.restart', { component: DriftComponent; client: string; reason: string; error: string; attempt: number }>
+  | InstrumentationEvent<'kafka.client.recovered', { component: DriftComponent; downMs: number }>
+  | InstrumentationEvent<'kafka.client.gave-up', { component: DriftComponent; client: string; reason: string; downMs: number }>
   | InstrumentationEvent<'error', { component: DriftComponent; code: string; message: string; retriable: boolean }>;
 
 export type DriftInstrumentation = Instrumentation<DriftServiceEvent>;

@@ -15,7 +15,8 @@ import { CoPartitionedAssigner } from './assigner.ts';
 import { partialKey, partitionCheckpointFrom, partitionCheckpointMetadata, performancePartialValue, progressPartialValue, windowPartialValue, type DriftPartialValue, type PartialContext } from './codec.ts';
 import type { DriftConfig } from './config.ts';
 import type { DriftInstrumentation } from './events.ts';
-import { chunkBySize, GroupConsumer } from './group-consumer.ts';
+import { GroupConsumer } from './group-consumer.ts';
+import { commitTransaction, isProducerFailure } from '../shared/kafka/transaction.ts';
 import { OutcomeJoin } from './join.ts';
 import type { Layout } from './layout.ts';
 import { Lock } from './lock.ts';
@@ -94,6 +95,7 @@ export class DriftInstance {
       topics,
       fromBeginning: c.fromBeginning,
       sessionTimeoutMs: c.sessionTimeoutMs,
+      recoveryDeadlineMs: c.kafkaRecoveryDeadlineMs,
       heartbeatIntervalMs: c.heartbeatIntervalMs,
       maxBytesPerPartition: c.maxBytesPerPartition,
       assigner: CoPartitionedAssigner,
@@ -106,6 +108,10 @@ export class DriftInstance {
     });
   }
 
+  /** Liveness: why this component's consumer is dead (being replaced, or gave up); undefined when alive. */
+  get deadReason(): string | undefined {
+    return this.group.deadReason;
+  }
   get ready(): boolean {
     return this.group.joined;
   }
@@ -119,9 +125,9 @@ export class DriftInstance {
     return n;
   }
 
-  async start(): Promise<void> {
+  private newProducer(): Producer {
     const c = this.d.config;
-    this.producer = this.d.kafka.producer({
+    return this.d.kafka.producer({
       transactionalId: `${c.groupId}-${c.instanceId}`,
       createPartitioner: Partitioners.DefaultPartitioner,
       idempotent: true,
@@ -129,6 +135,29 @@ export class DriftInstance {
       transactionTimeout: 60_000,
       retry: IDEMPOTENT_RETRY,
     });
+  }
+
+  /** A fresh transactional producer (its initTransactions fences the old one); flushes wait until it is connected. */
+  private replaceProducer(): void {
+    const old = this.producer;
+    this.producer = undefined;
+    void old?.disconnect().catch(() => undefined);
+    const p = this.newProducer();
+    void p.connect().then(
+      () => {
+        if (this.stopped) void p.disconnect().catch(() => undefined);
+        else this.producer = p;
+      },
+      (e: unknown) => {
+        this.d.events.emit('error', { component: 'instance', code: errorCode(e), message: `reconnecting the producer failed: ${(e as Error).message}`, retriable: true });
+        if (!this.stopped) setTimeout(() => this.replaceProducer(), 1000).unref();
+      },
+    );
+  }
+
+  async start(): Promise<void> {
+    const c = this.d.config;
+    this.producer = this.newProducer();
     this.admin = this.d.kafka.admin();
     await Promise.all([this.producer.connect(), this.admin.connect()]);
     await this.group.start();
@@ -346,23 +375,21 @@ export class DriftInstance {
       this.lastFlush = now;
       if (messages.length === 0 && scoring.length === 0) return;
       const started = performance.now();
-      const tx = await this.producer.transaction();
+      const offsets = [
+        ...scoring.map((o) => ({ topic: topics.scoringLog, ...o })),
+        ...outcomes.map((o) => ({ topic: topics.outcomes!, ...o })),
+      ];
       try {
-        for (const chunk of chunkBySize(messages)) await tx.send({ topic: topics.driftPartials!, messages: chunk });
-        const offsetTopics = [
-          { topic: topics.scoringLog, partitions: scoring },
-          ...(outcomes.length ? [{ topic: topics.outcomes!, partitions: outcomes }] : []),
-        ].filter((t) => t.partitions.length > 0);
-        if (offsetTopics.length) await tx.sendOffsets({ consumerGroupId: config.groupId, topics: offsetTopics });
-        await tx.commit();
+        await commitTransaction(this.producer, { messages: [{ topic: topics.driftPartials!, messages }], offsets, groupId: config.groupId });
         for (const [st, r] of reports) st.reported = r;
         this.d.events.emit('flush', { component: 'instance', messages: messages.length, durationMs: performance.now() - started, ok: true });
       } catch (e) {
-        await tx.abort().catch(() => undefined);
         this.d.events.emit('flush', { component: 'instance', messages: messages.length, durationMs: performance.now() - started, ok: false });
         this.d.events.emit('error', { component: 'instance', code: errorCode(e), message: (e as Error).message, retriable: isRetriable(e) });
+        // A fenced or broken producer cannot run another transaction: replace it before the consumer restarts.
+        if (isProducerFailure(e)) this.replaceProducer();
         // In-memory state is now ahead of what is committed: rebuild it from the committed checkpoints.
-        this.group.restart(e);
+        this.group.restart(e, isProducerFailure(e) ? 'producer' : 'consumer');
         throw e;
       }
     });

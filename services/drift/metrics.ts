@@ -93,6 +93,8 @@ export function attachDriftMetrics(events: DriftInstrumentation, registry: Regis
   });
   events.on('consumer.rebalancing', ({ payload }) => rebalances.inc({ component: payload.component }));
   events.on('consumer.crashed', ({ payload }) => crashes.inc({ component: payload.component }));
+  const restarts = new Counter({ name: 'drift_kafka_client_restarts_total', help: 'Kafka clients replaced by the client supervisor, by client (component-client) and why.', labelNames: ['client', 'reason'], registers: r });
+  events.on('kafka.client.restart', ({ payload }) => restarts.inc({ client: `${payload.component}-${payload.client}`, reason: payload.reason }));
   events.on('error', ({ payload }) => errors.inc({ component: payload.component, code: payload.code }));
   return registry;
 }

@@ -96,7 +96,15 @@ export class DriftService {
     const log = this.log;
     this.events.on('consumer.joined', ({ payload }) => log.info(payload, `${payload.component}: joined consumer group`));
     this.events.on('consumer.rebalancing', ({ payload }) => log.info(payload, `${payload.component}: consumer group rebalancing`));
-    this.events.on('consumer.crashed', ({ payload }) => log.error(payload, `${payload.component}: consumer crashed`));
+    this.events.on('consumer.crashed', ({ payload }) =>
+      log.warn(payload, `${payload.component}: consumer crashed; ${payload.restart ? 'kafkajs restarts it' : 'the client supervisor replaces it'}`),
+    );
+    this.events.on('kafka.client.restart', ({ payload }) => log.warn(payload, `${payload.component}: kafka ${payload.client} died; replacing it`));
+    this.events.on('kafka.client.recovered', ({ payload }) => log.info(payload, `${payload.component}: kafka client recovered`));
+    this.events.on('kafka.client.gave-up', ({ payload }) => {
+      log.fatal(payload, `${payload.component}: kafka ${payload.client} not recovered within the deadline; exiting`);
+      this.reportFatal(new ServiceError('KAFKA_CLIENT_DEAD', `${payload.component}: kafka ${payload.client} not recovered within ${this.config.kafkaRecoveryDeadlineMs} ms (${payload.reason})`, false, payload));
+    });
     this.events.on('error', ({ payload }) => log.warn(payload, `${payload.component}: error`));
     this.events.on('window.finalized', ({ payload: { result: w } }) =>
       log.info(
@@ -107,6 +115,15 @@ export class DriftService {
     this.events.on('alert', ({ payload: { alert: a } }) => log.warn({ kind: a.kind, target: a.target, severity: a.severity, window: a.window_index, psi: a.psi, outcome: a.outcome }, `drift ${a.kind.toLowerCase()}`));
     this.events.on('partial.ignored', ({ payload }) => log.debug(payload, 'partials ignored'));
   }
+
+  /** Liveness (for /health): non-empty while a Kafka client is dead (being replaced) or after giving up. */
+  deadReasons(): string[] {
+    return [this.instance?.deadReason, this.aggregator?.deadReason].filter((r): r is string => r !== undefined);
+  }
+
+  /** Settles once, with the error, if the service can no longer do its job (runService then exits non-zero). */
+  readonly fatal: Promise<Error> = new Promise((resolve) => (this.reportFatal = resolve));
+  private reportFatal!: (e: Error) => void;
 
   notReadyReasons(): string[] {
     const r: string[] = [];
@@ -144,7 +161,7 @@ export class DriftService {
         aggregatorActive: () => this.aggregatorActive,
         partitions: () => this.sourcePartitions,
         notReadyReasons: () => this.notReadyReasons(),
-        notAliveReasons: () => (this._state === 'failed' ? ['service failed'] : []),
+        notAliveReasons: () => [...(this._state === 'failed' ? ['service failed'] : []), ...this.deadReasons()],
         state: () => this._state,
       };
       this.http = await buildDriftHttp(this.httpDeps);

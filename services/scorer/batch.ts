@@ -28,12 +28,16 @@ export interface Scorer extends ModelIdentity {
   score(data: Float32Array, rows: number): Promise<ScoreResult>;
 }
 
+/** One scored application: its decision and scoring-log record, and the key both are written under. */
+export interface Scored {
+  readonly key: string;
+  readonly decision: DecisionRecord;
+  readonly log: ScoringLogRecord;
+}
+
 export interface BatchOutput {
-  readonly decisions: DecisionRecord[];
-  readonly logs: ScoringLogRecord[];
+  readonly scored: Scored[];
   readonly deadLetters: DeadLetterRecord[];
-  /** Keys for the output messages, parallel to decisions/logs. */
-  readonly keys: string[];
   readonly inferenceMs: number;
   readonly modelVersion: string;
 }
@@ -76,21 +80,17 @@ export async function processBatch(messages: readonly InputMessage[], ctx: Batch
   // The model is captured once per batch: every record of the batch carries the version that scored it.
   const scorer = ctx.scorer;
   const identity: ModelIdentity = { name: scorer.name, version: scorer.version };
-  if (valid.length === 0) return { decisions: [], logs: [], deadLetters, keys: [], inferenceMs: 0, modelVersion: identity.version };
+  if (valid.length === 0) return { scored: [], deadLetters, inferenceMs: 0, modelVersion: identity.version };
   const rows = valid.map((v) => v.app.features);
   const [{ probabilities, inferenceMs }, shadow] = await Promise.all([
     scorer.score(packFeatures(rows), valid.length),
     ctx.shadow ? ctx.shadow.score(packFeatures(rows), valid.length).catch(() => undefined) : undefined,
   ]);
   const scoredAt = now();
-  const decisions: DecisionRecord[] = [];
-  const logs: ScoringLogRecord[] = [];
-  const keys: string[] = [];
-  valid.forEach(({ app, msg }, i) => {
-    const d = decisionRecord(app, probabilities[i]!, identity, ctx.policy, msg, scoredAt);
-    decisions.push(d);
-    logs.push(scoringLogRecord(app, d, inferenceMs, valid.length, shadow ? { version: ctx.shadow!.version, probability: shadow.probabilities[i]! } : undefined));
-    keys.push(app.application_id);
+  const scored: Scored[] = valid.map(({ app, msg }, i) => {
+    const decision = decisionRecord(app, probabilities[i]!, identity, ctx.policy, msg, scoredAt);
+    const log = scoringLogRecord(app, decision, inferenceMs, valid.length, shadow ? { version: ctx.shadow!.version, probability: shadow.probabilities[i]! } : undefined);
+    return { key: app.application_id, decision, log };
   });
-  return { decisions, logs, deadLetters, keys, inferenceMs, modelVersion: identity.version };
+  return { scored, deadLetters, inferenceMs, modelVersion: identity.version };
 }

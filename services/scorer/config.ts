@@ -34,6 +34,7 @@ export const scorerEnv = {
   HTTP_PORT: env.int(8080, 0, 65535),
   LOG_LEVEL: env.oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
   SHUTDOWN_TIMEOUT: env.duration('30s'),
+  KAFKA_RECOVERY_DEADLINE: env.duration('5m'),
 };
 
 export type Delivery = 'exactly-once' | 'at-least-once';
@@ -62,6 +63,8 @@ export interface ScorerConfig {
   readonly http: { readonly host: string; readonly port: number };
   readonly logLevel: string;
   readonly shutdownTimeoutMs: number;
+  /** A dead Kafka client not recovered within this long makes the process exit non-zero. */
+  readonly kafkaRecoveryDeadlineMs: number;
 }
 
 export function loadScorerConfig(rawEnv: NodeJS.ProcessEnv = process.env): ScorerConfig {
@@ -105,5 +108,6 @@ export function loadScorerConfig(rawEnv: NodeJS.ProcessEnv = process.env): Score
     http: { host: raw.HTTP_HOST, port: raw.HTTP_PORT },
     logLevel: raw.LOG_LEVEL,
     shutdownTimeoutMs: raw.SHUTDOWN_TIMEOUT,
+    kafkaRecoveryDeadlineMs: raw.KAFKA_RECOVERY_DEADLINE,
   });
 }

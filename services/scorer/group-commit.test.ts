@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { GroupCommitter, mergeTopicMessages, messageBytes, splitBySize, type OffsetToCommit, type TopicMessages } from './group-commit.ts';
+import { mergeTopicMessages, messageBytes, splitBySize } from '../shared/kafka/messages.ts';
+import { GroupCommitter, type OffsetToCommit, type TopicMessages } from './group-commit.ts';
 
 const msg = (topic: string, ...values: string[]): TopicMessages => ({ topic, messages: values.map((v) => ({ key: v, value: Buffer.from(v) })) });
 const off = (partition: number, offset: number): OffsetToCommit => ({ topic: 'in', partition, offset: String(offset) });

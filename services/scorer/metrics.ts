@@ -47,6 +47,8 @@ export function attachScorerMetrics(events: ScorerInstrumentation, registry: Reg
   events.on('error', ({ payload }) => errors.inc({ code: payload.code }));
   events.on('consumer.rebalancing', () => rebalances.inc());
   events.on('consumer.crashed', () => crashes.inc());
+  const restarts = new Counter({ name: 'scorer_kafka_client_restarts_total', help: 'Kafka sessions replaced by the client supervisor, by the client that died and why.', labelNames: ['client', 'reason'], registers: [registry] });
+  events.on('kafka.client.restart', ({ payload }) => restarts.inc({ client: payload.client, reason: payload.reason }));
   events.on('lag', ({ payload }) => {
     for (const l of payload) lag.set({ partition: String(l.partition) }, l.lag);
   });

@@ -4,19 +4,32 @@
  * records, dead letters and consumer offset are committed together — in one Kafka transaction
  * (exactly-once) or produce-then-commit (at-least-once).
  *
- * States: created -> starting -> running -> stopping -> stopped; start failures end in failed.
+ * The consumer, the (transactional) producer and the admin form one session kept alive by a
+ * ClientSupervisor (shared/kafka/supervisor.ts): when kafkajs gives up on one of them, the whole session
+ * is replaced and resumes from the committed offsets.
+ *
+ * Zombie safety (exactly-once, N instances): offsets are committed with the consumer generation the batch
+ * was fetched under (KIP-447, shared/kafka/kip447.ts); a commit refused as stale is aborted and the
+ * consumer rejoins.
+ *
+ * States: see shared/lifecycle.ts.
  */
 import type { Admin, Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
-import { errorCode, isRetriable } from '../shared/errors.ts';
+import { errorCode, isRetriable, ServiceError } from '../shared/errors.ts';
 import { idempotentRetry } from '../shared/kafka/client.ts';
+import { createGroupConsumer } from '../shared/kafka/consumer.ts';
+import { generationOf, type Generation } from '../shared/kafka/kip447.ts';
+import { ClientSupervisor, type SessionContext } from '../shared/kafka/supervisor.ts';
+import { commitTransaction, isFencedCommit, isProducerFailure, produceThenCommit } from '../shared/kafka/transaction.ts';
+import { Lifecycle, type LifecycleState } from '../shared/lifecycle.ts';
 import type { AvroRegistry } from '../shared/registry.ts';
 import { processBatch, type BatchOutput, type Scorer } from './batch.ts';
 import type { ScorerConfig } from './config.ts';
 import type { ScorerInstrumentation } from './events.ts';
-import { GroupCommitter, splitBySize, type OffsetToCommit, type TopicMessages } from './group-commit.ts';
+import { GroupCommitter, type OffsetToCommit, type TopicMessages } from './group-commit.ts';
 import type { InputMessage } from './records.ts';
 
-export type RunnerState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
+export type RunnerState = LifecycleState;
 
 export interface SchemaIds {
   readonly decision: number;
@@ -34,6 +47,8 @@ export interface RunnerDeps {
   readonly config: ScorerConfig;
   readonly events: ScorerInstrumentation;
   readonly schemaIds: SchemaIds;
+  /** Called once if the Kafka clients cannot be recovered within the deadline: the process must exit. */
+  readonly onFatal?: (e: Error) => void;
 }
 
 /**
@@ -45,88 +60,137 @@ const IDEMPOTENT_RETRY = idempotentRetry(10);
 
 export const APPLICATION_RECORD = 'com.creditrisk.v1.LoanApplication';
 
-export class ScoringRunner {
-  private _state: RunnerState = 'created';
-  private consumer?: Consumer;
-  private producer?: Producer;
-  private admin?: Admin;
-  private lagTimer?: NodeJS.Timeout;
-  private stopping?: Promise<void>;
-  private joined = false;
-  /** Next offset to process per partition, as committed by us: guards against re-processing a retried batch. */
-  private readonly nextOffsets = new Map<string, bigint>();
-  private readonly committer = new GroupCommitter((messages, offsets) => this.commitGroup(messages, offsets));
+/** One set of live clients; replaced as a whole when one of them dies. */
+interface Session {
+  readonly consumer: Consumer;
+  readonly producer: Producer;
+  readonly admin: Admin;
+  readonly committer: GroupCommitter;
+  /** Next offset to process per partition, as committed by this session: guards against re-processing a retried batch. Cleared on every (re)join. */
+  readonly nextOffsets: Map<string, bigint>;
+  readonly ctx: SessionContext;
+  joined: boolean;
+  lagFailures: number;
+}
 
-  constructor(private readonly deps: RunnerDeps) {}
+export class ScoringRunner {
+  private readonly life = new Lifecycle('scoring runner');
+  private readonly supervisor: ClientSupervisor<Session>;
+  private lagTimer?: NodeJS.Timeout;
+
+  constructor(private readonly deps: RunnerDeps) {
+    const { config, events } = deps;
+    this.supervisor = new ClientSupervisor<Session>({
+      name: 'scorer',
+      open: (ctx) => this.openSession(ctx),
+      close: (s) => this.closeSession(s),
+      deadlineMs: config.kafkaRecoveryDeadlineMs,
+      onRestart: (e) => events.emit('kafka.client.restart', e),
+      onRecovered: (e) => events.emit('kafka.client.recovered', e),
+      onOpenFailed: (e) => events.emit('kafka.client.open-failed', e),
+      onGiveUp: (e) => {
+        events.emit('kafka.client.gave-up', e);
+        deps.onFatal?.(new ServiceError('KAFKA_CLIENT_DEAD', `kafka ${e.client} not recovered within ${config.kafkaRecoveryDeadlineMs} ms (${e.reason})`, false, e));
+      },
+    });
+  }
 
   get state(): RunnerState {
-    return this._state;
+    return this.life.state;
   }
   /** Joined the group and consuming. */
   get ready(): boolean {
-    return this._state === 'running' && this.joined;
+    return this.life.running && this.supervisor.current?.joined === true;
+  }
+  /** Liveness: undefined when alive, else why not (a Kafka client is dead and being replaced, or gave up). */
+  get deadReason(): string | undefined {
+    return this.life.active ? this.supervisor.deadReason : undefined;
   }
 
   async start(): Promise<void> {
-    if (this._state !== 'created') throw new Error(`runner cannot start from state ${this._state}`);
-    this._state = 'starting';
-    const { kafka, config } = this.deps;
+    await this.life.start(
+      async () => {
+        await this.supervisor.start();
+        this.lagTimer = setInterval(() => void this.pollLag(), this.deps.config.lagPollIntervalMs);
+        this.lagTimer.unref();
+      },
+      () => this.shutdown(),
+    );
+  }
+
+  private async openSession(ctx: SessionContext): Promise<Session> {
+    const { kafka, config, events } = this.deps;
+    const producer =
+      config.delivery === 'exactly-once'
+        ? kafka.producer({ transactionalId: config.transactionalId, idempotent: true, maxInFlightRequests: 1, transactionTimeout: 60_000, retry: IDEMPOTENT_RETRY })
+        : kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: IDEMPOTENT_RETRY });
+    // eslint-disable-next-line prefer-const -- assigned after the consumer that refers to it
+    let session: Session;
+    const consumer = createGroupConsumer(
+      kafka,
+      { groupId: config.groupId, sessionTimeoutMs: config.sessionTimeoutMs, heartbeatIntervalMs: config.heartbeatIntervalMs, maxBytesPerPartition: config.maxBytesPerPartition },
+      {
+        keepRunning: () => this.life.active,
+        onJoin: ({ memberId, assignment }) => {
+          // A new generation: offsets are re-read from the group (stable, see kip447.ts), so the floors of
+          // the previous generation must not filter anything.
+          session.nextOffsets.clear();
+          session.joined = true;
+          ctx.healthy();
+          events.emit('consumer.joined', { memberId, partitions: Object.values(assignment).flat() });
+        },
+        onRebalancing: () => {
+          session.joined = false;
+          events.emit('consumer.rebalancing', {});
+        },
+        onCrash: ({ error, restart }) => {
+          session.joined = false;
+          events.emit('consumer.crashed', { error: error.message, restart });
+        },
+        onDead: (error) => ctx.fail('consumer', error),
+      },
+    );
+    const admin = kafka.admin();
+    session = {
+      consumer,
+      producer,
+      admin,
+      committer: new GroupCommitter((messages, offsets) => this.commitGroup(session, messages, offsets)),
+      nextOffsets: new Map(),
+      ctx,
+      joined: false,
+      lagFailures: 0,
+    };
     try {
-      this.producer =
-        config.delivery === 'exactly-once'
-          ? kafka.producer({ transactionalId: config.transactionalId, idempotent: true, maxInFlightRequests: 1, transactionTimeout: 60_000, retry: IDEMPOTENT_RETRY })
-          : kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: IDEMPOTENT_RETRY });
-      this.consumer = kafka.consumer({
-        groupId: config.groupId,
-        sessionTimeout: config.sessionTimeoutMs,
-        heartbeatInterval: config.heartbeatIntervalMs,
-        rebalanceTimeout: Math.max(60_000, config.sessionTimeoutMs * 2),
-        maxBytesPerPartition: config.maxBytesPerPartition,
-        readUncommitted: false,
-        allowAutoTopicCreation: false,
-        // kafkajs gives up on errors it deems non-retriable and leaves the consumer stopped; a scorer must
-        // never stop consuming silently, so it always restarts (with kafkajs' backoff) and says so.
-        retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 30_000, restartOnFailure: async () => this._state === 'running' || this._state === 'starting' },
-      });
-      this.admin = kafka.admin();
-      const c = this.consumer;
-      c.on(c.events.GROUP_JOIN, (e) => {
-        this.joined = true;
-        const parts = Object.values(e.payload.memberAssignment).flat() as number[];
-        this.deps.events.emit('consumer.joined', { memberId: e.payload.memberId, partitions: parts });
-      });
-      c.on(c.events.REBALANCING, () => {
-        this.joined = false;
-        this.deps.events.emit('consumer.rebalancing', {});
-      });
-      c.on(c.events.CRASH, (e) => {
-        this.joined = false;
-        this.deps.events.emit('consumer.crashed', { error: e.payload.error.message, restart: e.payload.restart });
-      });
-      await Promise.all([this.producer.connect(), this.consumer.connect(), this.admin.connect()]);
-      await this.consumer.subscribe({ topics: [config.connection.topics.applications], fromBeginning: config.fromBeginning });
-      await this.consumer.run({
+      await Promise.all([producer.connect(), consumer.connect(), admin.connect()]);
+      await consumer.subscribe({ topics: [config.connection.topics.applications], fromBeginning: config.fromBeginning });
+      await consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
         // Partitions are processed concurrently; their chunks share commits through the GroupCommitter, the
         // only user of the (transactional) producer, which runs one transaction at a time.
         partitionsConsumedConcurrently: config.partitionsConcurrently,
-        eachBatch: (p) => this.onBatch(p),
+        eachBatch: (p) => this.onBatch(session, p),
       });
-      this.lagTimer = setInterval(() => void this.pollLag(), config.lagPollIntervalMs);
-      this.lagTimer.unref();
-      this._state = 'running';
     } catch (e) {
-      this._state = 'failed';
-      await this.disconnectAll();
+      await this.closeSession(session);
       throw e;
     }
+    return session;
   }
 
-  private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+  private async closeSession(s: Session): Promise<void> {
+    s.joined = false;
+    // The consumer first: it finishes (or abandons, via isRunning) the in-flight chunk before leaving the group.
+    await s.consumer.disconnect().catch(() => undefined);
+    await Promise.all([s.producer.disconnect().catch(() => undefined), s.admin.disconnect().catch(() => undefined)]);
+  }
+
+  private async onBatch(session: Session, { batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     const { topic, partition } = batch;
+    const generation = generationOf(batch);
     const key = `${topic}:${partition}`;
-    const floor = this.nextOffsets.get(key);
+    const floor = session.nextOffsets.get(key);
     const todo = floor === undefined ? batch.messages : batch.messages.filter((m) => BigInt(m.offset) >= floor);
     if (todo.length === 0 && batch.messages.length > 0) resolveOffset(batch.lastOffset());
     const max = this.deps.config.maxBatch;
@@ -145,9 +209,9 @@ export class ScoringRunner {
       const started = performance.now();
       let out: BatchOutput | undefined;
       try {
-        out = await this.processAndCommit(topic, partition, inputs, last);
+        out = await this.processAndCommit(session, { topic, partition, offset: (BigInt(last) + 1n).toString(), generation }, inputs);
       } catch (e) {
-        this.deps.events.emit('error', { code: errorCode(e), message: (e as Error).message, retriable: isRetriable(e) });
+        this.deps.events.emit('error', { code: errorCode(e), message: (e as Error).message, retriable: isRetriable(e), fenced: isFencedCommit(e) });
         throw e;
       } finally {
         this.deps.events.emit('batch.end', {
@@ -155,21 +219,21 @@ export class ScoringRunner {
           firstOffset: chunk[0]!.offset,
           lastOffset: last,
           size: chunk.length,
-          scored: out?.decisions.length ?? 0,
+          scored: out?.scored.length ?? 0,
           deadLettered: out?.deadLetters.length ?? 0,
           durationMs: performance.now() - started,
           ok: out !== undefined,
           ...(out ? { modelVersion: out.modelVersion } : {}),
         });
       }
-      this.nextOffsets.set(key, BigInt(last) + 1n);
+      session.nextOffsets.set(key, BigInt(last) + 1n);
       resolveOffset(last);
       this.report(out);
       await heartbeat();
     }
   }
 
-  private async processAndCommit(topic: string, partition: number, inputs: InputMessage[], lastOffset: string): Promise<BatchOutput> {
+  private async processAndCommit(session: Session, next: OffsetToCommit & { generation: Generation }, inputs: InputMessage[]): Promise<BatchOutput> {
     const { registry, config, schemaIds } = this.deps;
     const shadow = this.deps.shadow?.();
     const out = await this.deps.useModel((scorer) =>
@@ -181,54 +245,47 @@ export class ScoringRunner {
         service: `scorer@${config.instanceId}`,
       }),
     );
-    if (out.decisions.length > 0) this.deps.events.emit('inference', { rows: out.decisions.length, durationMs: out.inferenceMs, modelVersion: out.modelVersion });
+    if (out.scored.length > 0) this.deps.events.emit('inference', { rows: out.scored.length, durationMs: out.inferenceMs, modelVersion: out.modelVersion });
     const t = config.connection.topics;
     const topicMessages = [
-      { topic: t.decisions, messages: out.decisions.map((d, i) => ({ key: out.keys[i]!, value: registry.encodeSync(schemaIds.decision, d) })) },
-      { topic: t.scoringLog, messages: out.logs.map((l, i) => ({ key: out.keys[i]!, value: registry.encodeSync(schemaIds.scoringLog, l) })) },
+      { topic: t.decisions, messages: out.scored.map((s) => ({ key: s.key, value: registry.encodeSync(schemaIds.decision, s.decision) })) },
+      { topic: t.scoringLog, messages: out.scored.map((s) => ({ key: s.key, value: registry.encodeSync(schemaIds.scoringLog, s.log) })) },
       { topic: t.deadLetters, messages: out.deadLetters.map((d) => ({ key: d.original_key, value: registry.encodeSync(schemaIds.deadLetter, d) })) },
     ].filter((tm) => tm.messages.length > 0);
-    await this.committer.commit(topicMessages, [{ topic, partition, offset: (BigInt(lastOffset) + 1n).toString() }]);
+    await session.committer.commit(topicMessages, [next]);
     return out;
   }
 
   /** One commit for a group of chunks: a transaction (exactly-once) or produce-then-commit (at-least-once). */
-  private async commitGroup(topicMessages: TopicMessages[], offsets: OffsetToCommit[]): Promise<void> {
-    const { config } = this.deps;
-    const producer = this.producer!;
-    const messages = topicMessages.map((tm) => ({ topic: tm.topic, messages: [...tm.messages] }));
-    if (config.delivery === 'exactly-once') {
-      const started = performance.now();
-      const tx = await producer.transaction();
-      try {
-        for (const send of splitBySize(messages, config.maxRequestBytes)) await tx.sendBatch({ topicMessages: send.map((t) => ({ topic: t.topic, messages: [...t.messages] })) });
-        const byTopic = new Map<string, { partition: number; offset: string }[]>();
-        for (const o of offsets) byTopic.set(o.topic, [...(byTopic.get(o.topic) ?? []), { partition: o.partition, offset: o.offset }]);
-        await tx.sendOffsets({ consumerGroupId: config.groupId, topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })) });
-        await tx.commit();
-        this.deps.events.emit('transaction', { result: 'committed', durationMs: performance.now() - started });
-      } catch (e) {
-        await tx.abort().catch(() => undefined);
-        this.deps.events.emit('transaction', { result: 'aborted', durationMs: performance.now() - started });
-        throw e;
+  private async commitGroup(session: Session, messages: TopicMessages[], offsets: OffsetToCommit[]): Promise<void> {
+    const { config, events } = this.deps;
+    try {
+      if (config.delivery === 'exactly-once') {
+        await commitTransaction(session.producer, { messages, offsets, groupId: config.groupId, maxRequestBytes: config.maxRequestBytes }, (result, durationMs) =>
+          events.emit('transaction', { result, durationMs }),
+        );
+      } else {
+        await produceThenCommit(session.producer, (o) => session.consumer.commitOffsets(o), { messages, offsets, maxRequestBytes: config.maxRequestBytes });
       }
-    } else {
-      for (const send of splitBySize(messages, config.maxRequestBytes)) await producer.sendBatch({ topicMessages: send.map((t) => ({ topic: t.topic, messages: [...t.messages] })), acks: -1 });
-      await this.consumer!.commitOffsets([...offsets]);
+    } catch (e) {
+      // A fenced or broken producer cannot run another transaction: replace the session.
+      if (isProducerFailure(e)) session.ctx.fail('producer', e);
+      throw e;
     }
   }
 
   private report(out: BatchOutput): void {
-    if (out.decisions.length > 0) {
+    if (out.scored.length > 0) {
       const byDecision: Record<string, number> = {};
       const now = Date.now();
       const endToEndMs: number[] = [];
-      for (const d of out.decisions) {
+      const records = out.scored.map((s) => s.decision);
+      for (const d of records) {
         byDecision[d.decision] = (byDecision[d.decision] ?? 0) + 1;
         endToEndMs.push(now - d.submitted_at);
       }
       this.deps.events.emit('decisions', { byDecision, endToEndMs });
-      this.deps.events.emit('decision.records', { records: out.decisions });
+      this.deps.events.emit('decision.records', { records });
     }
     if (out.deadLetters.length > 0) {
       const byCode: Record<string, number> = {};
@@ -239,14 +296,15 @@ export class ScoringRunner {
 
   /** Consumer lag per partition: log-end offset minus the group's committed offset. */
   async pollLag(): Promise<{ partition: number; lag: number }[]> {
-    const admin = this.admin;
-    if (!admin || this._state !== 'running') return [];
+    const session = this.supervisor.current;
+    if (!session || !this.life.running) return [];
     const topic = this.deps.config.connection.topics.applications;
     try {
       const [ends, committed] = await Promise.all([
-        admin.fetchTopicOffsets(topic),
-        admin.fetchOffsets({ groupId: this.deps.config.groupId, topics: [topic] }),
+        session.admin.fetchTopicOffsets(topic),
+        session.admin.fetchOffsets({ groupId: this.deps.config.groupId, topics: [topic] }),
       ]);
+      session.lagFailures = 0;
       const done = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
       const lags = ends.map((e) => {
         const c = done.get(e.partition) ?? -1n;
@@ -256,30 +314,20 @@ export class ScoringRunner {
       });
       this.deps.events.emit('lag', lags);
       return lags;
-    } catch {
+    } catch (e) {
+      // An admin that keeps failing while the consumer works has lost its connection for good: replace it.
+      if (++session.lagFailures >= 5 && session.joined) session.ctx.fail('admin', e);
       return [];
     }
   }
 
-  private async disconnectAll(): Promise<void> {
+  private async shutdown(): Promise<void> {
     if (this.lagTimer) clearInterval(this.lagTimer);
-    // The consumer first: it finishes (or abandons, via isRunning) the in-flight chunk before leaving the group.
-    await this.consumer?.disconnect().catch(() => undefined);
-    await Promise.all([this.producer?.disconnect().catch(() => undefined), this.admin?.disconnect().catch(() => undefined)]);
+    await this.supervisor.stop();
   }
 
   /** Idempotent: concurrent and repeated calls share one shutdown. */
   stop(): Promise<void> {
-    this.stopping ??= (async () => {
-      if (this._state === 'created') {
-        this._state = 'stopped';
-        return;
-      }
-      this._state = 'stopping';
-      this.joined = false;
-      await this.disconnectAll();
-      this._state = 'stopped';
-    })();
-    return this.stopping;
+    return this.life.stop(() => this.shutdown());
   }
 }

@@ -88,13 +88,30 @@ export class ScorerService {
     });
     this.events.on('consumer.joined', ({ payload }) => log.info(payload, 'joined consumer group'));
     this.events.on('consumer.rebalancing', () => log.info('consumer group rebalancing'));
-    this.events.on('consumer.crashed', ({ payload }) => log.error(payload, 'consumer crashed'));
-    this.events.on('error', ({ payload }) => log.warn(payload, 'batch failed; it will be retried'));
+    // A crash kafkajs restarts itself is a warning; one it gives up on is replaced by the client supervisor.
+    this.events.on('consumer.crashed', ({ payload }) => log.warn(payload, payload.restart ? 'consumer crashed; kafkajs restarts it' : 'consumer crashed; the client supervisor replaces it'));
+    this.events.on('kafka.client.restart', ({ payload }) => log.warn(payload, 'kafka client died; replacing the kafka session'));
+    this.events.on('kafka.client.open-failed', ({ payload }) => log.warn(payload, 'kafka session could not be opened; retrying'));
+    this.events.on('kafka.client.recovered', ({ payload }) => log.info(payload, 'kafka session recovered'));
+    this.events.on('kafka.client.gave-up', ({ payload }) => log.fatal(payload, 'kafka clients not recovered within the deadline; exiting'));
+    this.events.on('error', ({ payload }) =>
+      payload.fenced ? log.warn(payload, 'commit refused: this instance no longer owns the partition (stale generation); work dropped, rejoining') : log.warn(payload, 'batch failed; it will be retried'),
+    );
     this.events.on('model.loaded', ({ payload }) => log.info(payload, 'model loaded'));
     this.events.on('model.swap', ({ payload }) =>
       payload.result === 'activated' ? log.info(payload, 'model swapped in') : log.error(payload, 'model announcement refused; the serving model stays'),
     );
   }
+
+  /** Liveness (for /health): non-empty while a Kafka client is dead (being replaced) or after giving up. */
+  deadReasons(): string[] {
+    const r = this.runner?.deadReason;
+    return r ? [r] : [];
+  }
+
+  /** Settles once, with the error, if the service can no longer do its job (runService then exits non-zero). */
+  readonly fatal: Promise<Error> = new Promise((resolve) => (this.reportFatal = resolve));
+  private reportFatal!: (e: Error) => void;
 
   notReadyReasons(): string[] {
     const r: string[] = [];
@@ -106,7 +123,7 @@ export class ScorerService {
 
   /** Why liveness fails (empty while alive): a failed service cannot recover by itself, its supervisor must restart it. */
   notAliveReasons(): string[] {
-    return this._state === 'failed' ? ['service failed'] : [];
+    return [...(this._state === 'failed' ? ['service failed'] : []), ...this.deadReasons()];
   }
 
   async start(): Promise<void> {
@@ -172,6 +189,7 @@ export class ScorerService {
         config: c,
         events: this.events,
         schemaIds: { decision, scoringLog, deadLetter },
+        onFatal: (e) => this.reportFatal(e),
       });
       await this.runner.start();
       this._state = 'running';

@@ -9,6 +9,8 @@ import { installSignalHandlers } from './signals.ts';
 export interface RunnableService {
   start(): Promise<void>;
   stop(): Promise<void>;
+  /** Settles if the running service can no longer do its job (e.g. Kafka clients not recovered in time): exit 1. */
+  readonly fatal?: Promise<Error>;
 }
 
 export async function runService<C extends { readonly logLevel: string; readonly shutdownTimeoutMs: number }>(
@@ -29,6 +31,13 @@ export async function runService<C extends { readonly logLevel: string; readonly
   const log = createLogger(name, config.logLevel);
   const service = create(config, log);
   installSignalHandlers(() => service.stop(), { timeoutMs: config.shutdownTimeoutMs, log: (m, extra) => log.info(extra ?? {}, m) });
+  void service.fatal?.then(async (e) => {
+    log.fatal({ err: e }, `${name} cannot do its job; exiting`);
+    const timer = setTimeout(() => process.exit(1), config.shutdownTimeoutMs);
+    timer.unref();
+    await service.stop().catch(() => undefined);
+    process.exit(1);
+  });
   try {
     await service.start();
   } catch (e) {

@@ -5,8 +5,15 @@ import { inject } from 'vitest';
 import { ensureTopics, TOPICS_FILE } from '../../services/shared/kafka/topics.ts';
 import { AvroRegistry } from '../../services/shared/registry.ts';
 
+let override: { brokers: string; registryUrl: string; mode: 'external' | 'containers' | 'local' } | undefined;
+
 export function stack() {
-  return inject('stack');
+  return override ?? inject('stack');
+}
+
+/** Points every helper of this test file at another stack (a fault test's own broker), or back (undefined). */
+export function useStack(s: typeof override): void {
+  override = s;
 }
 
 export function kafkaClient(clientId = 'test'): Kafka {

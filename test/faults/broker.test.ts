@@ -1,0 +1,86 @@
+/**
+ * Faults of the infrastructure, on a single-broker stack this file owns (test/helpers/fault-stack.ts):
+ * - the broker killed with kill -9 mid-stream and restarted: the scorer recovers by itself (no process
+ *   restart by the test), its first new commit comes ≤ 30 s after the broker accepts connections again;
+ * - the registry down for 20 s mid-stream: the scorer goes on with its cached schemas.
+ * Each asserts exactly one decision and one scoring-log record per valid application, one dead letter per
+ * invalid one, and reports the stall.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { groupLag, serviceEnv, useStack, waitUntil } from '../helpers/cluster.ts';
+import { FaultStack } from '../helpers/fault-stack.ts';
+import { faultRun, sleep, verdict, type FaultRun } from './harness.ts';
+
+const fs = new FaultStack();
+const runs: FaultRun[] = [];
+
+async function decisionTimes(run: FaultRun): Promise<number[]> {
+  const { readTopic, decodeValues } = await import('../helpers/cluster.ts');
+  const d = await readTopic(run.topics.decisions!, { expected: 1, timeoutMs: 10_000, settleMs: 1000 });
+  return (await decodeValues<{ scored_at: number }>(run.registry, d.messages)).map((x) => x.scored_at);
+}
+
+describe('infrastructure faults (own single-broker stack)', () => {
+  beforeAll(async () => {
+    const e = await fs.up();
+    useStack({ ...e, mode: 'local' });
+  }, 180_000);
+  afterAll(async () => {
+    for (const r of runs) r.killAll();
+    useStack(undefined);
+    await fs.down();
+  }, 60_000);
+
+  it('broker kill -9 and restart mid-stream at ~2,000/s: recovers by itself, first commit <= 30 s after the broker is back', async () => {
+    const run = await faultRun('broker', (t) => serviceEnv(t));
+    runs.push(run);
+    const scorer = run.scorer('broker-a');
+    const first = await run.produce(6000, 2000, { seed: 31 });
+    await sleep(500); // mid-stream: the scorer is still working through the backlog
+    await fs.killKafka();
+    const killedAt = Date.now();
+    await sleep(5000);
+    await fs.startKafka();
+    const backAt = Date.now();
+    const second = await run.produce(4000, 2000, { seed: 32 });
+    await waitUntil('the scorer to catch up after the broker restart', async () => (await groupLag(run.groupId, run.topics.applications!)) === 0, 120_000, 500);
+    const stats = { ...second, sent: first.sent + second.sent, invalid: first.invalid + second.invalid, validIds: [...first.validIds!, ...second.validIds!] };
+    const v = await verdict(run, stats);
+    const firstAfter = Math.min(...(await decisionTimes(run)).filter((t) => t >= backAt));
+    const recoverySeconds = Math.round((firstAfter - backAt) / 100) / 10;
+    console.log(`[broker-restart] ${JSON.stringify({ ...v, outageSeconds: (backAt - killedAt) / 1000, firstCommitAfterBrokerBackSeconds: recoverySeconds })}`);
+    expect(v.duplicates).toBe(0);
+    expect(v.lost).toBe(0);
+    expect(v.logs).toBe(stats.validIds.length);
+    expect(v.uniqueLogs).toBe(stats.validIds.length);
+    expect(v.deadLetters).toBe(stats.invalid);
+    expect(recoverySeconds).toBeLessThanOrEqual(30);
+    expect(scorer.child.exitCode, 'the scorer was not restarted: it must still be the same process').toBeNull();
+    expect(scorer.output()).toMatch(/kafka session recovered|joined consumer group/);
+    scorer.child.kill('SIGTERM');
+    expect((await scorer.exited).code).toBe(0);
+  });
+
+  it('registry down 20 s mid-stream: scoring goes on with cached schemas', async () => {
+    const run = await faultRun('registry', (t) => serviceEnv(t));
+    runs.push(run);
+    const scorer = run.scorer('registry-a');
+    const producing = run.produce(6000, 250, { seed: 41 });
+    await sleep(3000);
+    await fs.killRegistry();
+    await sleep(20_000);
+    const restarting = fs.startRegistry();
+    const stats = await producing;
+    await waitUntil('the scorer to catch up', async () => (await groupLag(run.groupId, run.topics.applications!)) === 0, 60_000, 500);
+    await restarting;
+    const v = await verdict(run, stats);
+    console.log(`[registry-down] ${JSON.stringify(v)}`);
+    expect(v.duplicates).toBe(0);
+    expect(v.lost).toBe(0);
+    expect(v.logs).toBe(stats.validIds!.length);
+    expect(v.deadLetters).toBe(stats.invalid);
+    expect(v.stallSeconds).toBeLessThan(5);
+    scorer.child.kill('SIGTERM');
+    expect((await scorer.exited).code).toBe(0);
+  });
+});

@@ -1,0 +1,125 @@
+/**
+ * Shared parts of the fault tests: a fresh set of topics and a consumer group, scorer processes, a
+ * simulator stream, and the verdict read back with read_committed readers — exactly one decision and one
+ * scoring-log record per valid application, one dead letter per invalid one — plus the stall: the longest
+ * time without a committed decision while applications were waiting (from the decisions' scored_at).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Producer } from 'kafkajs';
+import { produceApplications, type ProduceStats } from '../../services/simulator/producer.ts';
+import { populationSource } from '../../services/simulator/source.ts';
+import type { AvroRegistry } from '../../services/shared/registry.ts';
+import { createTopics, decodeValues, kafkaClient, readTopic, registryClient, serviceEnv, uniqueTopics } from '../helpers/cluster.ts';
+import { initialModelDir } from '../helpers/model.ts';
+import { startService, type ServiceProcess } from '../helpers/processes.ts';
+
+export interface FaultRun {
+  readonly topics: Record<string, string>;
+  readonly groupId: string;
+  readonly registry: AvroRegistry;
+  readonly schemaId: number;
+  readonly processes: ServiceProcess[];
+  /** A scorer process for this run (instance id `name`). */
+  scorer(name: string, extra?: Record<string, string>): ServiceProcess;
+  /** Starts the stream; resolves with what was sent. */
+  produce(count: number, ratePerSec: number, opts?: { invalidShare?: number; seed?: number }): Promise<ProduceStats>;
+  killAll(): void;
+}
+
+export async function faultRun(prefix: string, env: (topics: Record<string, string>) => Record<string, string> = (t) => serviceEnv(t)): Promise<FaultRun> {
+  const topics = uniqueTopics(prefix);
+  const groupId = `scorer-${prefix}-${randomUUID().slice(0, 8)}`;
+  await createTopics(topics, ['applications', 'decisions', 'scoringLog', 'deadLetters']);
+  const registry = registryClient();
+  const schemaId = await registry.registerValueSchema(topics.applications!, 'loan-application');
+  await registry.warm(schemaId);
+  const processes: ServiceProcess[] = [];
+  const base = {
+    SCORER_GROUP_ID: groupId,
+    MODEL_DIR: initialModelDir(),
+    SCORER_FOLLOW_MODEL_UPDATES: 'false',
+    SCORER_MAX_BATCH: '200',
+    SCORER_SESSION_TIMEOUT: '6s',
+    SCORER_HEARTBEAT_INTERVAL: '1s',
+    SCORER_LAG_POLL_INTERVAL: '1s',
+  };
+  let producer: Producer | undefined;
+  return {
+    topics,
+    groupId,
+    registry,
+    schemaId,
+    processes,
+    scorer(name, extra = {}) {
+      const p = startService('services/scorer/main.ts', { ...env(topics), ...base, SCORER_INSTANCE_ID: name, ...extra });
+      processes.push(p);
+      return p;
+    },
+    async produce(count, ratePerSec, opts = {}) {
+      producer = kafkaClient(`${prefix}-producer`).producer({ idempotent: true, maxInFlightRequests: 1 });
+      await producer.connect();
+      try {
+        return await produceApplications(producer, registry, schemaId, populationSource({ seed: opts.seed ?? 7, runId: prefix }), {
+          topic: topics.applications!,
+          count,
+          ratePerSec,
+          invalidShare: opts.invalidShare ?? 0.05,
+          collectIds: true,
+        });
+      } finally {
+        await producer.disconnect();
+      }
+    },
+    killAll() {
+      for (const p of processes) {
+        p.child.kill('SIGCONT');
+        p.child.kill('SIGKILL');
+      }
+    },
+  };
+}
+
+export interface Verdict {
+  readonly decisions: number;
+  readonly uniqueDecisions: number;
+  readonly duplicates: number;
+  readonly lost: number;
+  readonly logs: number;
+  readonly uniqueLogs: number;
+  readonly deadLetters: number;
+  /** Longest gap between consecutive committed decisions (s): the stall a fault caused. */
+  readonly stallSeconds: number;
+}
+
+/** Longest gap between consecutive commit times, in seconds. */
+export function longestGap(times: readonly number[]): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let gap = 0;
+  for (let i = 1; i < sorted.length; i++) gap = Math.max(gap, sorted[i]! - sorted[i - 1]!);
+  return Math.round(gap / 100) / 10;
+}
+
+export async function verdict(run: FaultRun, stats: ProduceStats, timeoutMs = 90_000): Promise<Verdict> {
+  const valid = stats.validIds!.length;
+  const [decisions, logs, dead] = await Promise.all([
+    readTopic(run.topics.decisions!, { expected: valid, timeoutMs, settleMs: 3000 }),
+    readTopic(run.topics.scoringLog!, { expected: valid, timeoutMs, settleMs: 3000 }),
+    readTopic(run.topics.deadLetters!, { expected: stats.invalid, timeoutMs, settleMs: 3000 }),
+  ]);
+  const d = await decodeValues<{ application_id: string; scored_at: number }>(run.registry, decisions.messages);
+  const l = await decodeValues<{ application_id: string }>(run.registry, logs.messages);
+  const ids = new Set(d.map((x) => x.application_id));
+  const lost = stats.validIds!.filter((id) => !ids.has(id)).length;
+  return {
+    decisions: d.length,
+    uniqueDecisions: ids.size,
+    duplicates: d.length - ids.size,
+    lost,
+    logs: l.length,
+    uniqueLogs: new Set(l.map((x) => x.application_id)).size,
+    deadLetters: dead.messages.length,
+    stallSeconds: longestGap(d.map((x) => x.scored_at)),
+  };
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
