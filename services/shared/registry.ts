@@ -43,7 +43,7 @@ export class AvroRegistry {
   /** Ids whose lookup returned 404: remembered so a flood of them does not hit the registry. */
   private readonly unknown = new Set<number>();
   /** How to read each (writer schema id, reader record) pair: resolved once, then reused for every message. */
-  private readonly plans = new Map<string, Plan>();
+  private readonly plans = new Map<number, Map<string, Plan>>();
 
   constructor(private readonly config: RegistryConfig) {
     this.client = new SchemaRegistry({
@@ -137,8 +137,9 @@ export class AvroRegistry {
 
   /** The plan for reading `schemaId` as `reader` (cached per pair: one avsc resolver per writer id). */
   private plan(schemaId: number, t: Type, reader: string | undefined): Plan {
-    const key = `${schemaId}\u0000${reader ?? ''}`;
-    let p = this.plans.get(key);
+    let byReader = this.plans.get(schemaId);
+    if (!byReader) this.plans.set(schemaId, (byReader = new Map()));
+    let p = byReader.get(reader ?? '');
     if (!p) {
       if (reader === undefined) {
         p = { ok: true, read: (b) => t.fromBuffer(b), check: compileIntRangeCheck(t), writer: t };
@@ -146,7 +147,7 @@ export class AvroRegistry {
         const r = planReader(t, reader);
         p = r.ok ? { ok: true, read: r.read, check: compileIntRangeCheck(r.readerType), writer: t } : { ok: false, reason: r.reason };
       }
-      this.plans.set(key, p);
+      byReader.set(reader ?? '', p);
     }
     return p;
   }
