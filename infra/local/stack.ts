@@ -177,12 +177,19 @@ export async function startTestCluster(opts: {
   ports: readonly number[];
   controllerPorts: readonly number[];
   heapMb?: number;
+  /** Quick-start JVM flags (see KafkaClusterOptions.fastStart); default true. */
+  fastStart?: boolean;
   overrides?: Readonly<Record<string, string>>;
   log?: (m: string) => void;
 }): Promise<KafkaCluster> {
   const log = opts.log ?? console.error;
   const nodes = brokerNodes(opts.dir, opts.ports.length, { port: opts.ports[0]!, controllerPort: opts.controllerPorts[0]!, ports: opts.ports, controllerPorts: opts.controllerPorts });
-  const c = new KafkaCluster({ nodes, heapMb: opts.heapMb ?? 512, readyTimeoutMs: 120_000, ...(opts.overrides ? { overrides: opts.overrides } : {}) }, findJava(17, 'KAFKA_JAVA_HOME'), ensureArtifacts(log), log);
+  const c = new KafkaCluster(
+    { nodes, heapMb: opts.heapMb ?? 512, readyTimeoutMs: 180_000, fastStart: opts.fastStart ?? true, ...(opts.overrides ? { overrides: opts.overrides } : {}) },
+    findJava(17, 'KAFKA_JAVA_HOME'),
+    ensureArtifacts(log),
+    log,
+  );
   await c.destroy();
   try {
     await c.startAll();
