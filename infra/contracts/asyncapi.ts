@@ -65,13 +65,14 @@ export function asyncApiDocument(): Record<string, unknown> {
     channels[role] = {
       address: def.name,
       title: def.name,
-      description: `${def.delivery ?? ''} The name is overridable with ${def.env}.`.trim(),
+      description: `${def.delivery ?? ''} Replicated to min(${def.replicationFactor ?? defaults.replicationFactor}, brokers) with min.insync.replicas ${def.minInsyncReplicas ?? defaults.minInsyncReplicas} (fewer on smaller clusters). The name is overridable with ${def.env}.`.trim(),
       messages: { [name]: { $ref: `#/components/messages/${name}` } },
       bindings: {
         kafka: {
           topic: def.name,
           partitions: def.partitions ?? defaults.partitions,
-          replicas: defaults.replicationFactor,
+          // The target; a smaller cluster gets min(target, brokers) replicas (infra/topics.json).
+          replicas: def.replicationFactor ?? defaults.replicationFactor,
           topicConfiguration: topicConfiguration(def.config),
           bindingVersion: BINDING_VERSION,
         },

@@ -28,6 +28,7 @@ import type { ScorerConfig } from './config.ts';
 import type { ScorerInstrumentation } from './events.ts';
 import { GroupCommitter, type OffsetToCommit, type TopicMessages } from './group-commit.ts';
 import type { InputMessage } from './records.ts';
+import { buildValidator } from './validate.ts';
 
 export type RunnerState = LifecycleState;
 
@@ -77,9 +78,11 @@ export class ScoringRunner {
   private readonly life = new Lifecycle('scoring runner');
   private readonly supervisor: ClientSupervisor<Session>;
   private lagTimer?: NodeJS.Timeout;
+  private readonly validate: ReturnType<typeof buildValidator>;
 
   constructor(private readonly deps: RunnerDeps) {
     const { config, events } = deps;
+    this.validate = buildValidator(config.inputBounds);
     this.supervisor = new ClientSupervisor<Session>({
       name: 'scorer',
       open: (ctx) => this.openSession(ctx),
@@ -242,6 +245,7 @@ export class ScoringRunner {
         scorer,
         ...(shadow ? { shadow } : {}),
         policy: config.policy,
+        validate: this.validate,
         service: `scorer@${config.instanceId}`,
       }),
     );

@@ -5,13 +5,14 @@
  */
 import { readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { down, endpointsOf, ensureArtifacts, portOpen, startKafka, startRegistry, up, type StackEndpoints, type StackOptions } from '../../infra/local/stack.ts';
+import { down, endpointsOf, ensureArtifacts, portOpen, stackCluster, startRegistry, up, type StackEndpoints, type StackOptions } from '../../infra/local/stack.ts';
 import { REPO_ROOT } from '../../services/shared/schemas.ts';
 
 export function faultStackOptions(env: NodeJS.ProcessEnv = process.env): StackOptions {
   const base = Number(env.FAULT_STACK_PORT ?? 19192);
   return {
     dir: resolve(REPO_ROOT, '.local/fault-stack'),
+    brokers: 1,
     kafkaPort: base,
     controllerPort: base + 1,
     registryPort: base + 2,
@@ -37,19 +38,19 @@ export class FaultStack {
     return this.endpoints;
   }
 
-  private pid(what: 'kafka' | 'registry'): number {
+  private pid(what: 'registry'): number {
     return Number(readFileSync(join(this.opts.dir, `${what}.pid`), 'utf8').trim());
   }
 
   /** kill -9 the broker; resolves once its port is closed. */
   async killKafka(): Promise<void> {
-    process.kill(this.pid('kafka'), 'SIGKILL');
+    await stackCluster(this.opts, quiet).kill(1, 'SIGKILL');
     while (await portOpen(this.opts.kafkaPort)) await new Promise((r) => setTimeout(r, 100));
   }
 
   /** Restarts the broker on the same data; resolves when it accepts connections. */
   async startKafka(): Promise<void> {
-    await startKafka(this.opts, ensureArtifacts(quiet), quiet);
+    await stackCluster(this.opts, quiet).start(1);
   }
 
   async killRegistry(): Promise<void> {
