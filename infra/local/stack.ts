@@ -15,6 +15,7 @@ import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSy
 import { connect } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as sec from './security.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const POM = join(ROOT, 'infra', 'local', 'pom.xml');
@@ -28,6 +29,8 @@ export interface StackOptions {
   readonly registryPort: number;
   readonly registryManagementPort: number;
   readonly readyTimeoutMs: number;
+  /** STACK_SECURITY=sasl_ssl: SASL_SSL + mTLS listeners, ACLs, HTTPS registry (infra/local/security.ts). */
+  readonly security?: sec.SecurityOptions;
 }
 
 export interface StackEndpoints {
@@ -52,8 +55,13 @@ export function defaultStackOptions(env: NodeJS.ProcessEnv = process.env): Stack
     if (!Number.isInteger(n) || n < 1 || n > 65535) throw new StackError(`${name} must be a TCP port (1-65535), got "${raw}"`);
     return n;
   };
+  const security = sec.securityFromEnv(env, port('LOCAL_KAFKA_PORT', 19092), (m) => {
+    throw new StackError(m);
+  });
   return Object.freeze({
-    dir: resolve(ROOT, env.LOCAL_STACK_DIR ?? '.local/stack'),
+    // A secured stack keeps its data apart: its metadata holds SCRAM credentials and ACLs.
+    dir: resolve(ROOT, env.LOCAL_STACK_DIR ?? (security ? '.local/secure-stack' : '.local/stack')),
+    ...(security ? { security } : {}),
     kafkaPort: port('LOCAL_KAFKA_PORT', 19092),
     controllerPort: port('LOCAL_KAFKA_CONTROLLER_PORT', 19093),
     registryPort: port('LOCAL_REGISTRY_PORT', 18081),
@@ -65,7 +73,7 @@ export function defaultStackOptions(env: NodeJS.ProcessEnv = process.env): Stack
 export function endpointsOf(opts: StackOptions): StackEndpoints {
   return {
     brokers: `127.0.0.1:${opts.kafkaPort}`,
-    registryUrl: `http://127.0.0.1:${opts.registryPort}/apis/ccompat/v7`,
+    registryUrl: `${opts.security?.registryHttps ? 'https' : 'http'}://127.0.0.1:${opts.registryPort}/apis/ccompat/v7`,
   };
 }
 
@@ -160,7 +168,8 @@ export function portOpen(port: number, host = '127.0.0.1', timeoutMs = 1000): Pr
   });
 }
 
-async function registryReady(url: string): Promise<boolean> {
+async function registryReady(url: string, ca?: string): Promise<boolean> {
+  if (ca) return sec.httpsOk(`${url}/subjects`, ca);
   try {
     const r = await fetch(`${url}/subjects`, { signal: AbortSignal.timeout(2000) });
     return r.ok;
@@ -184,11 +193,15 @@ function kafkaProperties(opts: StackOptions, dataDir: string): string {
     'process.roles=broker,controller',
     'node.id=1',
     `controller.quorum.voters=1@127.0.0.1:${opts.controllerPort}`,
-    `listeners=PLAINTEXT://127.0.0.1:${opts.kafkaPort},CONTROLLER://127.0.0.1:${opts.controllerPort}`,
-    `advertised.listeners=PLAINTEXT://127.0.0.1:${opts.kafkaPort}`,
-    'controller.listener.names=CONTROLLER',
-    'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
-    'inter.broker.listener.name=PLAINTEXT',
+    ...(opts.security
+      ? sec.securedKafkaProperties(sec.securityPaths(opts.dir), opts.kafkaPort, opts.controllerPort, opts.security)
+      : [
+          `listeners=PLAINTEXT://127.0.0.1:${opts.kafkaPort},CONTROLLER://127.0.0.1:${opts.controllerPort}`,
+          `advertised.listeners=PLAINTEXT://127.0.0.1:${opts.kafkaPort}`,
+          'controller.listener.names=CONTROLLER',
+          'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+          'inter.broker.listener.name=PLAINTEXT',
+        ]),
     `log.dirs=${dataDir}`,
     // Topics are created explicitly from infra/topics.json, never by accident.
     'auto.create.topics.enable=false',
@@ -242,10 +255,13 @@ async function startKafka(opts: StackOptions, a: ReturnType<typeof artifactPaths
   writeFileSync(join(opts.dir, 'log4j.properties'), LOG4J);
   const cp = join(a.kafkaLibs, '*');
   const log4j = `-Dlog4j.configuration=file:${join(opts.dir, 'log4j.properties')}`;
+  const secured = opts.security ? securedSetup(opts, log) : undefined;
   if (!existsSync(join(dataDir, 'meta.properties'))) {
     const id = spawnSync(java, ['-cp', cp, 'kafka.tools.StorageTool', 'random-uuid'], { encoding: 'utf8' }).stdout.trim();
-    const fmt = spawnSync(java, ['-cp', cp, log4j, 'kafka.tools.StorageTool', 'format', '-t', id, '-c', props], { encoding: 'utf8' });
+    const scram = secured ? sec.scramFormatArgs(secured.creds) : [];
+    const fmt = spawnSync(java, ['-cp', cp, log4j, 'kafka.tools.StorageTool', 'format', '-t', id, '-c', props, ...scram], { encoding: 'utf8' });
     if (fmt.status !== 0) throw new StackError(`formatting Kafka storage failed: ${fmt.stderr || fmt.stdout}`);
+    if (secured) sec.recordScramUsers(secured.paths, Object.keys(secured.creds));
   }
   log(`starting Kafka ${a.kafka} (KRaft) on 127.0.0.1:${opts.kafkaPort}`);
   const pid = spawnDetached(
@@ -259,6 +275,28 @@ async function startKafka(opts: StackOptions, a: ReturnType<typeof artifactPaths
   return true;
 }
 
+/** Certificates and credentials of a secured stack (created on first start, cached in <dir>/security). */
+function securedSetup(opts: StackOptions, log: (m: string) => void): { paths: sec.SecurityPaths; creds: Record<string, string> } {
+  const paths = sec.securityPaths(opts.dir);
+  const names = sec.principals();
+  const issued = sec.ensureCertificates(paths, names, log);
+  if (issued.length) log(`issued certificates for ${issued.join(', ')}`);
+  return { paths, creds: sec.ensureCredentials(paths, names) };
+}
+
+/** Secured stack, after the broker answers: SCRAM users added since the format, topics, ACLs, env files. */
+async function securedPostStart(opts: StackOptions, a: ReturnType<typeof artifactPaths>, log: (m: string) => void): Promise<void> {
+  if (!opts.security) return;
+  const { paths, creds } = securedSetup(opts, () => undefined);
+  const e = endpointsOf(opts);
+  await sec.securedPostStart(
+    paths,
+    { brokers: e.brokers, mtlsBrokers: `127.0.0.1:${opts.security.mtlsPort}`, registryUrl: e.registryUrl, java: findJava(17, 'KAFKA_JAVA_HOME'), classpath: join(a.kafkaLibs, '*') },
+    creds,
+    log,
+  );
+}
+
 /** The broker is ready when its listener accepts connections and it has logged that it started. */
 async function kafkaReady(port: number, logFile: string): Promise<boolean> {
   if (!(await portOpen(port))) return false;
@@ -269,7 +307,8 @@ async function startRegistry(opts: StackOptions, a: ReturnType<typeof artifactPa
   const pidFile = join(opts.dir, 'registry.pid');
   const logFile = join(opts.dir, 'registry.log');
   const url = endpointsOf(opts).registryUrl;
-  if (readPid(pidFile) !== undefined && (await registryReady(url))) return false;
+  const ca = registryCa(opts);
+  if (readPid(pidFile) !== undefined && (await registryReady(url, ca))) return false;
   if (await portOpen(opts.registryPort)) {
     throw new StackError(`port ${opts.registryPort} is taken by a process that is not this stack's registry; set LOCAL_REGISTRY_PORT`);
   }
@@ -294,6 +333,7 @@ async function startRegistry(opts: StackOptions, a: ReturnType<typeof artifactPa
       '-Dapicurio.datasource.jdbc.max-size=20',
       '-Dquarkus.log.level=WARN',
       '-Dquarkus.log.category."io.quarkus".level=INFO',
+      ...(opts.security?.registryHttps ? sec.registryTlsArgs(sec.securityPaths(opts.dir), opts.registryPort) : []),
       '-jar',
       a.apicurioJar,
     ],
@@ -301,20 +341,29 @@ async function startRegistry(opts: StackOptions, a: ReturnType<typeof artifactPa
     logFile,
     pidFile,
   );
-  await waitFor('Apicurio Registry', () => registryReady(url), opts.readyTimeoutMs, pid, logFile);
+  await waitFor('Apicurio Registry', () => registryReady(url, ca), opts.readyTimeoutMs, pid, logFile);
   return true;
+}
+
+function registryCa(opts: StackOptions): string | undefined {
+  if (!opts.security?.registryHttps) return undefined;
+  const p = sec.securityPaths(opts.dir);
+  if (!existsSync(p.ca)) sec.ensureCertificates(p, sec.principals(), () => undefined);
+  return readFileSync(p.ca, 'utf8');
 }
 
 function writeEnvFile(opts: StackOptions): void {
   const e = endpointsOf(opts);
   const envFile = join(dirname(opts.dir), 'stack.env');
-  writeFileSync(envFile, `# written by infra/local/stack.ts; source it to talk to the local stack\nexport KAFKA_BROKERS=${e.brokers}\nexport SCHEMA_REGISTRY_URL=${e.registryUrl}\n`);
+  const secured = opts.security ? sec.stackEnvLines(sec.securityPaths(opts.dir)) : [];
+  writeFileSync(envFile, [`# written by infra/local/stack.ts; source it to talk to the local stack`, `export KAFKA_BROKERS=${e.brokers}`, `export SCHEMA_REGISTRY_URL=${e.registryUrl}`, ...secured, ''].join('\n'));
 }
 
 /** Starts (or reuses) the local broker and registry and waits until both answer. */
 export async function up(opts: StackOptions = defaultStackOptions(), log: (m: string) => void = console.error): Promise<StackHandle> {
   mkdirSync(opts.dir, { recursive: true });
   const a = ensureArtifacts(log);
+  if (opts.security) securedSetup(opts, log);
   // Start both concurrently: they do not depend on each other. If one fails, stop what this call started.
   const results = await Promise.allSettled([startKafka(opts, a, log), startRegistry(opts, a, log)]);
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -326,6 +375,7 @@ export async function up(opts: StackOptions = defaultStackOptions(), log: (m: st
     throw failed.reason;
   }
   const [k, r] = results.map((x) => (x as PromiseFulfilledResult<boolean>).value) as [boolean, boolean];
+  await securedPostStart(opts, a, log);
   writeEnvFile(opts);
   return { ...endpointsOf(opts), started: k || r };
 }
@@ -366,7 +416,7 @@ export async function down(opts: StackOptions = defaultStackOptions(), log: (m: 
 export async function status(opts: StackOptions = defaultStackOptions()): Promise<{ kafka: boolean; registry: boolean }> {
   return {
     kafka: readPid(join(opts.dir, 'kafka.pid')) !== undefined && (await portOpen(opts.kafkaPort)),
-    registry: readPid(join(opts.dir, 'registry.pid')) !== undefined && (await registryReady(endpointsOf(opts).registryUrl)),
+    registry: readPid(join(opts.dir, 'registry.pid')) !== undefined && (await registryReady(endpointsOf(opts).registryUrl, registryCa(opts))),
   };
 }
 
