@@ -31,6 +31,8 @@ export interface StackOptions {
   readonly readyTimeoutMs: number;
   /** STACK_SECURITY=sasl_ssl: SASL_SSL + mTLS listeners, ACLs, HTTPS registry (infra/local/security.ts). */
   readonly security?: sec.SecurityOptions;
+  /** Start the broker only (tests of the secured broker use the plaintext stack's registry). */
+  readonly brokerOnly?: boolean;
 }
 
 export interface StackEndpoints {
@@ -365,7 +367,7 @@ export async function up(opts: StackOptions = defaultStackOptions(), log: (m: st
   const a = ensureArtifacts(log);
   if (opts.security) securedSetup(opts, log);
   // Start both concurrently: they do not depend on each other. If one fails, stop what this call started.
-  const results = await Promise.allSettled([startKafka(opts, a, log), startRegistry(opts, a, log)]);
+  const results = await Promise.allSettled([startKafka(opts, a, log), opts.brokerOnly ? Promise.resolve(false) : startRegistry(opts, a, log)]);
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) {
     // Anything not reused was started (or half-started) by this call.

@@ -1,5 +1,6 @@
 /** Start-up steps every service shares: retried, logged topic creation and schema registration. */
 import type { Kafka } from 'kafkajs';
+import { createKafka } from './kafka/client.ts';
 import type { ConnectionConfig } from './kafka/connection.ts';
 import { checkAccess, checkTransport, explainKafkaError, type ClusterNeeds } from './kafka/preflight.ts';
 import { ensureTopics } from './kafka/topics.ts';
@@ -42,6 +43,10 @@ export async function prepareCluster(
   log: Logger,
 ): Promise<void> {
   await checkTransport(conn);
+  // A client of its own without a log: kafkajs would otherwise log each refused attempt before our one message.
+  const quiet = createKafka(conn, 'preflight');
+  // Authenticate first, so a wrong password is not reported as a failure to create topics.
+  await withRetry(() => checkAccess(quiet, conn, { names: needs.names, roles: [] }, opts.createVar), startupRetry(log));
   if (opts.create) {
     try {
       await createMissingTopics(kafka, needs.names, needs.roles, log);
@@ -49,10 +54,10 @@ export async function prepareCluster(
       const cause = (e as { cause?: unknown }).cause ?? e;
       const explained = explainKafkaError(cause, conn);
       if (explained?.code === 'KAFKA_NOT_AUTHORIZED') {
-        throw new ServiceError('KAFKA_NOT_AUTHORIZED', `${explained.message.replace(/;.*$/, '')} to create topics; on a secured cluster an admin creates them (make topics): set ${opts.createVar}=false`, false, explained.context);
+        throw new ServiceError('KAFKA_NOT_AUTHORIZED', `${explained.message.replace(/;.*$/, '')} to create topics; on a secured cluster an admin creates them (from infra/topics.json): set ${opts.createVar}=false`, false, explained.context);
       }
       throw explained ?? e;
     }
   }
-  await withRetry(() => checkAccess(kafka, conn, needs, opts.createVar), startupRetry(log));
+  await withRetry(() => checkAccess(quiet, conn, needs, opts.createVar), startupRetry(log));
 }

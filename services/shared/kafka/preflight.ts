@@ -193,7 +193,7 @@ export async function checkAccess(kafka: Kafka, conn: ConnectionConfig, needs: C
       }
       const explained = explainKafkaError(cause, conn, { topic });
       if (explained) throw new ServiceError(explained.code, `${explained.message} (role ${role}, ${topicDefinition(role).env})`, false, { ...explained.context, role });
-      throw new ServiceError('TOPIC_MISSING', `topic ${topic} (role ${role}, ${topicDefinition(role).env}) does not exist; create it (make topics, as an admin) or set ${createVar}=true`, false, { topic, role, variables: [topicDefinition(role).env, createVar] }, { cause });
+      throw new ServiceError('TOPIC_MISSING', `topic ${topic} (role ${role}, ${topicDefinition(role).env}) does not exist; create it as an admin (from infra/topics.json) or set ${createVar}=true`, false, { topic, role, variables: [topicDefinition(role).env, createVar] }, { cause });
     }
     for (const group of needs.groups ?? []) {
       try {
