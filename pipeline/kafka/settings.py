@@ -66,11 +66,11 @@ class KafkaSettings:
 
         Examples
         --------
-        >>> s = KafkaSettings("k:9093", "http://r", ssl=True, sasl_mechanism="scram-sha-512", sasl_username="u", sasl_password="p")
+        >>> s = KafkaSettings("k:9093", "http://r", ssl=True, sasl_mechanism="scram-sha-512", sasl_username="u", sasl_password="s3cret")
         >>> c = s.client_config()
         >>> c["security.protocol"], c["sasl.mechanism"], c["sasl.username"]
         ('SASL_SSL', 'SCRAM-SHA-512', 'u')
-        >>> "p" in repr(s)
+        >>> "s3cret" in repr(s)
         False
         """
         config: dict[str, Any] = {"bootstrap.servers": self.brokers}
