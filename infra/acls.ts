@@ -5,6 +5,7 @@
  * deleted, so applying twice changes nothing and a revoked permission really goes away.
  *
  *   node --import tsx infra/acls.ts apply    reconcile the cluster in KAFKA_* (connect as a super user)
+ *   node --import tsx infra/acls.ts provision   the same, after creating the missing topics of infra/topics.json
  *   node --import tsx infra/acls.ts print    print the bindings the file declares
  */
 import { readFileSync } from 'node:fs';
@@ -144,8 +145,8 @@ async function main(argv: string[]): Promise<number> {
     for (const b of bindings) console.log(describeBinding(b));
     return 0;
   }
-  if (argv[0] !== 'apply') {
-    console.error(`usage: acls.ts apply|print (got "${argv[0] ?? ''}")`);
+  if (argv[0] !== 'apply' && argv[0] !== 'provision') {
+    console.error(`usage: acls.ts apply|provision|print (got "${argv[0] ?? ''}")`);
     return 2;
   }
   const { connectionFromEnv } = await import('../services/shared/kafka/connection.ts');
@@ -153,6 +154,11 @@ async function main(argv: string[]): Promise<number> {
   const admin = createKafka(connectionFromEnv(), 'acls').admin();
   await admin.connect();
   try {
+    if (argv[0] === 'provision') {
+      const { ensureTopics } = await import('../services/shared/kafka/topics.ts');
+      const t = await ensureTopics(admin, topicNamesFromEnv(process.env), Object.keys(TOPICS_FILE.topics));
+      console.error(`topics: ${t.created.length} created, ${t.existing.length} existing`);
+    }
     const r = await applyAcls(admin, bindings, Object.keys(file.principals));
     console.error(`ACLs of ${Object.keys(file.principals).join(', ')}: ${r.created} created, ${r.deleted} deleted, ${r.unchanged} unchanged`);
   } finally {

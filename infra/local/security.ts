@@ -81,7 +81,7 @@ function expiresSoon(file: string): boolean {
 }
 
 /** A certificate for `name` signed by the CA; `server` adds the loopback SANs and serverAuth. */
-function issue(p: SecurityPaths, name: string, server: boolean): void {
+function issue(p: SecurityPaths, name: string, server: boolean, extraDns: readonly string[] = []): void {
   const key = keyFile(p, name);
   const csr = join(p.tls, `${name}.csr`);
   const ext = join(p.tls, `${name}.ext`);
@@ -91,7 +91,7 @@ function issue(p: SecurityPaths, name: string, server: boolean): void {
       'basicConstraints=CA:FALSE',
       'keyUsage=critical,digitalSignature,keyEncipherment',
       `extendedKeyUsage=${server ? 'serverAuth,clientAuth' : 'clientAuth'}`,
-      ...(server ? ['subjectAltName=IP:127.0.0.1,DNS:localhost'] : []),
+      ...(server ? [`subjectAltName=IP:127.0.0.1,DNS:localhost${extraDns.map((d) => `,DNS:${d}`).join('')}`] : []),
       '',
     ].join('\n'),
   );
@@ -104,7 +104,7 @@ function issue(p: SecurityPaths, name: string, server: boolean): void {
  * Creates the CA and every certificate that is missing or expires within 30 days (a new CA re-issues
  * all of them). Returns the names it (re-)issued.
  */
-export function ensureCertificates(p: SecurityPaths, clients: readonly string[], log: (m: string) => void): string[] {
+export function ensureCertificates(p: SecurityPaths, clients: readonly string[], log: (m: string) => void, serverDns: readonly string[] = []): string[] {
   mkdirSync(p.tls, { recursive: true, mode: 0o700 });
   const issued: string[] = [];
   const newCa = expiresSoon(p.ca);
@@ -119,7 +119,7 @@ export function ensureCertificates(p: SecurityPaths, clients: readonly string[],
   }
   for (const [name, server] of [[BROKER, true], ['registry', true], [ADMIN, false], ...clients.map((c) => [c, false] as const)] as const) {
     if (newCa || expiresSoon(certFile(p, name)) || !existsSync(keyFile(p, name))) {
-      issue(p, name, server);
+      issue(p, name, server, serverDns);
       issued.push(name);
     }
   }
@@ -306,4 +306,41 @@ export async function securedPostStart(
     await admin.disconnect();
   }
   writePrincipalEnvFiles(p, { sasl: o.brokers, mtls: o.mtlsBrokers }, o.registryUrl, creds);
+}
+
+/**
+ * `node --import tsx infra/local/security.ts compose`: certificates (broker SAN kafka, registry), passwords
+ * and env files for docker-compose.secure.yml under .local/compose-security/ (git-ignored).
+ */
+async function composeInit(): Promise<void> {
+  const { REPO_ROOT } = await import('../../services/shared/schemas.ts');
+  const dir = join(REPO_ROOT, '.local', 'compose-security');
+  const p: SecurityPaths = { dir, tls: join(dir, 'tls'), ca: join(dir, 'tls', 'ca.crt'), credentials: join(dir, 'credentials.json'), envDir: join(dir, 'env') };
+  const names = principals();
+  const issued = ensureCertificates(p, names, (m) => console.error(m), ['kafka', 'registry']);
+  if (issued.length) console.error(`issued certificates for ${issued.join(', ')}`);
+  writeFileSync(join(p.tls, 'admin-keystore.pem'), readFileSync(keyFile(p, ADMIN), 'utf8') + readFileSync(certFile(p, ADMIN), 'utf8'), { mode: 0o600 });
+  const creds = ensureCredentials(p, names);
+  const env = Object.entries(creds).map(([n, pw]) => `${n.toUpperCase()}_KAFKA_PASSWORD=${pw}`);
+  writeFileSync(join(dir, 'compose.env'), `# docker compose --env-file for docker-compose.secure.yml; secrets: keep private\n${env.join('\n')}\n`, { mode: 0o600 });
+  writeFileSync(
+    join(dir, 'admin-host.env'),
+    envText({ KAFKA_BROKERS: 'localhost:29092', KAFKA_SSL: 'true', KAFKA_SSL_CA_FILE: p.ca, KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: ADMIN, KAFKA_SASL_PASSWORD: creds[ADMIN]! }),
+    { mode: 0o600 },
+  );
+  console.error(`wrote ${dir}/compose.env and admin-host.env`);
+}
+
+if (process.argv[1] && process.argv[1].endsWith('infra/local/security.ts')) {
+  if (process.argv[2] !== 'compose') {
+    console.error('usage: security.ts compose');
+    process.exit(2);
+  }
+  composeInit().then(
+    () => process.exit(0),
+    (e: unknown) => {
+      console.error(e instanceof Error ? e.message : e);
+      process.exit(1);
+    },
+  );
 }
