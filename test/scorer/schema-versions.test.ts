@@ -69,7 +69,7 @@ describe('input schema versions', () => {
     // An int beyond 32 bits in bytes framed with v1's id: avsc alone would read it as 2^31.
     const v1Id = await registry.registerSchema(subject, JSON.stringify(v1), 'BACKWARD');
     const wide = avsc.Type.forSchema({ ...v1, fields: v1.fields.map((f) => (f.name === 'num_late_payments' ? { ...f, type: 'long' } : f)) } as avsc.Schema);
-    const big: Record<string, unknown> = { ...(source(index++) as unknown as Record<string, unknown>), num_late_payments: 2 ** 31 };
+    const big: Record<string, unknown> = { ...(source(index) as unknown as Record<string, unknown>), num_late_payments: 2 ** 31 };
     messages.push({ key: String(big.application_id), value: frame(v1Id, wide.toBuffer(big)) });
 
     const producer = kafkaClient('versions-producer').producer({ idempotent: true, maxInFlightRequests: 1 });
