@@ -75,9 +75,9 @@ dvc-repro: $(VENV)/.install-stamp ## dvc repro of dvc.yaml (offline, generated d
 
 # ---------------------------------------------------------------------------------------------- run
 .PHONY: stack stack-down stack-status
-stack: node_modules/.install-stamp ## Start the local Kafka broker and schema registry (background)
+stack: node_modules/.install-stamp ## Start the local Kafka broker and schema registry (background); STACK_BROKERS=3 for a 3-broker cluster
 	@if [ -n "$$KAFKA_BROKERS" ]; then echo "KAFKA_BROKERS is set ($$KAFKA_BROKERS): using that cluster, starting nothing"; else $(TSX) infra/local/stack.ts up; fi
-stack-down: node_modules/.install-stamp ## Stop the local broker and registry
+stack-down: node_modules/.install-stamp ## Stop the local broker(s) and registry
 	$(TSX) infra/local/stack.ts down
 stack-status: node_modules/.install-stamp
 	$(TSX) infra/local/stack.ts status

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { driftEnv } from '../services/drift/config.ts';
 import { scorerEnv } from '../services/scorer/config.ts';
+import { inputBoundsEnv } from '../services/shared/input-bounds.ts';
 import { connectionEnv } from '../services/shared/kafka/connection.ts';
 import { TOPICS_FILE } from '../services/shared/kafka/topics.ts';
 import { REPO_ROOT } from '../services/shared/schemas.ts';
@@ -16,7 +17,7 @@ describe('README', () => {
     expect(readme).toMatch(/make test/);
   });
 
-  it.each(Object.keys({ ...connectionEnv, ...scorerEnv }))('documents %s', (name) => {
+  it.each(Object.keys({ ...connectionEnv, ...scorerEnv, ...inputBoundsEnv }))('documents %s', (name) => {
     expect(readme).toContain(`\`${name}\``);
   });
 

@@ -41,7 +41,7 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
-from pipeline.validation import rule_violations  # noqa: E402  (the scorer's rules, vectorized)
+from pipeline.validation import input_bounds, rule_violations, submitted_at_violations  # noqa: E402  (the scorer's rules, vectorized)
 
 # Decision policy: the scorer's defaults (services/scorer/policy.ts).
 CLASSIFICATION_THRESHOLD, RISK_MEDIUM_AT, RISK_HIGH_AT, REVIEW_AT, DECLINE_AT = 0.5, 0.3, 0.6, 0.3, 0.6
@@ -57,7 +57,14 @@ RULE_FIELDS = {
     "num_open_accounts int >= 0": "num_open_accounts",
     "num_late_payments int >= 0": "num_late_payments",
     "loan_amount > 0": "loan_amount",
+    "annual_income <= MAX_ANNUAL_INCOME": "annual_income",
+    "loan_amount <= MAX_LOAN_AMOUNT": "loan_amount",
+    "num_open_accounts <= MAX_OPEN_ACCOUNTS": "num_open_accounts",
+    "num_late_payments <= MAX_LATE_PAYMENTS": "num_late_payments",
+    "submitted_at >= SUBMITTED_AT_EARLIEST": "submitted_at",
+    "submitted_at <= now + SUBMITTED_AT_MAX_SKEW": "submitted_at",
 }
+BOUNDS = input_bounds()  # schemas/input-bounds.json with the same env overrides as the scorer
 
 
 def schema_text(name: str) -> str:
@@ -228,7 +235,8 @@ class PeerA:
                 apps.append(rec)
         if apps:
             X = np.array([self.get_features(a) for a in apps], dtype=np.float64)
-            violations = rule_violations(X, self.features)
+            violations = rule_violations(X, self.features, BOUNDS)
+            violations.update(submitted_at_violations(np.array([epoch_ms(a["submitted_at"]) for a in apps], dtype=np.int64), now, BOUNDS))
             invalid = np.logical_or.reduce(list(violations.values()))
             ids = [a["application_id"] for a in apps]
             for i, aid in enumerate(ids):

@@ -25,24 +25,25 @@ import { request } from 'node:https';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { aclBindings, applyAcls, loadAclFile } from '../acls.ts';
+import type { BrokerConfig, BrokerNode, SecureBrokers } from './kafka-cluster.ts';
 
 export type StackSecurityMode = 'plaintext' | 'sasl_ssl';
 
 export interface SecurityOptions {
   readonly mode: 'sasl_ssl';
-  /** The SSL (mTLS) listener; the SASL_SSL one is the stack's kafkaPort. */
+  /** The first node's SSL (mTLS) listener; the SASL_SSL one is the node's client port. */
   readonly mtlsPort: number;
   /** Serve the registry over HTTPS only (same CA). */
   readonly registryHttps: boolean;
 }
 
-/** STACK_SECURITY (plaintext | sasl_ssl), LOCAL_KAFKA_MTLS_PORT (default: kafka port + 2), LOCAL_REGISTRY_HTTPS (default true). */
+/** STACK_SECURITY (plaintext | sasl_ssl), LOCAL_KAFKA_MTLS_PORT (default: kafka port + 100; node i adds 2(i-1)), LOCAL_REGISTRY_HTTPS (default true). */
 export function securityFromEnv(env: NodeJS.ProcessEnv, kafkaPort: number, fail: (m: string) => never): SecurityOptions | undefined {
   const mode = (env.STACK_SECURITY ?? 'plaintext').toLowerCase();
   if (mode === 'plaintext' || mode === '') return undefined;
   if (mode !== 'sasl_ssl') fail(`STACK_SECURITY must be plaintext or sasl_ssl, got "${env.STACK_SECURITY}"`);
   const raw = env.LOCAL_KAFKA_MTLS_PORT;
-  const mtlsPort = raw ? Number(raw) : kafkaPort + 2;
+  const mtlsPort = raw ? Number(raw) : kafkaPort + 100;
   if (!Number.isInteger(mtlsPort) || mtlsPort < 1 || mtlsPort > 65535) fail(`LOCAL_KAFKA_MTLS_PORT must be a TCP port (1-65535), got "${raw}"`);
   return Object.freeze({ mode: 'sasl_ssl', mtlsPort, registryHttps: !['false', '0', 'no'].includes((env.LOCAL_REGISTRY_HTTPS ?? 'true').toLowerCase()) });
 }
@@ -148,34 +149,51 @@ export function principals(): string[] {
   return Object.keys(loadAclFile().principals);
 }
 
-/** The broker's listener, TLS, SASL and authorizer properties (replacing the plaintext listener lines). */
-export function securedKafkaProperties(p: SecurityPaths, kafkaPort: number, controllerPort: number, s: SecurityOptions): string[] {
+/** A node's mTLS port: LOCAL_KAFKA_MTLS_PORT + 2 * (node id - 1), like the client and controller ports. */
+export function mtlsPortOf(s: SecurityOptions, nodeId: number): number {
+  return s.mtlsPort + 2 * (nodeId - 1);
+}
+
+/**
+ * The secured listeners and settings of every node: SASL_SSL (SCRAM-SHA-512) on the node's client port,
+ * MTLS (SSL, client certificates required) on its mTLS port, the controller on SSL with client
+ * certificates, inter-broker traffic on MTLS as User:broker; the StandardAuthorizer with no open default.
+ */
+export function secureBrokers(p: SecurityPaths, s: SecurityOptions, creds: Record<string, string>): SecureBrokers {
   const superUsers = [...new Set([ADMIN, BROKER, ...loadAclFile().superUsers])].map((u) => `User:${u}`).join(';');
-  return [
-    `listeners=SASL_SSL://127.0.0.1:${kafkaPort},MTLS://127.0.0.1:${s.mtlsPort},CONTROLLER://127.0.0.1:${controllerPort}`,
-    `advertised.listeners=SASL_SSL://127.0.0.1:${kafkaPort},MTLS://127.0.0.1:${s.mtlsPort}`,
-    'controller.listener.names=CONTROLLER',
-    'listener.security.protocol.map=SASL_SSL:SASL_SSL,MTLS:SSL,CONTROLLER:SSL',
-    'inter.broker.listener.name=MTLS',
-    // TLS for every listener: the broker's key and chain, the local CA as trust store.
-    'ssl.keystore.type=PEM',
-    `ssl.keystore.location=${join(p.tls, 'broker-keystore.pem')}`,
-    'ssl.truststore.type=PEM',
-    `ssl.truststore.location=${p.ca}`,
-    'ssl.enabled.protocols=TLSv1.3,TLSv1.2',
-    'ssl.endpoint.identification.algorithm=https',
-    // Client certificates are required on MTLS and CONTROLLER; SASL_SSL clients authenticate by password.
-    'ssl.client.auth=required',
-    'listener.name.sasl_ssl.ssl.client.auth=none',
-    'ssl.principal.mapping.rules=RULE:^CN=([a-zA-Z0-9._-]+)$/$1/,DEFAULT',
-    'sasl.enabled.mechanisms=SCRAM-SHA-512',
-    'listener.name.sasl_ssl.sasl.enabled.mechanisms=SCRAM-SHA-512',
-    'listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;',
-    // The broker itself (inter-broker, to the controller) authenticates with its certificate (User:broker).
-    'authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer',
-    'allow.everyone.if.no.acl.found=false',
-    `super.users=${superUsers}`,
-  ];
+  return {
+    formatArgs: scramFormatArgs(creds),
+    configure(node: BrokerNode, _nodes: readonly BrokerNode[], config: BrokerConfig): void {
+      config.listeners.splice(
+        0,
+        config.listeners.length,
+        { name: 'SASL_SSL', host: '127.0.0.1', port: node.port, protocol: 'SASL_SSL', advertised: true },
+        { name: 'MTLS', host: '127.0.0.1', port: mtlsPortOf(s, node.id), protocol: 'SSL', advertised: true },
+        { name: 'CONTROLLER', host: '127.0.0.1', port: node.controllerPort, protocol: 'SSL', advertised: false },
+      );
+      for (const [k, v] of [
+        ['inter.broker.listener.name', 'MTLS'],
+        // TLS for every listener: the broker's key and chain, the local CA as trust store.
+        ['ssl.keystore.type', 'PEM'],
+        ['ssl.keystore.location', join(p.tls, 'broker-keystore.pem')],
+        ['ssl.truststore.type', 'PEM'],
+        ['ssl.truststore.location', p.ca],
+        ['ssl.enabled.protocols', 'TLSv1.3,TLSv1.2'],
+        ['ssl.endpoint.identification.algorithm', 'https'],
+        // Client certificates are required on MTLS and CONTROLLER; SASL_SSL clients authenticate by password.
+        ['ssl.client.auth', 'required'],
+        ['listener.name.sasl_ssl.ssl.client.auth', 'none'],
+        ['ssl.principal.mapping.rules', 'RULE:^CN=([a-zA-Z0-9._-]+)$/$1/,DEFAULT'],
+        ['sasl.enabled.mechanisms', 'SCRAM-SHA-512'],
+        ['listener.name.sasl_ssl.sasl.enabled.mechanisms', 'SCRAM-SHA-512'],
+        ['listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config', 'org.apache.kafka.common.security.scram.ScramLoginModule required;'],
+        // The broker itself (inter-broker, to the controller) authenticates with its certificate (User:broker).
+        ['authorizer.class.name', 'org.apache.kafka.metadata.authorizer.StandardAuthorizer'],
+        ['allow.everyone.if.no.acl.found', 'false'],
+        ['super.users', superUsers],
+      ] as const) config.properties.set(k, v);
+    },
+  };
 }
 
 /** `kafka-storage format` arguments creating every principal's SCRAM credential in the metadata log. */

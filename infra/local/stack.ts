@@ -1,21 +1,24 @@
 /**
- * The local stack: a single-node KRaft Kafka broker and an Apicurio Registry (Confluent API under
- * /apis/ccompat/v7), both run from artifacts on Maven Central on this machine's JDKs — no Docker.
+ * The local stack: KRaft Kafka (one node by default, `STACK_BROKERS=3` for a 3-node cluster) and an
+ * Apicurio Registry (Confluent API under /apis/ccompat/v7), both run from artifacts on Maven Central on
+ * this machine's JDKs — no Docker. The brokers' configuration and process control are in kafka-cluster.ts.
  *
  *   up     fetch artifacts if missing (mvn, cached in .cache/), format storage once, start both in the
  *          background, wait for readiness, write .local/stack.env. Idempotent: a running stack is reused.
  *   down   stop both (SIGTERM, then SIGKILL after a timeout).
  *   status print whether each is running.
  *
- * Data lives in .local/stack/ and survives restarts (the registry keeps its schemas in an H2 file
+ * Data lives in .local/stack/ (an N-broker cluster's in .local/stack/cluster-N/) and survives restarts (the registry keeps its schemas in an H2 file
  * there, so schema ids in old messages stay resolvable).
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as sec from './security.ts';
+import { brokerNodes, KafkaCluster, pidAlive, portOpen, readPid, spawnDetached, StackError, stopPid, type BrokerNode } from './kafka-cluster.ts';
+
+export { KafkaCluster, StackError, portOpen } from './kafka-cluster.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const POM = join(ROOT, 'infra', 'local', 'pom.xml');
@@ -24,14 +27,18 @@ const CACHE = join(ROOT, '.cache');
 export interface StackOptions {
   /** Folder holding data, logs, pids. */
   readonly dir: string;
+  /** Number of Kafka nodes (STACK_BROKERS, default 1). */
+  readonly brokers: number;
+  /** First broker's client port; node i listens on kafkaPort + 2i. */
   readonly kafkaPort: number;
+  /** First broker's controller port; node i's is controllerPort + 2i. */
   readonly controllerPort: number;
   readonly registryPort: number;
   readonly registryManagementPort: number;
   readonly readyTimeoutMs: number;
   /** STACK_SECURITY=sasl_ssl: SASL_SSL + mTLS listeners, ACLs, HTTPS registry (infra/local/security.ts). */
   readonly security?: sec.SecurityOptions;
-  /** Start the broker only (tests of the secured broker use the plaintext stack's registry). */
+  /** Start the brokers only (tests of the secured broker use the plaintext stack's registry). */
   readonly brokerOnly?: boolean;
 }
 
@@ -45,10 +52,6 @@ export interface StackHandle extends StackEndpoints {
   readonly started: boolean;
 }
 
-export class StackError extends Error {
-  override readonly name = 'StackError';
-}
-
 export function defaultStackOptions(env: NodeJS.ProcessEnv = process.env): StackOptions {
   const port = (name: string, fallback: number): number => {
     const raw = env[name];
@@ -57,6 +60,9 @@ export function defaultStackOptions(env: NodeJS.ProcessEnv = process.env): Stack
     if (!Number.isInteger(n) || n < 1 || n > 65535) throw new StackError(`${name} must be a TCP port (1-65535), got "${raw}"`);
     return n;
   };
+  const brokersRaw = env.STACK_BROKERS ?? '';
+  const brokers = brokersRaw === '' ? 1 : Number(brokersRaw);
+  if (!Number.isInteger(brokers) || brokers < 1 || brokers > 9) throw new StackError(`STACK_BROKERS must be an integer 1-9, got "${brokersRaw}"`);
   const security = sec.securityFromEnv(env, port('LOCAL_KAFKA_PORT', 19092), (m) => {
     throw new StackError(m);
   });
@@ -64,6 +70,7 @@ export function defaultStackOptions(env: NodeJS.ProcessEnv = process.env): Stack
     // A secured stack keeps its data apart: its metadata holds SCRAM credentials and ACLs.
     dir: resolve(ROOT, env.LOCAL_STACK_DIR ?? (security ? '.local/secure-stack' : '.local/stack')),
     ...(security ? { security } : {}),
+    brokers,
     kafkaPort: port('LOCAL_KAFKA_PORT', 19092),
     controllerPort: port('LOCAL_KAFKA_CONTROLLER_PORT', 19093),
     registryPort: port('LOCAL_REGISTRY_PORT', 18081),
@@ -72,9 +79,13 @@ export function defaultStackOptions(env: NodeJS.ProcessEnv = process.env): Stack
   });
 }
 
+export function stackNodes(opts: StackOptions): BrokerNode[] {
+  return brokerNodes(opts.dir, opts.brokers, { port: opts.kafkaPort, controllerPort: opts.controllerPort });
+}
+
 export function endpointsOf(opts: StackOptions): StackEndpoints {
   return {
-    brokers: `127.0.0.1:${opts.kafkaPort}`,
+    brokers: stackNodes(opts).map((n) => `127.0.0.1:${n.port}`).join(','),
     registryUrl: `${opts.security?.registryHttps ? 'https' : 'http'}://127.0.0.1:${opts.registryPort}/apis/ccompat/v7`,
   };
 }
@@ -142,34 +153,6 @@ export function findJava(minMajor: number, envVar: string, env: NodeJS.ProcessEn
   );
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function readPid(file: string): number | undefined {
-  if (!existsSync(file)) return undefined;
-  const pid = Number(readFileSync(file, 'utf8').trim());
-  return Number.isInteger(pid) && pid > 0 && pidAlive(pid) ? pid : undefined;
-}
-
-export function portOpen(port: number, host = '127.0.0.1', timeoutMs = 1000): Promise<boolean> {
-  return new Promise((res) => {
-    const s = connect({ port, host });
-    const done = (ok: boolean) => {
-      s.destroy();
-      res(ok);
-    };
-    s.setTimeout(timeoutMs, () => done(false));
-    s.once('connect', () => done(true));
-    s.once('error', () => done(false));
-  });
-}
-
 async function registryReady(url: string, ca?: string): Promise<boolean> {
   if (ca) return sec.httpsOk(`${url}/subjects`, ca);
   try {
@@ -190,91 +173,16 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: n
   throw new StackError(`${what} not ready after ${timeoutMs} ms; see ${logFile}`);
 }
 
-function kafkaProperties(opts: StackOptions, dataDir: string): string {
-  return [
-    'process.roles=broker,controller',
-    'node.id=1',
-    `controller.quorum.voters=1@127.0.0.1:${opts.controllerPort}`,
-    ...(opts.security
-      ? sec.securedKafkaProperties(sec.securityPaths(opts.dir), opts.kafkaPort, opts.controllerPort, opts.security)
-      : [
-          `listeners=PLAINTEXT://127.0.0.1:${opts.kafkaPort},CONTROLLER://127.0.0.1:${opts.controllerPort}`,
-          `advertised.listeners=PLAINTEXT://127.0.0.1:${opts.kafkaPort}`,
-          'controller.listener.names=CONTROLLER',
-          'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
-          'inter.broker.listener.name=PLAINTEXT',
-        ]),
-    `log.dirs=${dataDir}`,
-    // Topics are created explicitly from infra/topics.json, never by accident.
-    'auto.create.topics.enable=false',
-    'num.partitions=1',
-    'offsets.topic.replication.factor=1',
-    'offsets.topic.num.partitions=12',
-    'transaction.state.log.replication.factor=1',
-    'transaction.state.log.min.isr=1',
-    'transaction.state.log.num.partitions=12',
-    'group.initial.rebalance.delay.ms=0',
-    'log.retention.hours=168',
-    '',
-  ].join('\n');
-}
-
-const LOG4J = [
-  'log4j.rootLogger=INFO, file',
-  'log4j.appender.file=org.apache.log4j.ConsoleAppender',
-  'log4j.appender.file.layout=org.apache.log4j.PatternLayout',
-  'log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n',
-  'log4j.logger.kafka=INFO',
-  'log4j.logger.org.apache.kafka=WARN',
-  'log4j.logger.state.change.logger=WARN',
-  'log4j.logger.kafka.log=WARN',
-  'log4j.logger.kafka.coordinator=WARN',
-  'log4j.logger.kafka.server.ReplicaFetcherManager=WARN',
-  '',
-].join('\n');
-
-function spawnDetached(cmd: string, args: string[], cwd: string, logFile: string, pidFile: string): number {
-  const out = openSync(logFile, 'a');
-  const child = spawn(cmd, args, { cwd, detached: true, stdio: ['ignore', out, out] });
-  if (child.pid === undefined) throw new StackError(`could not start ${cmd}`);
-  child.unref();
-  writeFileSync(pidFile, `${child.pid}\n`);
-  return child.pid;
-}
-
-async function startKafka(opts: StackOptions, a: ReturnType<typeof artifactPaths>, log: (m: string) => void): Promise<boolean> {
-  const pidFile = join(opts.dir, 'kafka.pid');
-  const logFile = join(opts.dir, 'kafka.log');
-  const running = readPid(pidFile);
-  if (running !== undefined && (await portOpen(opts.kafkaPort))) return false;
-  if (await portOpen(opts.kafkaPort)) {
-    throw new StackError(`port ${opts.kafkaPort} is taken by a process that is not this stack's broker; set LOCAL_KAFKA_PORT`);
-  }
-  const java = findJava(17, 'KAFKA_JAVA_HOME');
-  const dataDir = join(opts.dir, 'kafka-data');
-  const props = join(opts.dir, 'server.properties');
-  writeFileSync(props, kafkaProperties(opts, dataDir));
-  writeFileSync(join(opts.dir, 'log4j.properties'), LOG4J);
-  const cp = join(a.kafkaLibs, '*');
-  const log4j = `-Dlog4j.configuration=file:${join(opts.dir, 'log4j.properties')}`;
-  const secured = opts.security ? securedSetup(opts, log) : undefined;
-  if (!existsSync(join(dataDir, 'meta.properties'))) {
-    const id = spawnSync(java, ['-cp', cp, 'kafka.tools.StorageTool', 'random-uuid'], { encoding: 'utf8' }).stdout.trim();
-    const scram = secured ? sec.scramFormatArgs(secured.creds) : [];
-    const fmt = spawnSync(java, ['-cp', cp, log4j, 'kafka.tools.StorageTool', 'format', '-t', id, '-c', props, ...scram], { encoding: 'utf8' });
-    if (fmt.status !== 0) throw new StackError(`formatting Kafka storage failed: ${fmt.stderr || fmt.stdout}`);
-    if (secured) sec.recordScramUsers(secured.paths, Object.keys(secured.creds));
-  }
-  log(`starting Kafka ${a.kafka} (KRaft) on 127.0.0.1:${opts.kafkaPort}`);
-  const pid = spawnDetached(
-    java,
-    ['-Xms256m', '-Xmx1g', '-XX:+UseG1GC', '-Djava.awt.headless=true', log4j, '-cp', cp, 'kafka.Kafka', props],
-    opts.dir,
-    logFile,
-    pidFile,
+/** The stack's brokers as a KafkaCluster (1 GB heap each; 512 MB each for more than one node). */
+export function stackCluster(opts: StackOptions, log: (m: string) => void = console.error): KafkaCluster {
+  const a = ensureArtifacts(log);
+  const secure = opts.security ? securedSetup(opts, log) : undefined;
+  return new KafkaCluster(
+    { nodes: stackNodes(opts), heapMb: opts.brokers === 1 ? 1024 : 768, readyTimeoutMs: opts.readyTimeoutMs, ...(secure ? { secure: sec.secureBrokers(secure.paths, opts.security!, secure.creds) } : {}) },
+    findJava(17, 'KAFKA_JAVA_HOME'),
+    a,
+    log,
   );
-  await waitFor('Kafka', () => kafkaReady(opts.kafkaPort, logFile), opts.readyTimeoutMs, pid, logFile);
-  return true;
 }
 
 /** Certificates and credentials of a secured stack (created on first start, cached in <dir>/security). */
@@ -286,23 +194,63 @@ function securedSetup(opts: StackOptions, log: (m: string) => void): { paths: se
   return { paths, creds: sec.ensureCredentials(paths, names) };
 }
 
-/** Secured stack, after the broker answers: SCRAM users added since the format, topics, ACLs, env files. */
-async function securedPostStart(opts: StackOptions, a: ReturnType<typeof artifactPaths>, log: (m: string) => void): Promise<void> {
+/** Secured stack, after the brokers answer: SCRAM users added since the format, topics, ACLs, env files. */
+async function securedPostStart(opts: StackOptions, a: ReturnType<typeof artifactPaths>, formatted: boolean, log: (m: string) => void): Promise<void> {
   if (!opts.security) return;
   const { paths, creds } = securedSetup(opts, () => undefined);
+  if (formatted) sec.recordScramUsers(paths, Object.keys(creds));
   const e = endpointsOf(opts);
   await sec.securedPostStart(
     paths,
-    { brokers: e.brokers, mtlsBrokers: `127.0.0.1:${opts.security.mtlsPort}`, registryUrl: e.registryUrl, java: findJava(17, 'KAFKA_JAVA_HOME'), classpath: join(a.kafkaLibs, '*') },
+    {
+      brokers: e.brokers,
+      mtlsBrokers: stackNodes(opts).map((n) => `127.0.0.1:${sec.mtlsPortOf(opts.security!, n.id)}`).join(','),
+      registryUrl: e.registryUrl,
+      java: findJava(17, 'KAFKA_JAVA_HOME'),
+      classpath: join(a.kafkaLibs, '*'),
+    },
     creds,
     log,
   );
 }
 
-/** The broker is ready when its listener accepts connections and it has logged that it started. */
-async function kafkaReady(port: number, logFile: string): Promise<boolean> {
-  if (!(await portOpen(port))) return false;
-  return existsSync(logFile) && readFileSync(logFile, 'utf8').includes('Kafka Server started');
+function registryCa(opts: StackOptions): string | undefined {
+  if (!opts.security?.registryHttps) return undefined;
+  const p = sec.securityPaths(opts.dir);
+  if (!existsSync(p.ca)) sec.ensureCertificates(p, sec.principals(), () => undefined);
+  return readFileSync(p.ca, 'utf8');
+}
+
+/**
+ * A Kafka cluster of its own for a test: `nodes` brokers (combined broker+controller) on the given ports,
+ * in `dir` (wiped first). The caller kills, restarts and finally destroys it.
+ */
+export async function startTestCluster(opts: {
+  dir: string;
+  ports: readonly number[];
+  controllerPorts: readonly number[];
+  heapMb?: number;
+  /** Quick-start JVM flags (see KafkaClusterOptions.fastStart); default true. */
+  fastStart?: boolean;
+  overrides?: Readonly<Record<string, string>>;
+  log?: (m: string) => void;
+}): Promise<KafkaCluster> {
+  const log = opts.log ?? console.error;
+  const nodes = brokerNodes(opts.dir, opts.ports.length, { port: opts.ports[0]!, controllerPort: opts.controllerPorts[0]!, ports: opts.ports, controllerPorts: opts.controllerPorts });
+  const c = new KafkaCluster(
+    { nodes, heapMb: opts.heapMb ?? 512, readyTimeoutMs: 180_000, fastStart: opts.fastStart ?? true, ...(opts.overrides ? { overrides: opts.overrides } : {}) },
+    findJava(17, 'KAFKA_JAVA_HOME'),
+    ensureArtifacts(log),
+    log,
+  );
+  await c.destroy();
+  try {
+    await c.startAll();
+  } catch (e) {
+    await c.destroy();
+    throw e;
+  }
+  return c;
 }
 
 async function startRegistry(opts: StackOptions, a: ReturnType<typeof artifactPaths>, log: (m: string) => void): Promise<boolean> {
@@ -347,77 +295,71 @@ async function startRegistry(opts: StackOptions, a: ReturnType<typeof artifactPa
   return true;
 }
 
-function registryCa(opts: StackOptions): string | undefined {
-  if (!opts.security?.registryHttps) return undefined;
-  const p = sec.securityPaths(opts.dir);
-  if (!existsSync(p.ca)) sec.ensureCertificates(p, sec.principals(), () => undefined);
-  return readFileSync(p.ca, 'utf8');
-}
-
 function writeEnvFile(opts: StackOptions): void {
   const e = endpointsOf(opts);
   const envFile = join(dirname(opts.dir), 'stack.env');
-  const secured = opts.security ? sec.stackEnvLines(sec.securityPaths(opts.dir)) : [];
-  writeFileSync(envFile, [`# written by infra/local/stack.ts; source it to talk to the local stack`, `export KAFKA_BROKERS=${e.brokers}`, `export SCHEMA_REGISTRY_URL=${e.registryUrl}`, ...secured, ''].join('\n'));
+  writeFileSync(
+    envFile,
+    `# written by infra/local/stack.ts; source it to talk to the local stack (${opts.brokers} broker${opts.brokers === 1 ? '' : 's'})\nexport KAFKA_BROKERS=${e.brokers}\nexport SCHEMA_REGISTRY_URL=${e.registryUrl}\n`,
+  );
 }
 
 /** Starts (or reuses) the local broker and registry and waits until both answer. */
 export async function up(opts: StackOptions = defaultStackOptions(), log: (m: string) => void = console.error): Promise<StackHandle> {
   mkdirSync(opts.dir, { recursive: true });
   const a = ensureArtifacts(log);
-  if (opts.security) securedSetup(opts, log);
   // Start both concurrently: they do not depend on each other. If one fails, stop what this call started.
-  const results = await Promise.allSettled([startKafka(opts, a, log), opts.brokerOnly ? Promise.resolve(false) : startRegistry(opts, a, log)]);
+  const kafka = stackCluster(opts, log);
+  const others = otherLayoutsRunning(opts);
+  if (others.length > 0) throw new StackError(`a stack with another broker count is running (${others.join(', ')}); stop it first: make stack-down`);
+  const formatted = !existsSync(join(stackNodes(opts)[0]!.dataDir, 'meta.properties'));
+  const results = await Promise.allSettled([kafka.startAll(), opts.brokerOnly ? Promise.resolve(false) : startRegistry(opts, a, log)]);
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) {
     // Anything not reused was started (or half-started) by this call.
     const reused = (i: number) => results[i]!.status === 'fulfilled' && !(results[i] as PromiseFulfilledResult<boolean>).value;
-    if (!reused(0)) await stopPid(join(opts.dir, 'kafka.pid'), 'Kafka', 30_000, log);
+    if (!reused(0)) await kafka.stopAll();
     if (!reused(1)) await stopPid(join(opts.dir, 'registry.pid'), 'Apicurio Registry', 20_000, log);
     throw failed.reason;
   }
   const [k, r] = results.map((x) => (x as PromiseFulfilledResult<boolean>).value) as [boolean, boolean];
-  await securedPostStart(opts, a, log);
+  await securedPostStart(opts, a, formatted, log);
   writeEnvFile(opts);
   return { ...endpointsOf(opts), started: k || r };
 }
 
-async function stopPid(pidFile: string, what: string, timeoutMs: number, log: (m: string) => void): Promise<void> {
-  const pid = readPid(pidFile);
-  if (pid === undefined) {
-    rmSync(pidFile, { force: true });
-    return;
+/** Pid files of brokers of every layout under opts.dir (1 node: dir/kafka.pid; N: dir/cluster-N/node-i/kafka.pid). */
+function allBrokerPidFiles(opts: StackOptions): { file: string; layout: number; what: string }[] {
+  const out = [{ file: join(opts.dir, 'kafka.pid'), layout: 1, what: 'Kafka' }];
+  if (!existsSync(opts.dir)) return out;
+  for (const d of readdirSync(opts.dir)) {
+    const m = /^cluster-(\d+)$/.exec(d);
+    if (!m) continue;
+    for (const node of readdirSync(join(opts.dir, d))) out.push({ file: join(opts.dir, d, node, 'kafka.pid'), layout: Number(m[1]), what: `Kafka ${d}/${node}` });
   }
-  log(`stopping ${what} (pid ${pid})`);
-  try {
-    process.kill(-pid, 'SIGTERM');
-  } catch {
-    process.kill(pid, 'SIGTERM');
-  }
-  const deadline = Date.now() + timeoutMs;
-  while (pidAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-  if (pidAlive(pid)) {
-    log(`${what} did not stop within ${timeoutMs} ms; killing it`);
-    try {
-      process.kill(-pid, 'SIGKILL');
-    } catch {
-      process.kill(pid, 'SIGKILL');
-    }
-  }
-  rmSync(pidFile, { force: true });
+  return out;
 }
 
-/** Stops both processes; stopping a stopped stack is a no-op. */
+function otherLayoutsRunning(opts: StackOptions): string[] {
+  return allBrokerPidFiles(opts)
+    .filter((p) => p.layout !== opts.brokers && readPid(p.file) !== undefined)
+    .map((p) => p.what);
+}
+
+/** Stops the registry and every broker of any layout; stopping a stopped stack is a no-op. */
 export async function down(opts: StackOptions = defaultStackOptions(), log: (m: string) => void = console.error): Promise<void> {
   await Promise.all([
     stopPid(join(opts.dir, 'registry.pid'), 'Apicurio Registry', 20_000, log),
-    stopPid(join(opts.dir, 'kafka.pid'), 'Kafka', 30_000, log),
+    ...allBrokerPidFiles(opts).map((p) => stopPid(p.file, p.what, 30_000, log)),
   ]);
 }
 
-export async function status(opts: StackOptions = defaultStackOptions()): Promise<{ kafka: boolean; registry: boolean }> {
+export async function status(opts: StackOptions = defaultStackOptions()): Promise<{ kafka: boolean; brokers: Record<number, boolean>; registry: boolean }> {
+  const brokers: Record<number, boolean> = {};
+  for (const n of stackNodes(opts)) brokers[n.id] = readPid(n.pidFile) !== undefined && (await portOpen(n.port));
   return {
-    kafka: readPid(join(opts.dir, 'kafka.pid')) !== undefined && (await portOpen(opts.kafkaPort)),
+    kafka: Object.values(brokers).every(Boolean),
+    brokers,
     registry: readPid(join(opts.dir, 'registry.pid')) !== undefined && (await registryReady(endpointsOf(opts).registryUrl, registryCa(opts))),
   };
 }
@@ -437,7 +379,8 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'status': {
       const s = await status(opts);
-      console.log(`kafka: ${s.kafka ? 'running' : 'stopped'}\nregistry: ${s.registry ? 'running' : 'stopped'}`);
+      for (const [id, up] of Object.entries(s.brokers)) console.log(`kafka broker ${id}: ${up ? 'running' : 'stopped'}`);
+      console.log(`registry: ${s.registry ? 'running' : 'stopped'}`);
       return s.kafka && s.registry ? 0 : 1;
     }
     case 'fetch':

@@ -3,7 +3,10 @@
 Wire format: magic byte 0, 4-byte big-endian schema id, Avro binary body. Schemas are registered
 under ``<topic>-value`` (topic-name strategy) with BACKWARD compatibility, as the TypeScript
 services do. Logical types are ignored on both sides, so ``timestamp-millis`` fields are plain
-``int`` epoch milliseconds in Python. A message that cannot be decoded is a value
+``int`` epoch milliseconds in Python. With an expected record name, the writer's schema is resolved
+to that record's schema in ``schemas/`` by the Avro resolution rules (fastavro's reader schema),
+so every version of a subject that resolves is read in the reader's shape; an ``int`` beyond 32
+bits or a ``long`` beyond 64 bits is malformed, naming the field. A message that cannot be decoded is a value
 (:class:`DecodeFailure`), not an exception; an unreachable registry raises a retriable
 :class:`~pipeline.batch.errors.PipelineError`.
 """
@@ -17,6 +20,7 @@ from typing import Any, NamedTuple
 
 import fastavro
 import requests
+from fastavro.read import SchemaResolutionError
 
 from pipeline.batch.errors import PipelineError
 from pipeline.paths import SCHEMAS_DIR
@@ -87,6 +91,104 @@ def schema_text(name: str) -> str:
     return (SCHEMAS_DIR / f"{name}.avsc").read_text(encoding="utf-8")
 
 
+def full_name(schema: dict[str, Any]) -> str | None:
+    """Return a named schema's full name.
+
+    Examples
+    --------
+    >>> full_name({"type": "record", "name": "A", "namespace": "x.y", "fields": []})
+    'x.y.A'
+    """
+    name = schema.get("name")
+    if not isinstance(name, str):
+        return None
+    namespace = schema.get("namespace")
+    return name if "." in name or not namespace else f"{namespace}.{name}"
+
+
+_READERS: dict[str, dict[str, Any]] = {}
+
+
+def reader_schemas() -> dict[str, dict[str, Any]]:
+    """Return the records of ``schemas/*.avsc`` by full name (plain JSON, logical types dropped)."""
+    if not _READERS:
+        for path in sorted(SCHEMAS_DIR.glob("*.avsc")):
+            schema = plain_schema(json.loads(path.read_text(encoding="utf-8")))
+            name = full_name(schema)
+            if name:
+                _READERS[name] = schema
+    return _READERS
+
+
+_LIMITS = {"int": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
+
+
+def out_of_range(schema: Any, value: Any, path: str = "") -> str | None:
+    """Return the path of the first ``int``/``long`` in ``value`` outside its Avro range, else None.
+
+    fastavro reads any varint into a Python int, so a 40-bit "int" would pass unnoticed.
+
+    Examples
+    --------
+    >>> s = {"type": "record", "name": "R", "fields": [{"name": "n", "type": "int"}]}
+    >>> out_of_range(s, {"n": 2**31}), out_of_range(s, {"n": 7})
+    ('n', None)
+    """
+    if isinstance(schema, str) and schema in _LIMITS:
+        lo, hi = _LIMITS[schema]
+        return (path or "(value)") if isinstance(value, int) and not lo <= value <= hi else None
+    if isinstance(schema, list):
+        numeric = [b for b in schema if b in ("int", "long", "float", "double")]
+        for branch in schema:
+            if isinstance(branch, str) and branch in _LIMITS and len(numeric) == 1:
+                bad = out_of_range(branch, value, path)
+                if bad:
+                    return bad
+            elif isinstance(branch, dict) and isinstance(value, dict):
+                bad = out_of_range(branch, value, path)
+                if bad:
+                    return bad
+        return None
+    if isinstance(schema, dict):
+        kind = schema.get("type")
+        if kind in ("record", "error") and isinstance(value, dict):
+            for f in schema.get("fields", []):
+                bad = out_of_range(f["type"], value.get(f["name"]), f"{path}.{f['name']}" if path else f["name"])
+                if bad:
+                    return bad
+        elif kind == "array" and isinstance(value, list):
+            for v in value:
+                bad = out_of_range(schema["items"], v, f"{path}[]")
+                if bad:
+                    return bad
+        elif kind == "map" and isinstance(value, dict):
+            for v in value.values():
+                bad = out_of_range(schema["values"], v, f"{path}{{}}")
+                if bad:
+                    return bad
+        elif kind in _LIMITS:
+            return out_of_range(kind, value, path)
+    return None
+
+
+def reader_for(writer: dict[str, Any], reader_name: str) -> dict[str, Any] | None:
+    """Return the reader schema (JSON) for data written with ``writer`` read as ``reader_name``.
+
+    The record of ``schemas/`` named ``reader_name``; when the writer is a renamed record that lists
+    ``reader_name`` among its aliases, the reader gets the writer's name as an alias too (the Avro
+    name rule applied both ways round). None when ``schemas/`` has no such record.
+    """
+    reader = reader_schemas().get(reader_name)
+    if reader is None:
+        return None
+    writer_name = full_name(writer)
+    aliases = writer.get("aliases") or []
+    qualified = {a if "." in a or not writer.get("namespace") else f"{writer['namespace']}.{a}" for a in aliases}
+    if writer_name and writer_name != reader_name and reader_name in qualified:
+        return {**reader, "aliases": [*(reader.get("aliases") or []), writer_name]}
+    return reader
+
+
 def encode_value(parsed_schema: Any, value: dict[str, Any]) -> bytes:
     """Return the Avro binary body of ``value`` (no header); raises if it does not fit the schema."""
     out = io.BytesIO()
@@ -115,7 +217,10 @@ class SchemaRegistry:
         if auth:
             self._http.auth = auth
         self._schemas: dict[int, Any] = {}
+        self._raw: dict[int, dict[str, Any]] = {}
         self._unknown: set[int] = set()
+        # (writer id, reader name) -> (parsed writer, parsed reader or None, reader JSON) or a failure.
+        self._plans: dict[tuple[int, str], tuple[Any, Any, Any] | DecodeFailure] = {}
 
     @classmethod
     def from_settings(cls, settings: Any, timeout_s: float = 10.0) -> SchemaRegistry:
@@ -142,7 +247,8 @@ class SchemaRegistry:
         if not res.ok:
             raise PipelineError("SCHEMA_REGISTRATION_FAILED", f"registering {subject}: {res.status_code} {res.text}", res.status_code >= 500)
         schema_id = int(res.json()["id"])
-        self._schemas[schema_id] = fastavro.parse_schema(plain_schema(json.loads(schema)))
+        self._raw[schema_id] = plain_schema(json.loads(schema))
+        self._schemas[schema_id] = fastavro.parse_schema(self._raw[schema_id])
         return schema_id
 
     def register_value_schema(self, topic: str, schema_name: str) -> int:
@@ -161,9 +267,31 @@ class SchemaRegistry:
             return None
         if not res.ok:
             raise PipelineError("REGISTRY_UNAVAILABLE", f"schema id {schema_id}: {res.status_code} {res.text}", retriable=True)
-        parsed = fastavro.parse_schema(plain_schema(json.loads(res.json()["schema"])))
+        raw = plain_schema(json.loads(res.json()["schema"]))
+        parsed = fastavro.parse_schema(raw)
+        self._raw[schema_id] = raw
         self._schemas[schema_id] = parsed
         return parsed
+
+    def _plan(self, schema_id: int, parsed: Any, expect_record: str) -> tuple[Any, Any, Any] | DecodeFailure:
+        """How to read ``schema_id`` as ``expect_record`` (cached per pair)."""
+        key = (schema_id, expect_record)
+        if key in self._plans:
+            return self._plans[key]
+        raw = self._raw.get(schema_id, {})
+        reader = reader_for(raw, expect_record)
+        plan: tuple[Any, Any, Any] | DecodeFailure
+        if reader is None:
+            if parsed.get("name") != expect_record:
+                plan = DecodeFailure("DECODE_WRONG_SCHEMA", f"schema id {schema_id} is {parsed.get('name')}, expected {expect_record}")
+            else:
+                plan = (parsed, None, raw)
+        elif reader == raw:
+            plan = (parsed, None, raw)
+        else:
+            plan = (parsed, fastavro.parse_schema(reader), reader)
+        self._plans[key] = plan
+        return plan
 
     def encode(self, schema_id: int, value: dict[str, Any]) -> bytes:
         """Return the wire-format message of ``value`` under a registered schema id."""
@@ -180,7 +308,9 @@ class SchemaRegistry:
         buf : bytes or None
             The message value.
         expect_record : str, optional
-            Full record name the schema must have, e.g. ``com.creditrisk.v1.LoanOutcome``.
+            Full record name to read, e.g. ``com.creditrisk.v1.LoanOutcome``: the writer schema is
+            resolved to that record's schema in ``schemas/`` (a writer that does not resolve is
+            ``DECODE_WRONG_SCHEMA`` with the resolution's reason).
 
         Returns
         -------
@@ -193,9 +323,29 @@ class SchemaRegistry:
         parsed = self.parsed_schema(schema_id)
         if parsed is None:
             return DecodeFailure("DECODE_UNKNOWN_SCHEMA", f"schema id {schema_id} is not known to the registry")
-        if expect_record is not None and parsed.get("name") != expect_record:
-            return DecodeFailure("DECODE_WRONG_SCHEMA", f"schema id {schema_id} is {parsed.get('name')}, expected {expect_record}")
+        writer, reader, shape = parsed, None, self._raw.get(schema_id)
+        if expect_record is not None:
+            plan = self._plan(schema_id, parsed, expect_record)
+            if isinstance(plan, DecodeFailure):
+                return plan
+            writer, reader, shape = plan
         try:
-            return Decoded(schema_id, fastavro.schemaless_reader(io.BytesIO(body), parsed, None))
+            value = fastavro.schemaless_reader(io.BytesIO(body), writer, reader)
+        except SchemaResolutionError as e:
+            failure = DecodeFailure("DECODE_WRONG_SCHEMA", f"schema id {schema_id}: {full_name(self._raw.get(schema_id, {}))} cannot be read as {expect_record} by Avro schema resolution: {e}")
+            if expect_record is not None:
+                self._plans[(schema_id, expect_record)] = failure
+            return failure
         except Exception as e:  # fastavro raises several types on bad bytes
             return DecodeFailure("DECODE_MALFORMED", f"not valid Avro for schema id {schema_id}: {e}")
+        bad = out_of_range(shape, value) if shape is not None else None
+        if bad is not None:
+            return DecodeFailure("DECODE_MALFORMED", f"not valid Avro for schema id {schema_id}, field {bad}: {value_at(value, bad)} is outside the range of its type")
+        return Decoded(schema_id, value)
+
+
+def value_at(value: Any, path: str) -> Any:
+    """Return the value at a dotted field path (for messages)."""
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value

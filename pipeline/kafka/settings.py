@@ -192,7 +192,26 @@ def topic_definition(role: str, path: Path = TOPICS_FILE) -> dict[str, Any]:
     definition = dict(spec["topics"][role])
     definition.setdefault("partitions", spec["defaults"]["partitions"])
     definition.setdefault("replicationFactor", spec["defaults"]["replicationFactor"])
+    definition.setdefault("minInsyncReplicas", spec["defaults"]["minInsyncReplicas"])
     return definition
+
+
+def replication_for(definition: Mapping[str, Any], brokers: int) -> tuple[int, int]:
+    """Return ``(replication factor, min.insync.replicas)`` of a topic role on a cluster of ``brokers``.
+
+    The role's target factor is capped by the broker count and ``min.insync.replicas`` at replicas - 1
+    (at least 1), so one broker may be down without stopping ``acks=all`` writes — the same rule as
+    ``replicationFor`` in ``services/shared/kafka/topics.ts``.
+
+    Examples
+    --------
+    >>> d = topic_definition("applications")
+    >>> replication_for(d, 3), replication_for(d, 2), replication_for(d, 1)
+    ((3, 2), (2, 1), (1, 1))
+    """
+    factor = max(1, min(int(definition["replicationFactor"]), brokers))
+    min_insync = max(1, min(int(definition["minInsyncReplicas"]), factor - 1))
+    return factor, min_insync
 
 
 def topic_name(role: str, env: Mapping[str, str] | None = None) -> str:

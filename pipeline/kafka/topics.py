@@ -7,7 +7,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from pipeline.batch.errors import PipelineError
 from pipeline.kafka.failures import ErrorLog, explain
-from pipeline.kafka.settings import KafkaSettings, topic_definition
+from pipeline.kafka.settings import KafkaSettings, replication_for, topic_definition
 
 
 class _Admin(AdminClient):
@@ -44,6 +44,9 @@ def topic_exists(admin: AdminClient, topic: str, timeout_s: float = 10.0) -> boo
 def ensure_topic(settings: KafkaSettings, role: str, topic: str, timeout_s: float = 15.0) -> bool:
     """Create ``topic`` with the partitions and config of ``role`` in ``infra/topics.json`` if missing.
 
+    Replication follows ``replication_for`` on the cluster's broker count (RF 3 and
+    ``min.insync.replicas`` 2 on three brokers, RF 1 on one).
+
     Parameters
     ----------
     settings : KafkaSettings
@@ -61,10 +64,16 @@ def ensure_topic(settings: KafkaSettings, role: str, topic: str, timeout_s: floa
         True if this call created the topic, False if it existed.
     """
     admin = admin_client(settings)
-    if topic_exists(admin, topic, timeout_s):
+    try:
+        metadata = admin.list_topics(timeout=timeout_s)
+    except KafkaException as e:
+        raise PipelineError("KAFKA_UNAVAILABLE", f"cluster metadata: {e}", retriable=True) from e
+    if topic in metadata.topics:
         return False
     definition = topic_definition(role)
-    new = NewTopic(topic, num_partitions=int(definition["partitions"]), replication_factor=int(definition["replicationFactor"]), config=dict(definition["config"]))
+    factor, min_insync = replication_for(definition, len(metadata.brokers))
+    config = {"min.insync.replicas": str(min_insync), **dict(definition["config"])}
+    new = NewTopic(topic, num_partitions=int(definition["partitions"]), replication_factor=factor, config=config)
     future = admin.create_topics([new], operation_timeout=timeout_s, request_timeout=timeout_s)[topic]
     try:
         future.result(timeout=timeout_s)

@@ -4,7 +4,9 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { checkHeartbeat, deepFreeze, env, parseDuration, parseEnv } from '../shared/config.ts';
 import { ConfigError } from '../shared/errors.ts';
+import { compileInputBounds, inputBoundsEnv } from '../shared/input-bounds.ts';
 import { compileConnection, connectionEnv, type ConnectionConfig } from '../shared/kafka/connection.ts';
+import type { EventTimeBounds } from './partition-windows.ts';
 import { REPO_ROOT } from '../shared/schemas.ts';
 import type { Bands } from './psi.ts';
 import { windowingId, windowSpecProblems, type WindowSpec } from './windows.ts';
@@ -54,6 +56,8 @@ export interface DriftConfig {
   readonly modelDir: string;
   readonly referenceRecords: number | undefined;
   readonly window: WindowSpec;
+  /** Usable event times: at most processing time + SUBMITTED_AT_MAX_SKEW, not before SUBMITTED_AT_EARLIEST. */
+  readonly eventTime: EventTimeBounds;
   readonly windowing: string;
   readonly minWindowRecords: number;
   readonly bands: Bands;
@@ -90,6 +94,7 @@ function windowAmount(by: 'time' | 'count', raw: string, variable: string): numb
 
 export function loadDriftConfig(rawEnv: NodeJS.ProcessEnv = process.env): DriftConfig {
   const raw = parseEnv(driftEnv, rawEnv);
+  const inputBounds = compileInputBounds(parseEnv(inputBoundsEnv, rawEnv));
   const by = raw.DRIFT_WINDOW_BY;
   const size = windowAmount(by, raw.DRIFT_WINDOW_SIZE, 'DRIFT_WINDOW_SIZE');
   const hop = raw.DRIFT_WINDOW_HOP ? windowAmount(by, raw.DRIFT_WINDOW_HOP, 'DRIFT_WINDOW_HOP') : size;
@@ -107,6 +112,7 @@ export function loadDriftConfig(rawEnv: NodeJS.ProcessEnv = process.env): DriftC
     modelDir: resolve(REPO_ROOT, raw.MODEL_DIR),
     referenceRecords: raw.DRIFT_REFERENCE_RECORDS,
     window,
+    eventTime: { maxSkewMs: inputBounds.maxSkewMs, earliestMs: inputBounds.earliestSubmittedAtMs },
     windowing: windowingId(window),
     minWindowRecords: raw.DRIFT_MIN_WINDOW_RECORDS,
     bands: { warn: raw.DRIFT_PSI_WARN, alert: raw.DRIFT_PSI_ALERT },

@@ -9,6 +9,7 @@ export type DriftComponent = 'instance' | 'aggregator' | 'view';
 export type DriftServiceEvent =
   | InstrumentationEvent<'records', { partition: number; count: number; dropped: Record<string, number> }>
   | InstrumentationEvent<'late', { stage: 'instance' | 'aggregator'; records: number }>
+  | InstrumentationEvent<'future', { stage: 'instance'; records: number }>
   | InstrumentationEvent<'open-windows', { open: number; pending?: number }>
   | InstrumentationEvent<'flush', { component: DriftComponent; messages: number; durationMs: number; ok: boolean }>
   | InstrumentationEvent<'outcomes', { joined: number; waiting: number; evicted: number; dropped: number }>

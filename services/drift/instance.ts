@@ -174,7 +174,7 @@ export class DriftInstance {
     if (gen !== this.generation) throw new ServiceError('STATE_INVALID', 'consumer group rebalanced while loading a checkpoint', true);
     const st: PartitionState = {
       partition,
-      windows: new PartitionWindows(partition, this.d.config.window, this.d.layout, cp),
+      windows: new PartitionWindows(partition, this.d.config.window, this.d.layout, cp, this.d.config.eventTime),
       join: new OutcomeJoin(this.d.config.joinMaxEntries),
       perf: new Map(),
       lastRecordAt,
@@ -233,7 +233,9 @@ export class DriftInstance {
         continue;
       }
       const rec = r.value;
-      const closed = st.windows.add(rec, offset);
+      // Processing time: when the scorer appended the record (the same on every replay).
+      const appended = Number(m.timestamp);
+      const closed = st.windows.add(rec, offset, Number.isFinite(appended) && appended > 0 ? appended : Date.now());
       count++;
       for (const w of closed) {
         const v = windowPartialValue(w, layout, this.ctx, st.windows.progress);
@@ -320,10 +322,12 @@ export class DriftInstance {
       const outcomes: { partition: number; offset: string }[] = [];
       const reports: [PartitionState, NonNullable<PartitionState['reported']>][] = [];
       let late = 0;
+      let future = 0;
       for (const st of this.states.values()) {
         const r = { progress: st.windows.progress, idle: idle.has(st.partition), openFrom: st.windows.openFrom };
         const lateNow = st.windows.takeLate();
         late += lateNow;
+        future += st.windows.takeFuture();
         const changed = !st.reported || st.reported.progress !== r.progress || st.reported.idle !== r.idle || st.reported.openFrom !== r.openFrom || lateNow > 0;
         for (const [k, c] of st.perf) {
           const v = performancePartialValue(st.partition, k, c, this.ctx, r.progress);
@@ -343,6 +347,7 @@ export class DriftInstance {
         }
       }
       if (late) this.d.events.emit('late', { stage: 'instance', records: late });
+      if (future) this.d.events.emit('future', { stage: 'instance', records: future });
       this.lastFlush = now;
       if (messages.length === 0 && scoring.length === 0) return;
       const started = performance.now();

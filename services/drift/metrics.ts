@@ -31,6 +31,7 @@ export function attachDriftMetrics(events: DriftInstrumentation, registry: Regis
   const records = new Counter({ name: 'drift_records_total', help: 'scoring-log records counted into windows by this instance.', registers: r });
   const dropped = new Counter({ name: 'drift_dropped_records_total', help: 'Messages that could not be used (undecodable, wrong schema, no event time), by reason.', labelNames: ['reason'], registers: r });
   const late = new Counter({ name: 'drift_late_records_total', help: 'Records that arrived after all their windows had closed (instance) or whose partial window arrived after the window was finalized (aggregator); counted, not merged.', labelNames: ['stage'], registers: r });
+  const future = new Counter({ name: 'drift_future_records_total', help: 'Records dated later than their processing time + SUBMITTED_AT_MAX_SKEW; counted, excluded from every window (they would stall the watermark).', labelNames: ['stage'], registers: r });
   const windows = new Counter({ name: 'drift_windows_total', help: 'Windows finalized by the aggregator.', registers: r });
   const alerts = new Counter({ name: 'drift_alerts_total', help: 'Events published to drift-alerts, by kind, target and severity.', labelNames: ['kind', 'target', 'severity'], registers: r });
   const retrain = new Counter({ name: 'drift_retrain_total', help: 'Closed-loop reactions to drift, by action and outcome.', labelNames: ['action', 'outcome'], registers: r });
@@ -45,12 +46,14 @@ export function attachDriftMetrics(events: DriftInstrumentation, registry: Regis
 
   // Known label values start at 0, so a rate() sees the first increase.
   for (const stage of ['instance', 'aggregator']) late.inc({ stage }, 0);
+  future.inc({ stage: 'instance' }, 0);
 
   events.on('records', ({ payload }) => {
     records.inc(payload.count);
     for (const [reason, n] of Object.entries(payload.dropped)) dropped.inc({ reason }, n);
   });
   events.on('late', ({ payload }) => late.inc({ stage: payload.stage }, payload.records));
+  events.on('future', ({ payload }) => future.inc({ stage: payload.stage }, payload.records));
   events.on('open-windows', ({ payload }) => {
     openWindows.set(payload.open);
     if (payload.pending !== undefined) pendingWindows.set(payload.pending);

@@ -90,3 +90,58 @@ describe('partition windows', () => {
     expect(again.pw.takeLate()).toBe(0);
   });
 });
+
+describe('event-time bounds (the watermark cannot be poisoned)', () => {
+  const spec: WindowSpec = { by: 'time', size: 10_000, hop: 10_000, lateness: 1000 };
+  const T0 = Date.UTC(2026, 11, 1);
+  const bounds = { maxSkewMs: 300_000, earliestMs: Date.UTC(2000, 0, 1) };
+  const at = (i: number, t: number) => syntheticRecord(9, i, t);
+
+  it('counts a record dated beyond processing time + skew as future and keeps finalizing windows for the rest', () => {
+    const pw = new PartitionWindows(0, spec, layout, undefined, bounds);
+    const closed: ClosedWindow[] = [];
+    let offset = 0;
+    for (let i = 0; i < 300; i++) {
+      const t = T0 + i * 200;
+      closed.push(...pw.add(at(offset, t), offset++, t + 50));
+      if (i === 100) {
+        // Year 2500, and one just past the skew: both excluded, progress untouched.
+        const before = pw.progress;
+        expect(pw.add(at(offset, Date.UTC(2500, 0, 1)), offset++, t)).toHaveLength(0);
+        expect(pw.add(at(offset, t + 300_001), offset++, t)).toHaveLength(0);
+        expect(pw.progress).toBe(before);
+      }
+    }
+    expect(pw.takeFuture()).toBe(2);
+    expect(pw.takeLate()).toBe(0);
+    // 300 records over 60 s: windows 0..4 of 10 s closed in order, every in-time record counted.
+    expect(closed.map((w) => w.index - closed[0]!.index)).toEqual([0, 1, 2, 3, 4]);
+    expect(closed.reduce((a, w) => a + w.records, 0)).toBe(250);
+    // A record right at the skew is accepted.
+    expect(pw.add(at(offset, T0 + 60_000 + 300_000), offset, T0 + 60_000)).toBeDefined();
+    expect(pw.takeFuture()).toBe(0);
+  });
+
+  it('counts a record from before the earliest date as late without opening or moving a window, even as the first record', () => {
+    const pw = new PartitionWindows(0, spec, layout, undefined, bounds);
+    expect(pw.add(at(0, Date.UTC(1971, 0, 1)), 0, T0)).toHaveLength(0);
+    expect(pw.openWindows).toBe(0);
+    expect(pw.progress).toBe(-Infinity);
+    expect(pw.takeLate()).toBe(1);
+    pw.add(at(1, T0), 1, T0);
+    expect(pw.openIndexes()).toEqual([Math.floor(T0 / 10_000)]);
+    // The checkpoint skips the excluded record (nothing before the oldest open window is needed).
+    expect(pw.checkpoint().offset).toBe(1);
+  });
+
+  it('does not count an excluded record again when it is replayed after a restart', () => {
+    const pw = new PartitionWindows(0, spec, layout, undefined, bounds);
+    pw.add(at(0, T0), 0, T0);
+    pw.add(at(1, Date.UTC(2500, 0, 1)), 1, T0);
+    pw.add(at(2, T0 + 100), 2, T0 + 100);
+    expect(pw.takeFuture()).toBe(1);
+    const again = new PartitionWindows(0, spec, layout, pw.checkpoint(), bounds);
+    for (let o = pw.checkpoint().offset; o <= 2; o++) again.add(at(o, o === 1 ? Date.UTC(2500, 0, 1) : T0 + o * 50), o, T0 + o * 50);
+    expect(again.takeFuture()).toBe(0);
+  });
+});

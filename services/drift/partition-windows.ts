@@ -8,6 +8,12 @@
  * needed); its progress is the partition's progress when the checkpoint was taken, so windows that had
  * closed stay closed; `through` marks records already processed once, so re-reading them is not counted
  * as lateness again.
+ *
+ * Event-time bounds: a record dated later than its processing time + the allowed clock skew (the time the
+ * scorer appended it to the scoring log, the Kafka timestamp: the same on every replay, so restarts stay
+ * deterministic) is counted as `future` and excluded — it would otherwise move the partition's progress
+ * so far ahead that every later record were late. A record dated before the earliest acceptable date is
+ * late: it never opens or moves a window.
  */
 import { accumulate, type DriftRecord, type Layout } from './layout.ts';
 import { isClosed, windowEnd, windowStart, windowsOf, type WindowSpec } from './windows.ts';
@@ -22,6 +28,16 @@ export interface PartitionCheckpoint {
   /** Offset after the last record processed when the checkpoint was taken. */
   readonly through: number;
 }
+
+/** Bounds of a usable event time (SUBMITTED_AT_MAX_SKEW, SUBMITTED_AT_EARLIEST). */
+export interface EventTimeBounds {
+  /** How far past its processing time a record may be dated, ms. */
+  readonly maxSkewMs: number;
+  /** Records dated before this (epoch ms) are late. */
+  readonly earliestMs: number;
+}
+
+export const NO_EVENT_TIME_BOUNDS: EventTimeBounds = Object.freeze({ maxSkewMs: Infinity, earliestMs: -Infinity });
 
 export const INITIAL_CHECKPOINT: PartitionCheckpoint = Object.freeze({ offset: 0, progress: -Infinity, seq: 0, through: 0 });
 
@@ -55,6 +71,8 @@ export class PartitionWindows {
   private readonly replayUntil: number;
   /** Late records since `takeLate()` was last called. */
   private late = 0;
+  /** Records dated beyond processing time + skew since `takeFuture()` was last called. */
+  private future = 0;
   private processedThrough: number;
   private _lastWindows = { first: 0, last: -1 };
 
@@ -63,6 +81,7 @@ export class PartitionWindows {
     private readonly spec: WindowSpec,
     private readonly layout: Layout,
     from: PartitionCheckpoint = INITIAL_CHECKPOINT,
+    private readonly bounds: EventTimeBounds = NO_EVENT_TIME_BOUNDS,
   ) {
     this._progress = from.progress;
     this.seq = from.seq;
@@ -94,9 +113,29 @@ export class PartitionWindows {
     return n;
   }
 
-  /** Adds the record at `offset`; returns the windows this closed, in index order. */
-  add(rec: DriftRecord, offset: number): readonly ClosedWindow[] {
+  takeFuture(): number {
+    const n = this.future;
+    this.future = 0;
+    return n;
+  }
+
+  /**
+   * Adds the record at `offset`, processed (appended to the scoring log) at `processedAt`; returns the
+   * windows this closed, in index order. A record outside the event-time bounds is counted (future or
+   * late) and changes nothing else.
+   */
+  add(rec: DriftRecord, offset: number, processedAt: number = Date.now()): readonly ClosedWindow[] {
     const s = this.spec;
+    const future = rec.eventAt > processedAt + this.bounds.maxSkewMs;
+    if (future || rec.eventAt < this.bounds.earliestMs) {
+      if (offset >= this.replayUntil) {
+        if (future) this.future++;
+        else this.late++;
+      }
+      this._lastWindows = { first: 0, last: -1 };
+      this.processedThrough = offset + 1;
+      return NONE;
+    }
     const x = s.by === 'time' ? rec.eventAt : this.seq;
     const { last } = windowsOf(s, x);
     // Count windows that would start before the partition's first record are never complete: skipped.

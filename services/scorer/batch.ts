@@ -18,7 +18,7 @@ import {
   type ModelIdentity,
   type ScoringLogRecord,
 } from './records.ts';
-import { describeFieldErrors, validateApplication, type ValidApplication } from './validate.ts';
+import { describeFieldErrors, validateApplication, type ValidApplication, type Validator } from './validate.ts';
 
 export type Decoded = Result<{ value: unknown }, DecodeError>;
 /** Decodes a message value; may answer synchronously (schema cached) to keep the hot loop free of awaits. */
@@ -46,6 +46,8 @@ export interface BatchContext {
   readonly policy: DecisionPolicy;
   readonly service: string;
   readonly now?: () => number;
+  /** The validator with the configured bounds (buildValidator); the default bounds when absent. */
+  readonly validate?: Validator;
 }
 
 export type Classified =
@@ -55,7 +57,7 @@ export type Classified =
 /** Validates one decoded message into a valid application or a dead letter. Never throws for bad input. */
 export function classify(msg: InputMessage, decoded: Decoded, ctx: BatchContext, now: number): Classified {
   if (!decoded.ok) return { kind: 'dead', record: deadLetterRecord(msg, decoded.error.code, decoded.error.reason, [], now, ctx.service) };
-  const valid = validateApplication(decoded.value.value);
+  const valid = (ctx.validate ?? validateApplication)(decoded.value.value, now);
   if (!valid.ok) {
     return { kind: 'dead', record: deadLetterRecord(msg, 'VALIDATION_FAILED', describeFieldErrors(valid.error), valid.error, now, ctx.service) };
   }

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { checkHeartbeat, deepFreeze, env, parseEnv } from '../shared/config.ts';
 import { ConfigError } from '../shared/errors.ts';
+import { compileInputBounds, inputBoundsEnv, type InputBounds } from '../shared/input-bounds.ts';
 import { compileConnection, connectionEnv, type ConnectionConfig } from '../shared/kafka/connection.ts';
 import { REPO_ROOT } from '../shared/schemas.ts';
 import { policyProblems, type DecisionPolicy } from './policy.ts';
@@ -59,6 +60,8 @@ export interface ScorerConfig {
   readonly followModelUpdates: boolean;
   readonly intraOpThreads: number;
   readonly policy: DecisionPolicy;
+  /** Sanity bounds of the input (SUBMITTED_AT_EARLIEST, SUBMITTED_AT_MAX_SKEW, MAX_*; schemas/input-bounds.json). */
+  readonly inputBounds: InputBounds;
   readonly http: { readonly host: string; readonly port: number };
   readonly logLevel: string;
   readonly shutdownTimeoutMs: number;
@@ -66,6 +69,7 @@ export interface ScorerConfig {
 
 export function loadScorerConfig(rawEnv: NodeJS.ProcessEnv = process.env): ScorerConfig {
   const raw = parseEnv(scorerEnv, rawEnv);
+  const inputBounds = compileInputBounds(parseEnv(inputBoundsEnv, rawEnv));
   const policy: DecisionPolicy = {
     classificationThreshold: raw.CLASSIFICATION_THRESHOLD,
     risk: { mediumAt: raw.RISK_MEDIUM_AT, highAt: raw.RISK_HIGH_AT },
@@ -102,6 +106,7 @@ export function loadScorerConfig(rawEnv: NodeJS.ProcessEnv = process.env): Score
     followModelUpdates: raw.SCORER_FOLLOW_MODEL_UPDATES,
     intraOpThreads: raw.ORT_INTRA_OP_THREADS,
     policy,
+    inputBounds,
     http: { host: raw.HTTP_HOST, port: raw.HTTP_PORT },
     logLevel: raw.LOG_LEVEL,
     shutdownTimeoutMs: raw.SHUTDOWN_TIMEOUT,

@@ -6,11 +6,13 @@ import type { ScorerInstrumentation } from './events.ts';
 import { packFeatures } from './model/model-host.ts';
 import type { DecisionPolicy } from './policy.ts';
 import { decisionRecord } from './records.ts';
-import { validateApplication } from './validate.ts';
+import { validateApplication, type Validator } from './validate.ts';
 
 export interface HttpDeps {
   readonly model: () => Scorer | undefined;
   readonly policy: DecisionPolicy;
+  /** The validator with the configured bounds; the default bounds when absent. */
+  readonly validate?: Validator;
   readonly metrics: Registry;
   readonly events: ScorerInstrumentation;
   /** Reasons the service is not ready; empty when ready. */
@@ -24,7 +26,7 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
   app.post('/predict', async (req, reply) => {
     const started = performance.now();
     const done = (status: number) => deps.events.emit('predict', { durationMs: performance.now() - started, status });
-    const v = validateApplication(req.body);
+    const v = (deps.validate ?? validateApplication)(req.body);
     if (!v.ok) {
       done(422);
       return reply.code(422).send({ error: 'validation failed', field_errors: v.error });

@@ -15,6 +15,7 @@ import type { ScorerConfig } from './config.ts';
 import type { ScorerInstrumentation } from './events.ts';
 import { GroupCommitter, splitBySize, type OffsetToCommit, type TopicMessages } from './group-commit.ts';
 import type { InputMessage } from './records.ts';
+import { buildValidator } from './validate.ts';
 
 export type RunnerState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
 
@@ -56,8 +57,11 @@ export class ScoringRunner {
   /** Next offset to process per partition, as committed by us: guards against re-processing a retried batch. */
   private readonly nextOffsets = new Map<string, bigint>();
   private readonly committer = new GroupCommitter((messages, offsets) => this.commitGroup(messages, offsets));
+  private readonly validate;
 
-  constructor(private readonly deps: RunnerDeps) {}
+  constructor(private readonly deps: RunnerDeps) {
+    this.validate = buildValidator(deps.config.inputBounds);
+  }
 
   get state(): RunnerState {
     return this._state;
@@ -178,6 +182,7 @@ export class ScoringRunner {
         scorer,
         ...(shadow ? { shadow } : {}),
         policy: config.policy,
+        validate: this.validate,
         service: `scorer@${config.instanceId}`,
       }),
     );

@@ -16,6 +16,7 @@ import { ModelHost } from './model/model-host.ts';
 import { ModelSlot } from './model/model-slot.ts';
 import { ModelUpdateWatcher } from './model/updates.ts';
 import { ScoringRunner } from './runner.ts';
+import { buildValidator } from './validate.ts';
 
 export type ServiceState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
 
@@ -121,6 +122,7 @@ export class ScorerService {
       this.http = buildHttp({
         model: () => this.slot?.current,
         policy: c.policy,
+        validate: buildValidator(c.inputBounds),
         metrics: this.metrics,
         events: this.events,
         notReadyReasons: () => this.notReadyReasons(),

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { FEATURE_NAMES, loadSchema } from '../shared/schemas.ts';
-import { applicationSchema, FEATURE_RULES, validateApplication } from './validate.ts';
+import { compileInputBounds, DEFAULT_INPUT_BOUNDS } from '../shared/input-bounds.ts';
+import { parseEnv } from '../shared/config.ts';
+import { inputBoundsEnv } from '../shared/input-bounds.ts';
+import { applicationSchema, buildValidator, FEATURE_RULES, validateApplication } from './validate.ts';
 
 const good = {
   application_id: 'app-1',
@@ -79,6 +82,64 @@ describe('validateApplication', () => {
   });
 });
 
+describe('sanity bounds (schemas/input-bounds.json)', () => {
+  const now = Date.UTC(2026, 11, 1, 12, 0, 0);
+
+  it('documents its defaults: submitted_at from 2000-01-01 to now + 5 minutes, amounts up to 1e8, counts up to 1000', () => {
+    expect(DEFAULT_INPUT_BOUNDS.earliestSubmittedAtMs).toBe(Date.UTC(2000, 0, 1));
+    expect(DEFAULT_INPUT_BOUNDS.maxSkewMs).toBe(300_000);
+    expect(DEFAULT_INPUT_BOUNDS.featureMax).toEqual({ annual_income: 1e8, loan_amount: 1e8, num_open_accounts: 1000, num_late_payments: 1000 });
+  });
+
+  it('accepts submitted_at at both ends of [earliest, now + skew] and dead-letters just outside, naming the rule', () => {
+    const v = buildValidator();
+    expect(v({ ...good, submitted_at: Date.UTC(2000, 0, 1) }, now).ok).toBe(true);
+    expect(v({ ...good, submitted_at: now + 300_000 }, now).ok).toBe(true);
+    const future = v({ ...good, submitted_at: Date.UTC(2500, 0, 1) }, now);
+    expect(future.ok).toBe(false);
+    if (!future.ok) {
+      expect(future.error).toHaveLength(1);
+      expect(future.error[0]).toMatchObject({ field: 'submitted_at', rule: 'not_after_now_plus_skew' });
+      expect(future.error[0]!.message).toContain('SUBMITTED_AT_MAX_SKEW');
+      expect(future.error[0]!.message).toContain('2500-01-01T00:00:00.000Z');
+    }
+    const past = v({ ...good, submitted_at: Date.UTC(1971, 0, 1) }, now);
+    expect(past.ok).toBe(false);
+    if (!past.ok) expect(past.error).toEqual([{ field: 'submitted_at', rule: 'not_before_earliest', message: 'must not be before 2000-01-01T00:00:00.000Z (SUBMITTED_AT_EARLIEST)' }]);
+    expect(v({ ...good, submitted_at: now + 300_001 }, now).ok).toBe(false);
+    // Around 2^53 ms (year ~285,000): rejected without a date that cannot be printed.
+    const huge = v({ ...good, submitted_at: Number.MAX_SAFE_INTEGER }, now);
+    expect(huge.ok).toBe(false);
+  });
+
+  it.each([
+    ['annual_income', 1e8 + 1, 'MAX_ANNUAL_INCOME'],
+    ['loan_amount', 1e8 + 1, 'MAX_LOAN_AMOUNT'],
+    ['num_open_accounts', 1001, 'MAX_OPEN_ACCOUNTS'],
+    ['num_late_payments', 2 ** 31 - 1, 'MAX_LATE_PAYMENTS'],
+  ])('dead-letters %s = %s above its maximum, naming %s', (field, value, variable) => {
+    const r = validateApplication({ ...good, [field]: value });
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(r.error).toHaveLength(1);
+      expect(r.error[0]).toMatchObject({ field, rule: 'max' });
+      expect(r.error[0]!.message).toContain(variable);
+    }
+    expect(validateApplication({ ...good, [field]: DEFAULT_INPUT_BOUNDS.featureMax[field] }).ok).toBe(true);
+  });
+
+  it('takes configured bounds from the environment, and names a bad variable', () => {
+    const bounds = compileInputBounds(parseEnv(inputBoundsEnv, { SUBMITTED_AT_EARLIEST: '2020-06-01', SUBMITTED_AT_MAX_SKEW: '1s', MAX_LATE_PAYMENTS: '10' }));
+    const v = buildValidator(bounds);
+    expect(v({ ...good, submitted_at: Date.UTC(2020, 4, 31) }, now).ok).toBe(false);
+    expect(v({ ...good, submitted_at: now + 1000 }, now).ok).toBe(true);
+    expect(v({ ...good, submitted_at: now + 1001 }, now).ok).toBe(false);
+    expect(v({ ...good, num_late_payments: 11 }, now).ok).toBe(false);
+    expect(() => parseEnv(inputBoundsEnv, { SUBMITTED_AT_EARLIEST: 'yesterday' })).toThrow(/SUBMITTED_AT_EARLIEST/);
+    expect(() => parseEnv(inputBoundsEnv, { MAX_LOAN_AMOUNT: '-1' })).toThrow(/MAX_LOAN_AMOUNT/);
+  });
+});
+
 describe('the compiled fast path agrees with zod', () => {
   it('accepts and rejects exactly what zod does, on 20,000 random and edge-case applications', () => {
     let seed = 12345;
@@ -86,14 +147,14 @@ describe('the compiled fast path agrees with zod', () => {
     const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
     const edges: Record<string, unknown[]> = {
       age: [17, 18, 18.5, 40, 120, 121, Number.NaN, '40', undefined, null],
-      annual_income: [0, -0, 1e-9, 50_000, Number.POSITIVE_INFINITY, -1, Number.NaN],
+      annual_income: [0, -0, 1e-9, 50_000, 1e8, 1e8 + 0.01, Number.POSITIVE_INFINITY, -1, Number.NaN],
       debt_to_income_ratio: [-0.0001, 0, 0.5, 10, 10.0001, Number.NaN],
       credit_history_length: [-1, 0, 5, 22, 23, 102, 2.5],
-      num_open_accounts: [-1, 0, 3, 1.5],
-      num_late_payments: [-1, 0, 2, Number.NEGATIVE_INFINITY],
-      loan_amount: [0, 0.01, 10_000, Number.NaN, -5],
+      num_open_accounts: [-1, 0, 3, 1.5, 1000, 1001],
+      num_late_payments: [-1, 0, 2, Number.NEGATIVE_INFINITY, 1000, 2 ** 31],
+      loan_amount: [0, 0.01, 10_000, Number.NaN, -5, 1e8, 1e9],
       application_id: ['', 'a', 'x'.repeat(128), 'x'.repeat(129), 42],
-      submitted_at: [-1, 0, 1_700_000_000_000, 1.5, Number.POSITIVE_INFINITY],
+      submitted_at: [-1, 0, 946_684_799_999, 946_684_800_000, 1_700_000_000_000, 1.5, Number.POSITIVE_INFINITY],
     };
     let fastAccepted = 0;
     for (let i = 0; i < 20_000; i++) {

@@ -6,6 +6,7 @@
  */
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import type { Type } from 'avsc';
+import { compileIntRangeCheck, locateFault, planReader, type BodyReader, type RangeCheck } from './avro-read.ts';
 import { ServiceError } from './errors.ts';
 import { httpCall, tlsAgent, type HttpResponse } from './http-client.ts';
 import { err, ok, type Result } from './result.ts';
@@ -17,6 +18,16 @@ export interface DecodeError {
   readonly code: DecodeErrorCode;
   readonly reason: string;
   readonly schemaId?: number;
+  /** The field at fault, when one is (an out-of-range int, a long beyond 2^53, truncated bytes). */
+  readonly field?: string;
+}
+
+type Plan = { readonly ok: true; readonly read: BodyReader; readonly check: RangeCheck | undefined; readonly writer: Type } | { readonly ok: false; readonly reason: string };
+
+function fieldValue(value: unknown, path: string): string {
+  let v: unknown = value;
+  for (const part of path.split('.')) v = typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[part] : undefined;
+  return String(v);
 }
 
 export interface RegistryConfig {
@@ -34,7 +45,8 @@ export class AvroRegistry {
   private readonly types = new Map<number, Type>();
   /** Ids whose lookup returned 404: remembered so a flood of them does not hit the registry. */
   private readonly unknown = new Set<number>();
-  private readonly recordNames = new Map<number, string>();
+  /** How to read each (writer schema id, reader record) pair: resolved once, then reused for every message. */
+  private readonly plans = new Map<number, Map<string, Plan>>();
 
   private readonly agent: ReturnType<typeof tlsAgent>;
 
@@ -129,20 +141,30 @@ export class AvroRegistry {
     }
   }
 
-  /** Full name of the record a schema id describes, e.g. com.creditrisk.v1.LoanApplication. */
-  private recordName(schemaId: number, t: Type): string {
-    let n = this.recordNames.get(schemaId);
-    if (n === undefined) {
-      n = (t as unknown as { name?: string }).name ?? '';
-      this.recordNames.set(schemaId, n);
+  /** The plan for reading `schemaId` as `reader` (cached per pair: one avsc resolver per writer id). */
+  private plan(schemaId: number, t: Type, reader: string | undefined): Plan {
+    let byReader = this.plans.get(schemaId);
+    if (!byReader) this.plans.set(schemaId, (byReader = new Map()));
+    let p = byReader.get(reader ?? '');
+    if (!p) {
+      if (reader === undefined) {
+        p = { ok: true, read: (b) => t.fromBuffer(b), check: compileIntRangeCheck(t), writer: t };
+      } else {
+        const r = planReader(t, reader);
+        p = r.ok ? { ok: true, read: r.read, check: compileIntRangeCheck(r.readerType), writer: t } : { ok: false, reason: r.reason };
+      }
+      byReader.set(reader ?? '', p);
     }
-    return n;
+    return p;
   }
 
   /**
-   * Decodes a wire-format message. Errs for bad messages (wrong magic byte, unknown schema id, bytes that
-   * are not valid Avro for that schema, a record of another type than `expectRecord`); throws a retriable
-   * ServiceError when the registry cannot be reached.
+   * Decodes a wire-format message. With `expectRecord` (a record's full name, e.g.
+   * com.creditrisk.v1.LoanApplication) the writer's schema is resolved to that record's schema in
+   * schemas/ by the Avro resolution rules, so every version of a subject that resolves is read, in the
+   * reader's shape. Errs for bad messages (wrong magic byte, unknown schema id, a writer schema that does
+   * not resolve to the reader's, bytes that are not valid Avro, an int beyond 32 bits or a long beyond
+   * 2^53, naming the field); throws a retriable ServiceError when the registry cannot be reached.
    */
   async decode<T = Record<string, unknown>>(buf: Buffer | null, expectRecord?: string): Promise<Result<{ schemaId: number; value: T }, DecodeError>> {
     const quick = this.decodeCached<T>(buf, expectRecord);
@@ -166,14 +188,20 @@ export class AvroRegistry {
       if (this.unknown.has(schemaId)) return err({ code: 'DECODE_UNKNOWN_SCHEMA', reason: `schema id ${schemaId} is not known to the schema registry`, schemaId });
       return undefined;
     }
-    if (expectRecord && this.recordName(schemaId, t) !== expectRecord) {
-      return err({ code: 'DECODE_WRONG_SCHEMA', reason: `schema id ${schemaId} is ${this.recordName(schemaId, t) || 'not a record'}, expected ${expectRecord}`, schemaId });
-    }
+    const p = this.plan(schemaId, t, expectRecord);
+    if (!p.ok) return err({ code: 'DECODE_WRONG_SCHEMA', reason: `schema id ${schemaId}: ${p.reason}`, schemaId });
+    let value: unknown;
     try {
-      return ok({ schemaId, value: t.fromBuffer(body) as T });
+      value = p.read(body);
     } catch (e) {
-      return err({ code: 'DECODE_MALFORMED', reason: `not valid Avro for schema id ${schemaId}: ${(e as Error).message}`, schemaId });
+      const field = locateFault(p.writer, body);
+      return err({ code: 'DECODE_MALFORMED', reason: `not valid Avro for schema id ${schemaId}${field ? `, field ${field}` : ''}: ${(e as Error).message}`, schemaId, ...(field ? { field } : {}) });
     }
+    const bad = p.check?.(value);
+    if (bad !== undefined) {
+      return err({ code: 'DECODE_MALFORMED', reason: `not valid Avro for schema id ${schemaId}, field ${bad}: int ${fieldValue(value, bad)} is outside 32 bits`, schemaId, field: bad });
+    }
+    return ok({ schemaId, value: value as T });
   }
 
   /** Encodes `value` with the (registered) schema `schemaId`; throws if the value does not fit the schema. */

@@ -9,8 +9,9 @@ export function stack() {
   return inject('stack');
 }
 
-export function kafkaClient(clientId = 'test'): Kafka {
-  return new Kafka({ clientId, brokers: stack().brokers.split(','), logLevel: logLevel.NOTHING, retry: { retries: 8 } });
+/** A client of the suite's stack, or of `brokers` (a cluster a test started itself). */
+export function kafkaClient(clientId = 'test', brokers: string = stack().brokers): Kafka {
+  return new Kafka({ clientId, brokers: brokers.split(','), logLevel: logLevel.NOTHING, retry: { retries: 8 } });
 }
 
 export function registryClient(): AvroRegistry {
@@ -36,8 +37,8 @@ export function serviceEnv(topics: Record<string, string>, extra: Record<string,
   return { ...env, ...extra };
 }
 
-export async function createTopics(topics: Record<string, string>, roles: readonly string[], partitions?: number): Promise<void> {
-  const admin = kafkaClient('test-admin').admin();
+export async function createTopics(topics: Record<string, string>, roles: readonly string[], partitions?: number, brokers?: string): Promise<void> {
+  const admin = kafkaClient('test-admin', brokers).admin();
   await admin.connect();
   try {
     await ensureTopics(admin, topics, roles, partitions ? { partitions } : {});
@@ -55,8 +56,8 @@ export interface Collected {
  * came for `settleMs`, or `timeoutMs` passed. Returns everything read (possibly more than expected, which
  * is how duplicates are caught).
  */
-export async function readTopic(topic: string, opts: { expected: number; timeoutMs?: number; settleMs?: number }): Promise<Collected> {
-  const consumer = kafkaClient('test-reader').consumer({ groupId: `reader-${randomUUID()}`, readUncommitted: false, allowAutoTopicCreation: false });
+export async function readTopic(topic: string, opts: { expected: number; timeoutMs?: number; settleMs?: number; brokers?: string }): Promise<Collected> {
+  const consumer = kafkaClient('test-reader', opts.brokers).consumer({ groupId: `reader-${randomUUID()}`, readUncommitted: false, allowAutoTopicCreation: false });
   const messages: (KafkaMessage & { partition: number })[] = [];
   let last = Date.now();
   await consumer.connect();
@@ -89,8 +90,8 @@ export async function decodeValues<T = Record<string, unknown>>(registry: AvroRe
 }
 
 /** Sum over partitions of (log end - committed) for a consumer group. */
-export async function groupLag(groupId: string, topic: string): Promise<number> {
-  const admin = kafkaClient('test-lag').admin();
+export async function groupLag(groupId: string, topic: string, brokers?: string): Promise<number> {
+  const admin = kafkaClient('test-lag', brokers).admin();
   await admin.connect();
   try {
     const [ends, committed] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);

@@ -11,11 +11,13 @@ export interface TopicDefinition {
   readonly key: string;
   readonly schema: string;
   readonly partitions?: number;
+  readonly replicationFactor?: number;
+  readonly minInsyncReplicas?: number;
   readonly config: Readonly<Record<string, string>>;
 }
 
 interface TopicsFile {
-  readonly defaults: { readonly partitions: number; readonly replicationFactor: number };
+  readonly defaults: { readonly partitions: number; readonly replicationFactor: number; readonly minInsyncReplicas: number };
   readonly topics: Readonly<Record<string, TopicDefinition>>;
 }
 
@@ -45,8 +47,21 @@ export function topicDefinition(role: string): TopicDefinition {
 }
 
 /**
+ * A role's replication on a cluster of `brokers` brokers: its target replication factor capped by the
+ * broker count, and min.insync.replicas capped at replicas - 1 (at least 1) so that one broker may be down
+ * without stopping acks=all writes. 3 brokers: RF 3, min.insync 2; 1 broker: RF 1, min.insync 1.
+ */
+export function replicationFor(def: Pick<TopicDefinition, 'replicationFactor' | 'minInsyncReplicas'>, brokers: number): { replicationFactor: number; minInsyncReplicas: number } {
+  const target = def.replicationFactor ?? TOPICS_FILE.defaults.replicationFactor;
+  const replicationFactor = Math.max(1, Math.min(target, brokers));
+  const minInsyncReplicas = Math.max(1, Math.min(def.minInsyncReplicas ?? TOPICS_FILE.defaults.minInsyncReplicas, replicationFactor - 1));
+  return { replicationFactor, minInsyncReplicas };
+}
+
+/**
  * Creates the topics for `roles` (with the names in `names`) if missing. Idempotent; an existing topic
- * with a different partition count is reported, not changed.
+ * with a different partition count is reported, not changed. Replication follows `replicationFor` on the
+ * cluster's broker count (an explicit `opts.replicationFactor` wins).
  */
 export async function ensureTopics(
   admin: Admin,
@@ -55,13 +70,16 @@ export async function ensureTopics(
   opts: { partitions?: number; replicationFactor?: number } = {},
 ): Promise<{ created: string[]; existing: string[] }> {
   const existing = new Set(await admin.listTopics());
+  const roleOf = (role: string) => names[role] ?? topicDefinition(role).name;
+  const brokers = roles.some((r) => !existing.has(roleOf(r))) ? (await admin.describeCluster()).brokers.length : 1;
   const wanted: ITopicConfig[] = roles.map((role) => {
     const def = topicDefinition(role);
+    const repl = replicationFor(opts.replicationFactor === undefined ? def : { ...def, replicationFactor: opts.replicationFactor }, brokers);
     return {
-      topic: names[role] ?? def.name,
+      topic: roleOf(role),
       numPartitions: opts.partitions ?? def.partitions ?? TOPICS_FILE.defaults.partitions,
-      replicationFactor: opts.replicationFactor ?? TOPICS_FILE.defaults.replicationFactor,
-      configEntries: Object.entries(def.config).map(([name, value]) => ({ name, value })),
+      replicationFactor: repl.replicationFactor,
+      configEntries: Object.entries({ 'min.insync.replicas': String(repl.minInsyncReplicas), ...def.config }).map(([name, value]) => ({ name, value })),
     };
   });
   const missing = wanted.filter((t) => !existing.has(t.topic));
