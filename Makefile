@@ -82,8 +82,20 @@ stack-down: node_modules/.install-stamp ## Stop the local broker(s) and registry
 stack-status: node_modules/.install-stamp
 	$(TSX) infra/local/stack.ts status
 
-# Runs a command with the local stack's settings unless KAFKA_BROKERS is already set.
-with-stack = if [ -z "$$KAFKA_BROKERS" ] && [ -f $(STACK_ENV) ]; then source $(STACK_ENV); fi;
+# Runs a command with the local stack's settings unless KAFKA_BROKERS is already set. On a secured stack
+# (STACK_SECURITY=sasl_ssl make stack) it also sources the credentials of the target's own principal
+# (STACK_PRINCIPAL, set per target below; infra/acls.json says what each may do).
+with-stack = if [ -z "$$KAFKA_BROKERS" ] && [ -f $(STACK_ENV) ]; then source $(STACK_ENV); \
+  if [ -n "$$STACK_CREDENTIALS" ] && [ -f "$$STACK_CREDENTIALS/$(STACK_PRINCIPAL).env" ]; then source "$$STACK_CREDENTIALS/$(STACK_PRINCIPAL).env"; fi; fi;
+STACK_PRINCIPAL ?= admin
+extract gate promote rollback retrain: STACK_PRINCIPAL = pipeline
+scorer: STACK_PRINCIPAL = scorer
+drift: STACK_PRINCIPAL = drift
+simulate: STACK_PRINCIPAL = simulator
+
+.PHONY: acls
+acls: node_modules/.install-stamp ## Apply infra/acls.json to the configured cluster (as its admin); removes undeclared ACLs of those principals
+	@$(with-stack) $(TSX) infra/acls.ts apply
 
 .PHONY: scorer
 scorer: node_modules/.install-stamp model ## Run the scorer alone against the configured cluster

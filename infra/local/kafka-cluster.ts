@@ -63,6 +63,14 @@ export interface KafkaClusterOptions {
   readonly fastStart?: boolean;
   /** Extra server.properties entries for every node (tests tune timeouts with it). Win over the defaults. */
   readonly overrides?: Readonly<Record<string, string>>;
+  /** A secured cluster (infra/local/security.ts): rewrites listeners and settings, adds format arguments. */
+  readonly secure?: SecureBrokers;
+}
+
+/** How a secured cluster changes each node's configuration and its storage format (SCRAM credentials). */
+export interface SecureBrokers {
+  configure(node: BrokerNode, nodes: readonly BrokerNode[], config: BrokerConfig): void;
+  readonly formatArgs: readonly string[];
 }
 
 /**
@@ -322,7 +330,7 @@ export class KafkaCluster {
     const results = await Promise.all(
       nodes.map((n) => {
         this.writeConfig(n);
-        return runAsync(this.java, ['-cp', join(this.artifacts.kafkaLibs, '*'), this.log4jArg(n), 'kafka.tools.StorageTool', 'format', '-t', id, '-c', join(n.home, 'server.properties')]);
+        return runAsync(this.java, ['-cp', join(this.artifacts.kafkaLibs, '*'), this.log4jArg(n), 'kafka.tools.StorageTool', 'format', '-t', id, '-c', join(n.home, 'server.properties'), ...(this.opts.secure?.formatArgs ?? [])]);
       }),
     );
     results.forEach((r, i) => {
@@ -336,7 +344,9 @@ export class KafkaCluster {
 
   private writeConfig(n: BrokerNode): void {
     mkdirSync(n.home, { recursive: true });
-    writeFileSync(join(n.home, 'server.properties'), renderBrokerConfig(brokerConfig(n, this.opts.nodes, this.opts.overrides)));
+    const config = brokerConfig(n, this.opts.nodes, this.opts.overrides);
+    this.opts.secure?.configure(n, this.opts.nodes, config);
+    writeFileSync(join(n.home, 'server.properties'), renderBrokerConfig(config));
     writeFileSync(join(n.home, 'log4j.properties'), LOG4J);
   }
 

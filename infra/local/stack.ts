@@ -15,6 +15,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as sec from './security.ts';
 import { brokerNodes, KafkaCluster, pidAlive, portOpen, readPid, spawnDetached, StackError, stopPid, type BrokerNode } from './kafka-cluster.ts';
 
 export { KafkaCluster, StackError, portOpen } from './kafka-cluster.ts';
@@ -35,6 +36,10 @@ export interface StackOptions {
   readonly registryPort: number;
   readonly registryManagementPort: number;
   readonly readyTimeoutMs: number;
+  /** STACK_SECURITY=sasl_ssl: SASL_SSL + mTLS listeners, ACLs, HTTPS registry (infra/local/security.ts). */
+  readonly security?: sec.SecurityOptions;
+  /** Start the brokers only (tests of the secured broker use the plaintext stack's registry). */
+  readonly brokerOnly?: boolean;
 }
 
 export interface StackEndpoints {
@@ -58,8 +63,13 @@ export function defaultStackOptions(env: NodeJS.ProcessEnv = process.env): Stack
   const brokersRaw = env.STACK_BROKERS ?? '';
   const brokers = brokersRaw === '' ? 1 : Number(brokersRaw);
   if (!Number.isInteger(brokers) || brokers < 1 || brokers > 9) throw new StackError(`STACK_BROKERS must be an integer 1-9, got "${brokersRaw}"`);
+  const security = sec.securityFromEnv(env, port('LOCAL_KAFKA_PORT', 19092), (m) => {
+    throw new StackError(m);
+  });
   return Object.freeze({
-    dir: resolve(ROOT, env.LOCAL_STACK_DIR ?? '.local/stack'),
+    // A secured stack keeps its data apart: its metadata holds SCRAM credentials and ACLs.
+    dir: resolve(ROOT, env.LOCAL_STACK_DIR ?? (security ? '.local/secure-stack' : '.local/stack')),
+    ...(security ? { security } : {}),
     brokers,
     kafkaPort: port('LOCAL_KAFKA_PORT', 19092),
     controllerPort: port('LOCAL_KAFKA_CONTROLLER_PORT', 19093),
@@ -76,7 +86,7 @@ export function stackNodes(opts: StackOptions): BrokerNode[] {
 export function endpointsOf(opts: StackOptions): StackEndpoints {
   return {
     brokers: stackNodes(opts).map((n) => `127.0.0.1:${n.port}`).join(','),
-    registryUrl: `http://127.0.0.1:${opts.registryPort}/apis/ccompat/v7`,
+    registryUrl: `${opts.security?.registryHttps ? 'https' : 'http'}://127.0.0.1:${opts.registryPort}/apis/ccompat/v7`,
   };
 }
 
@@ -143,7 +153,8 @@ export function findJava(minMajor: number, envVar: string, env: NodeJS.ProcessEn
   );
 }
 
-async function registryReady(url: string): Promise<boolean> {
+async function registryReady(url: string, ca?: string): Promise<boolean> {
+  if (ca) return sec.httpsOk(`${url}/subjects`, ca);
   try {
     const r = await fetch(`${url}/subjects`, { signal: AbortSignal.timeout(2000) });
     return r.ok;
@@ -165,7 +176,49 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: n
 /** The stack's brokers as a KafkaCluster (1 GB heap each; 512 MB each for more than one node). */
 export function stackCluster(opts: StackOptions, log: (m: string) => void = console.error): KafkaCluster {
   const a = ensureArtifacts(log);
-  return new KafkaCluster({ nodes: stackNodes(opts), heapMb: opts.brokers === 1 ? 1024 : 768, readyTimeoutMs: opts.readyTimeoutMs }, findJava(17, 'KAFKA_JAVA_HOME'), a, log);
+  const secure = opts.security ? securedSetup(opts, log) : undefined;
+  return new KafkaCluster(
+    { nodes: stackNodes(opts), heapMb: opts.brokers === 1 ? 1024 : 768, readyTimeoutMs: opts.readyTimeoutMs, ...(secure ? { secure: sec.secureBrokers(secure.paths, opts.security!, secure.creds) } : {}) },
+    findJava(17, 'KAFKA_JAVA_HOME'),
+    a,
+    log,
+  );
+}
+
+/** Certificates and credentials of a secured stack (created on first start, cached in <dir>/security). */
+function securedSetup(opts: StackOptions, log: (m: string) => void): { paths: sec.SecurityPaths; creds: Record<string, string> } {
+  const paths = sec.securityPaths(opts.dir);
+  const names = sec.principals();
+  const issued = sec.ensureCertificates(paths, names, log);
+  if (issued.length) log(`issued certificates for ${issued.join(', ')}`);
+  return { paths, creds: sec.ensureCredentials(paths, names) };
+}
+
+/** Secured stack, after the brokers answer: SCRAM users added since the format, topics, ACLs, env files. */
+async function securedPostStart(opts: StackOptions, a: ReturnType<typeof artifactPaths>, formatted: boolean, log: (m: string) => void): Promise<void> {
+  if (!opts.security) return;
+  const { paths, creds } = securedSetup(opts, () => undefined);
+  if (formatted) sec.recordScramUsers(paths, Object.keys(creds));
+  const e = endpointsOf(opts);
+  await sec.securedPostStart(
+    paths,
+    {
+      brokers: e.brokers,
+      mtlsBrokers: stackNodes(opts).map((n) => `127.0.0.1:${sec.mtlsPortOf(opts.security!, n.id)}`).join(','),
+      registryUrl: e.registryUrl,
+      java: findJava(17, 'KAFKA_JAVA_HOME'),
+      classpath: join(a.kafkaLibs, '*'),
+    },
+    creds,
+    log,
+  );
+}
+
+function registryCa(opts: StackOptions): string | undefined {
+  if (!opts.security?.registryHttps) return undefined;
+  const p = sec.securityPaths(opts.dir);
+  if (!existsSync(p.ca)) sec.ensureCertificates(p, sec.principals(), () => undefined);
+  return readFileSync(p.ca, 'utf8');
 }
 
 /**
@@ -205,7 +258,8 @@ export async function startRegistry(opts: StackOptions, a: ReturnType<typeof art
   const pidFile = join(opts.dir, 'registry.pid');
   const logFile = join(opts.dir, 'registry.log');
   const url = endpointsOf(opts).registryUrl;
-  if (readPid(pidFile) !== undefined && (await registryReady(url))) return false;
+  const ca = registryCa(opts);
+  if (readPid(pidFile) !== undefined && (await registryReady(url, ca))) return false;
   if (await portOpen(opts.registryPort)) {
     throw new StackError(`port ${opts.registryPort} is taken by a process that is not this stack's registry; set LOCAL_REGISTRY_PORT`);
   }
@@ -230,6 +284,7 @@ export async function startRegistry(opts: StackOptions, a: ReturnType<typeof art
       '-Dapicurio.datasource.jdbc.max-size=20',
       '-Dquarkus.log.level=WARN',
       '-Dquarkus.log.category."io.quarkus".level=INFO',
+      ...(opts.security?.registryHttps ? sec.registryTlsArgs(sec.securityPaths(opts.dir), opts.registryPort) : []),
       '-jar',
       a.apicurioJar,
     ],
@@ -237,7 +292,7 @@ export async function startRegistry(opts: StackOptions, a: ReturnType<typeof art
     logFile,
     pidFile,
   );
-  await waitFor('Apicurio Registry', () => registryReady(url), opts.readyTimeoutMs, pid, logFile);
+  await waitFor('Apicurio Registry', () => registryReady(url, ca), opts.readyTimeoutMs, pid, logFile);
   return true;
 }
 
@@ -258,7 +313,8 @@ export async function up(opts: StackOptions = defaultStackOptions(), log: (m: st
   const kafka = stackCluster(opts, log);
   const others = otherLayoutsRunning(opts);
   if (others.length > 0) throw new StackError(`a stack with another broker count is running (${others.join(', ')}); stop it first: make stack-down`);
-  const results = await Promise.allSettled([kafka.startAll(), startRegistry(opts, a, log)]);
+  const formatted = !existsSync(join(stackNodes(opts)[0]!.dataDir, 'meta.properties'));
+  const results = await Promise.allSettled([kafka.startAll(), opts.brokerOnly ? Promise.resolve(false) : startRegistry(opts, a, log)]);
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) {
     // Anything not reused was started (or half-started) by this call.
@@ -268,6 +324,7 @@ export async function up(opts: StackOptions = defaultStackOptions(), log: (m: st
     throw failed.reason;
   }
   const [k, r] = results.map((x) => (x as PromiseFulfilledResult<boolean>).value) as [boolean, boolean];
+  await securedPostStart(opts, a, formatted, log);
   writeEnvFile(opts);
   return { ...endpointsOf(opts), started: k || r };
 }
@@ -304,7 +361,7 @@ export async function status(opts: StackOptions = defaultStackOptions()): Promis
   return {
     kafka: Object.values(brokers).every(Boolean),
     brokers,
-    registry: readPid(join(opts.dir, 'registry.pid')) !== undefined && (await registryReady(endpointsOf(opts).registryUrl)),
+    registry: readPid(join(opts.dir, 'registry.pid')) !== undefined && (await registryReady(endpointsOf(opts).registryUrl, registryCa(opts))),
   };
 }
 

@@ -55,7 +55,7 @@ def latest_from_topic(name: str, timeout_s: float = 30.0) -> tuple[dict[str, Any
 
     settings = kafka_settings()
     topic = topic_name("modelUpdates")
-    values = read_values(settings, SchemaRegistry(settings.registry_url), topic, "model-update", timeout_s).values
+    values = read_values(settings, SchemaRegistry.from_settings(settings), topic, "model-update", timeout_s).values
     mine = [v for v in values if v["model_name"] == name]
     return (mine[-1] if mine else None), topic
 

@@ -50,7 +50,7 @@ def _fill_topics(rows: int, seed: int) -> tuple[str, str]:
     admin = admin_client(settings)
     for future in admin.create_topics([NewTopic(t, num_partitions=6, replication_factor=1) for t in (log_topic, outcome_topic)]).values():
         future.result(timeout=30)
-    registry = SchemaRegistry(settings.registry_url)
+    registry = SchemaRegistry.from_settings(settings)
     log_id, outcome_id = registry.register_value_schema(log_topic, "scoring-log"), registry.register_value_schema(outcome_topic, "loan-outcome")
     ds = generated_dataset(rows, seed)
     names = feature_names()
@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 print(f"kafka, {args.rows} rows: {_run(['--source', 'kafka', '--champion', 'file', '--stop-after', 'export', '--workdir', str(Path(tmp) / 'kafka')])}")
             finally:
-                admin = AdminClient({"bootstrap.servers": kafka_settings().brokers})
+                admin = AdminClient(kafka_settings().client_config())
                 for future in admin.delete_topics([log_topic, outcome_topic], operation_timeout=30).values():
                     future.result(timeout=60)
     return 0

@@ -16,6 +16,7 @@ from typing import NamedTuple
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 
 from pipeline.batch.errors import PipelineError
+from pipeline.kafka.failures import ErrorLog, explain, not_authorized
 from pipeline.kafka.settings import KafkaSettings
 
 
@@ -28,10 +29,11 @@ class RawRecord(NamedTuple):
     value: bytes | None
 
 
-def _consumer(settings: KafkaSettings) -> Consumer:
+def _consumer(settings: KafkaSettings, errors: ErrorLog) -> Consumer:
     return Consumer(
         {
-            "bootstrap.servers": settings.brokers,
+            **settings.client_config(),
+            **errors.config(),
             "group.id": f"pipeline-read-{uuid.uuid4()}",
             "enable.auto.commit": False,
             "enable.auto.offset.store": False,
@@ -69,13 +71,16 @@ def read_topic(settings: KafkaSettings, topic: str, timeout_s: float = 60.0, bat
         ``KAFKA_UNAVAILABLE`` (retriable) if the cluster does not answer, ``KAFKA_READ_TIMEOUT``
         (retriable) if the end is not reached within ``timeout_s``.
     """
-    consumer = _consumer(settings)
+    errors = ErrorLog()
+    consumer = _consumer(settings, errors)
     try:
         try:
             metadata = consumer.list_topics(topic, timeout=10)
         except KafkaException as e:
-            raise PipelineError("KAFKA_UNAVAILABLE", f"metadata of {topic}: {e}", retriable=True) from e
+            raise explain(errors.errors, settings.principal) or PipelineError("KAFKA_UNAVAILABLE", f"metadata of {topic}: {e}", retriable=True) from e
         described = metadata.topics.get(topic)
+        if described is not None and described.error is not None and described.error.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED:
+            raise not_authorized(settings.principal, topic, "read")
         if described is None or described.error is not None or not described.partitions:
             return
         ends: dict[int, int] = {}

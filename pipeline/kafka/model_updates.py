@@ -31,7 +31,7 @@ def publish(update: dict[str, Any]) -> Published:
     settings = kafka_settings()
     topic = topic_name("modelUpdates")
     ensure_topic(settings, "modelUpdates", topic)
-    registry = SchemaRegistry(settings.registry_url)
+    registry = SchemaRegistry.from_settings(settings)
     schema_id = registry.register_value_schema(topic, "model-update")
     value = registry.encode(schema_id, update)
     ((partition, offset),) = produce_all(settings, topic, [(update["model_name"].encode("utf-8"), value)])

@@ -7,12 +7,13 @@ from collections.abc import Iterable
 from confluent_kafka import KafkaError, Message, Producer
 
 from pipeline.batch.errors import PipelineError
+from pipeline.kafka.failures import ErrorLog, explain, not_authorized
 from pipeline.kafka.settings import KafkaSettings
 
 
-def producer(settings: KafkaSettings) -> Producer:
+def producer(settings: KafkaSettings, errors: ErrorLog | None = None) -> Producer:
     """Return an idempotent producer (``acks=all``) of the cluster."""
-    return Producer({"bootstrap.servers": settings.brokers, "enable.idempotence": True, "acks": "all", "linger.ms": 5})
+    return Producer({**settings.client_config(), **(errors.config() if errors else {}), "enable.idempotence": True, "acks": "all", "linger.ms": 5})
 
 
 def produce_all(settings: KafkaSettings, topic: str, records: Iterable[tuple[bytes | None, bytes]], timeout_s: float = 30.0) -> list[tuple[int, int]]:
@@ -40,7 +41,8 @@ def produce_all(settings: KafkaSettings, topic: str, records: Iterable[tuple[byt
         ``KAFKA_PRODUCE_FAILED`` if any record was not acknowledged (retriable when the
         broker's error is).
     """
-    client = producer(settings)
+    errors = ErrorLog()
+    client = producer(settings, errors)
     results: list[tuple[int, int] | None] = []
     failures: list[KafkaError] = []
 
@@ -63,6 +65,12 @@ def produce_all(settings: KafkaSettings, topic: str, records: Iterable[tuple[byt
                 client.poll(0.1)
         client.poll(0)
     remaining = client.flush(timeout_s)
+    if failures and failures[0].code() == KafkaError.TOPIC_AUTHORIZATION_FAILED:
+        raise not_authorized(settings.principal, topic, "write")
+    if remaining and not failures:
+        explained = explain(errors.errors, settings.principal)
+        if explained:
+            raise explained
     if failures or remaining:
         retriable = all(e.retriable() for e in failures)
         detail = f"{len(failures)} failed ({failures[0]})" if failures else f"{remaining} not acknowledged in {timeout_s}s"

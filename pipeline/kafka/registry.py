@@ -207,15 +207,26 @@ class SchemaRegistry:
         Timeout of each HTTP call.
     """
 
-    def __init__(self, url: str, timeout_s: float = 10.0) -> None:
+    def __init__(self, url: str, timeout_s: float = 10.0, ca_file: str | None = None, auth: tuple[str, str] | None = None) -> None:
         self.url = url.rstrip("/")
         self.timeout_s = timeout_s
         self._http = requests.Session()
+        # HTTPS with a private CA (SCHEMA_REGISTRY_CA_FILE); else the system's CAs.
+        if ca_file:
+            self._http.verify = ca_file
+        if auth:
+            self._http.auth = auth
         self._schemas: dict[int, Any] = {}
         self._raw: dict[int, dict[str, Any]] = {}
         self._unknown: set[int] = set()
         # (writer id, reader name) -> (parsed writer, parsed reader or None, reader JSON) or a failure.
         self._plans: dict[tuple[int, str], tuple[Any, Any, Any] | DecodeFailure] = {}
+
+    @classmethod
+    def from_settings(cls, settings: Any, timeout_s: float = 10.0) -> SchemaRegistry:
+        """Return the registry client of a :class:`~pipeline.kafka.settings.KafkaSettings` (URL, CA, basic auth)."""
+        auth = (settings.registry_username, settings.registry_password or "") if settings.registry_username else None
+        return cls(settings.registry_url, timeout_s, ca_file=settings.registry_ca_file, auth=auth)
 
     def _call(self, method: str, path: str, body: Any = None) -> requests.Response:
         try:

@@ -10,7 +10,7 @@ import json
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ STACK_ENV = REPO_ROOT / ".local" / "stack.env"
 TOPICS_FILE = REPO_ROOT / "infra" / "topics.json"
 DEFAULT_BROKERS = "127.0.0.1:19092"
 DEFAULT_REGISTRY_URL = "http://127.0.0.1:18081/apis/ccompat/v7"
+SASL_MECHANISMS = ("plain", "scram-sha-256", "scram-sha-512")
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,58 @@ class KafkaSettings:
 
     brokers: str
     registry_url: str
+    ssl: bool = False
+    ssl_ca_file: str | None = None
+    ssl_cert_file: str | None = None
+    ssl_key_file: str | None = None
+    ssl_key_password: str | None = field(default=None, repr=False)
+    sasl_mechanism: str | None = None
+    sasl_username: str | None = None
+    sasl_password: str | None = field(default=None, repr=False)
+    registry_ca_file: str | None = None
+    registry_username: str | None = None
+    registry_password: str | None = field(default=None, repr=False)
+
+    @property
+    def principal(self) -> str:
+        """The principal the broker sees: the SASL user, else the certificate's owner, else ANONYMOUS."""
+        if self.sasl_username:
+            return self.sasl_username
+        return "(client certificate)" if self.ssl_cert_file else "ANONYMOUS"
+
+    def client_config(self) -> dict[str, Any]:
+        """Return the librdkafka (confluent-kafka) settings of this cluster: brokers, TLS and SASL.
+
+        The same variables as the TypeScript services (README "Security"): ``KAFKA_SSL``,
+        ``KAFKA_SSL_CA_FILE``, ``KAFKA_SSL_CERT_FILE``/``KAFKA_SSL_KEY_FILE`` (mTLS),
+        ``KAFKA_SASL_MECHANISM``/``USERNAME``/``PASSWORD``.
+
+        Examples
+        --------
+        >>> s = KafkaSettings("k:9093", "http://r", ssl=True, sasl_mechanism="scram-sha-512", sasl_username="u", sasl_password="s3cret")
+        >>> c = s.client_config()
+        >>> c["security.protocol"], c["sasl.mechanism"], c["sasl.username"]
+        ('SASL_SSL', 'SCRAM-SHA-512', 'u')
+        >>> "s3cret" in repr(s)
+        False
+        """
+        config: dict[str, Any] = {"bootstrap.servers": self.brokers}
+        tls = self.ssl or bool(self.ssl_ca_file) or bool(self.ssl_cert_file)
+        if self.sasl_mechanism:
+            config["security.protocol"] = "SASL_SSL" if tls else "SASL_PLAINTEXT"
+            config["sasl.mechanism"] = self.sasl_mechanism.upper()
+            config["sasl.username"] = self.sasl_username
+            config["sasl.password"] = self.sasl_password
+        elif tls:
+            config["security.protocol"] = "SSL"
+        if self.ssl_ca_file:
+            config["ssl.ca.location"] = self.ssl_ca_file
+        if self.ssl_cert_file:
+            config["ssl.certificate.location"] = self.ssl_cert_file
+            config["ssl.key.location"] = self.ssl_key_file
+            if self.ssl_key_password:
+                config["ssl.key.password"] = self.ssl_key_password
+        return config
 
 
 def read_env_file(path: Path) -> dict[str, str]:
@@ -83,7 +136,40 @@ def kafka_settings(env: Mapping[str, str] | None = None, stack_env: Path = STACK
     file_values = {} if env.get("KAFKA_BROKERS") else read_env_file(stack_env)
     brokers = env.get("KAFKA_BROKERS") or file_values.get("KAFKA_BROKERS") or DEFAULT_BROKERS
     registry = env.get("SCHEMA_REGISTRY_URL") or file_values.get("SCHEMA_REGISTRY_URL") or DEFAULT_REGISTRY_URL
-    return KafkaSettings(brokers=brokers, registry_url=registry.rstrip("/"))
+    source = env if env.get("KAFKA_BROKERS") else {**file_values, **{k: v for k, v in env.items() if v}}
+
+    def get(name: str) -> str | None:
+        return source.get(name) or None
+
+    mechanism = get("KAFKA_SASL_MECHANISM")
+    if mechanism is not None and mechanism.lower() not in SASL_MECHANISMS:
+        raise PipelineError("CONFIG_INVALID", f"KAFKA_SASL_MECHANISM must be one of {', '.join(SASL_MECHANISMS)}, got {mechanism!r}")
+    if mechanism and not (get("KAFKA_SASL_USERNAME") and get("KAFKA_SASL_PASSWORD")):
+        raise PipelineError("CONFIG_INVALID", "KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD are required when KAFKA_SASL_MECHANISM is set")
+    if bool(get("KAFKA_SSL_CERT_FILE")) != bool(get("KAFKA_SSL_KEY_FILE")):
+        raise PipelineError("CONFIG_INVALID", "KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE go together (a client certificate needs its private key)")
+    for variable in ("KAFKA_SSL_CA_FILE", "KAFKA_SSL_CERT_FILE", "KAFKA_SSL_KEY_FILE", "SCHEMA_REGISTRY_CA_FILE"):
+        path = get(variable)
+        if path is not None and not Path(path).is_file():
+            raise PipelineError("CONFIG_INVALID", f"{variable}: cannot read {path}: no such file")
+    ssl_flag = (get("KAFKA_SSL") or "false").lower()
+    if ssl_flag not in ("true", "false", "1", "0", "yes", "no"):
+        raise PipelineError("CONFIG_INVALID", f"KAFKA_SSL must be true or false, got {ssl_flag!r}")
+    return KafkaSettings(
+        brokers=brokers,
+        registry_url=registry.rstrip("/"),
+        ssl=ssl_flag in ("true", "1", "yes"),
+        ssl_ca_file=get("KAFKA_SSL_CA_FILE"),
+        ssl_cert_file=get("KAFKA_SSL_CERT_FILE"),
+        ssl_key_file=get("KAFKA_SSL_KEY_FILE"),
+        ssl_key_password=get("KAFKA_SSL_KEY_PASSWORD"),
+        sasl_mechanism=mechanism.lower() if mechanism else None,
+        sasl_username=get("KAFKA_SASL_USERNAME") if mechanism else None,
+        sasl_password=get("KAFKA_SASL_PASSWORD") if mechanism else None,
+        registry_ca_file=get("SCHEMA_REGISTRY_CA_FILE"),
+        registry_username=get("SCHEMA_REGISTRY_USERNAME"),
+        registry_password=get("SCHEMA_REGISTRY_PASSWORD"),
+    )
 
 
 def topics_file(path: Path = TOPICS_FILE) -> dict[str, Any]:

@@ -6,12 +6,22 @@ from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from pipeline.batch.errors import PipelineError
+from pipeline.kafka.failures import ErrorLog, explain
 from pipeline.kafka.settings import KafkaSettings, replication_for, topic_definition
+
+
+class _Admin(AdminClient):
+    """An admin client that remembers librdkafka's client errors (for :func:`explain`)."""
+
+    def __init__(self, settings: KafkaSettings) -> None:
+        self.error_log = ErrorLog()
+        self.principal = settings.principal
+        super().__init__({**settings.client_config(), **self.error_log.config()})
 
 
 def admin_client(settings: KafkaSettings) -> AdminClient:
     """Return an admin client of the cluster."""
-    return AdminClient({"bootstrap.servers": settings.brokers})
+    return _Admin(settings)
 
 
 def topic_exists(admin: AdminClient, topic: str, timeout_s: float = 10.0) -> bool:
@@ -25,7 +35,9 @@ def topic_exists(admin: AdminClient, topic: str, timeout_s: float = 10.0) -> boo
     try:
         metadata = admin.list_topics(timeout=timeout_s)
     except KafkaException as e:
-        raise PipelineError("KAFKA_UNAVAILABLE", f"cluster metadata: {e}", retriable=True) from e
+        errors = getattr(admin, "error_log", None)
+        explained = explain(errors.errors, getattr(admin, "principal", "?")) if errors else None
+        raise explained or PipelineError("KAFKA_UNAVAILABLE", f"cluster metadata: {e}", retriable=True) from e
     return topic in metadata.topics
 
 

@@ -7,11 +7,12 @@ import type { FastifyInstance } from 'fastify';
 import type { Kafka } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import { createKafka } from '../shared/kafka/client.ts';
+import { httpCall, tlsAgent, type HttpResponse } from '../shared/http-client.ts';
 import type { Logger } from '../shared/log.ts';
 import { ServiceError } from '../shared/errors.ts';
 import { AvroRegistry, type RegistryConfig } from '../shared/registry.ts';
 import { withRetry } from '../shared/retry.ts';
-import { createMissingTopics, registerWithRetry, startupRetry } from '../shared/startup.ts';
+import { prepareCluster, registerWithRetry, startupRetry } from '../shared/startup.ts';
 import { DriftAggregator } from './aggregator.ts';
 import type { DriftConfig } from './config.ts';
 import { createDriftInstrumentation, type DriftInstrumentation } from './events.ts';
@@ -33,12 +34,18 @@ export interface DriftServiceOptions {
   readonly runRetrain?: (command: string, env: Record<string, string>, timeoutMs: number) => Promise<CommandOutcome>;
 }
 
+const agents = new WeakMap<RegistryConfig, ReturnType<typeof tlsAgent>>();
+function registryAgent(registry: RegistryConfig): ReturnType<typeof tlsAgent> {
+  if (!agents.has(registry)) agents.set(registry, tlsAgent(registry.ca));
+  return agents.get(registry);
+}
+
 /** The writer schema (parsed JSON) of a registry schema id; undefined when the registry does not know it. */
 export async function writerSchema(registry: RegistryConfig, id: number): Promise<unknown | undefined> {
   const headers: Record<string, string> = registry.username ? { authorization: `Basic ${Buffer.from(`${registry.username}:${registry.password ?? ''}`).toString('base64')}` } : {};
-  let res: Response;
+  let res: HttpResponse;
   try {
-    res = await fetch(`${registry.url}/schemas/ids/${id}`, { headers, signal: AbortSignal.timeout(10_000) });
+    res = await httpCall(`${registry.url}/schemas/ids/${id}`, { headers, timeoutMs: 10_000 }, registryAgent(registry));
   } catch (e) {
     throw new ServiceError('REGISTRY_UNAVAILABLE', `schema registry at ${registry.url} unreachable: ${(e as Error).message}`, true, { id }, { cause: e });
   }
@@ -169,7 +176,7 @@ export class DriftService {
 
       const topics = c.connection.topics;
       const retry = startupRetry(this.log);
-      if (c.createTopics) await createMissingTopics(kafka, topics, DRIFT_TOPIC_ROLES, this.log);
+      await prepareCluster(kafka, c.connection, { names: topics, roles: DRIFT_TOPIC_ROLES, groups: [c.groupId] }, { create: c.createTopics, createVar: 'DRIFT_CREATE_TOPICS' }, this.log);
       const register = (topic: string, schema: string) => registerWithRetry(registry, topic, schema, this.log);
       const [partial, window, alert] = await Promise.all([register(topics.driftPartials!, 'drift-partial'), register(topics.driftWindows!, 'drift-window'), register(topics.driftAlerts!, 'drift-alert')]);
       await Promise.all([registry.warm(partial), registry.warm(window), registry.warm(alert)]);

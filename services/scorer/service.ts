@@ -7,7 +7,7 @@ import type { Registry } from 'prom-client';
 import { createKafka } from '../shared/kafka/client.ts';
 import type { Logger } from '../shared/log.ts';
 import { AvroRegistry } from '../shared/registry.ts';
-import { createMissingTopics, registerWithRetry } from '../shared/startup.ts';
+import { prepareCluster, registerWithRetry } from '../shared/startup.ts';
 import type { ScorerConfig } from './config.ts';
 import { createScorerInstrumentation, type ScorerInstrumentation } from './events.ts';
 import { buildHttp } from './http.ts';
@@ -156,7 +156,7 @@ export class ScorerService {
       const kafka = createKafka(c.connection, `scorer-${c.instanceId}`, (level, msg, extra) => this.log[level](extra, msg));
       const registry = new AvroRegistry(c.connection.registry);
       const topics = c.connection.topics;
-      if (c.createTopics) await createMissingTopics(kafka, topics, SCORER_TOPIC_ROLES, this.log);
+      await prepareCluster(kafka, c.connection, { names: topics, roles: SCORER_TOPIC_ROLES, groups: [c.groupId] }, { create: c.createTopics, createVar: 'SCORER_CREATE_TOPICS' }, this.log);
       const register = (topic: string, schema: string) => registerWithRetry(registry, topic, schema, this.log);
       const [, decision, scoringLog, deadLetter] = await Promise.all([
         register(topics.applications, 'loan-application'),

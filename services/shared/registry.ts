@@ -8,6 +8,7 @@ import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import type { Type } from 'avsc';
 import { compileIntRangeCheck, locateFault, planReader, type BodyReader, type RangeCheck } from './avro-read.ts';
 import { ServiceError } from './errors.ts';
+import { httpCall, tlsAgent, type HttpResponse } from './http-client.ts';
 import { err, ok, type Result } from './result.ts';
 import { schemaText } from './schemas.ts';
 import { frame, parseFrame } from './wire.ts';
@@ -33,6 +34,8 @@ export interface RegistryConfig {
   readonly url: string;
   readonly username?: string;
   readonly password?: string;
+  /** PEM of the CA that signed the registry's certificate (SCHEMA_REGISTRY_CA_FILE); else the system's CAs. */
+  readonly ca?: string;
 }
 
 export type Compatibility = 'BACKWARD' | 'BACKWARD_TRANSITIVE' | 'FORWARD' | 'FULL' | 'NONE';
@@ -45,9 +48,13 @@ export class AvroRegistry {
   /** How to read each (writer schema id, reader record) pair: resolved once, then reused for every message. */
   private readonly plans = new Map<number, Map<string, Plan>>();
 
+  private readonly agent: ReturnType<typeof tlsAgent>;
+
   constructor(private readonly config: RegistryConfig) {
+    this.agent = tlsAgent(config.ca);
     this.client = new SchemaRegistry({
       host: config.url,
+      ...(this.agent ? { agent: this.agent } : {}),
       ...(config.username ? { auth: { username: config.username, password: config.password ?? '' } } : {}),
       retry: { retries: 2 },
     });
@@ -60,14 +67,13 @@ export class AvroRegistry {
 
   /** Sets a subject's compatibility level (Confluent `PUT /config/{subject}`). */
   async setCompatibility(subject: string, level: Compatibility): Promise<void> {
-    let res: Response;
+    let res: HttpResponse;
     try {
-      res = await fetch(`${this.config.url}/config/${encodeURIComponent(subject)}`, {
-        method: 'PUT',
-        headers: { 'content-type': 'application/vnd.schemaregistry.v1+json', ...this.authHeaders() },
-        body: JSON.stringify({ compatibility: level }),
-        signal: AbortSignal.timeout(10_000),
-      });
+      res = await httpCall(
+        `${this.config.url}/config/${encodeURIComponent(subject)}`,
+        { method: 'PUT', headers: { 'content-type': 'application/vnd.schemaregistry.v1+json', ...this.authHeaders() }, body: JSON.stringify({ compatibility: level }), timeoutMs: 10_000 },
+        this.agent,
+      );
     } catch (e) {
       throw new ServiceError('REGISTRY_UNAVAILABLE', `schema registry at ${this.config.url} unreachable: ${(e as Error).message}`, true, { subject }, { cause: e });
     }
@@ -82,7 +88,7 @@ export class AvroRegistry {
   /** The compatibility level in force for a subject (Confluent `GET /config/{subject}`), if it has one. */
   async compatibility(subject: string): Promise<string | undefined> {
     try {
-      const res = await fetch(`${this.config.url}/config/${encodeURIComponent(subject)}`, { headers: this.authHeaders(), signal: AbortSignal.timeout(10_000) });
+      const res = await httpCall(`${this.config.url}/config/${encodeURIComponent(subject)}`, { headers: this.authHeaders(), timeoutMs: 10_000 }, this.agent);
       if (!res.ok) return undefined;
       const j = (await res.json()) as { compatibilityLevel?: string; compatibility?: string };
       return j.compatibilityLevel ?? j.compatibility;

@@ -12,11 +12,12 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { createKafka } from '../shared/kafka/client.ts';
 import { connectionFromEnv } from '../shared/kafka/connection.ts';
-import { ensureTopics } from '../shared/kafka/topics.ts';
+import { env, parseDuration, parseEnv } from '../shared/config.ts';
+import { createLogger } from '../shared/log.ts';
+import { prepareCluster } from '../shared/startup.ts';
 import { AvroRegistry } from '../shared/registry.ts';
 import type { Application } from './invalid.ts';
 import { produceApplications, type ApplicationSource } from './producer.ts';
-import { parseDuration } from '../shared/config.ts';
 import { drawDefault, OutcomePublisher, OutcomeSchedule } from './outcomes.ts';
 import { populationSource, populationSpec } from './source.ts';
 
@@ -56,12 +57,12 @@ async function produce(args: string[]): Promise<void> {
     return n;
   };
   const conn = connectionFromEnv();
+  // Topic creation is the admin's job on a secured cluster: SIMULATOR_CREATE_TOPICS=false only checks them.
+  const { SIMULATOR_CREATE_TOPICS: create } = parseEnv({ SIMULATOR_CREATE_TOPICS: env.bool(true) }, process.env);
   const kafka = createKafka(conn, 'simulator');
   const registry = new AvroRegistry(conn.registry);
-  const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin, conn.topics, ['applications']);
-  await admin.disconnect();
+  const withOutcomes = values['outcomes-delay'] !== undefined;
+  await prepareCluster(kafka, conn, { names: conn.topics, roles: withOutcomes ? ['applications', 'outcomes'] : ['applications'] }, { create, createVar: 'SIMULATOR_CREATE_TOPICS' }, createLogger('simulator', process.env.LOG_LEVEL ?? 'warn'));
   const schemaId = await registry.registerValueSchema(conn.topics.applications, 'loan-application');
   await registry.warm(schemaId);
 
@@ -93,10 +94,6 @@ async function produce(args: string[]): Promise<void> {
   if (delayMs !== undefined) {
     const outcomeSchema = await registry.registerValueSchema(conn.topics.outcomes, 'loan-outcome');
     await registry.warm(outcomeSchema);
-    const a2 = kafka.admin();
-    await a2.connect();
-    await ensureTopics(a2, conn.topics, ['outcomes']);
-    await a2.disconnect();
     outcomeProducer = kafka.producer();
     await outcomeProducer.connect();
     outcomes = new OutcomePublisher(outcomeProducer, registry, outcomeSchema, conn.topics.outcomes, new OutcomeSchedule());

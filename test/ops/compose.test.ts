@@ -140,3 +140,34 @@ describe('docker-compose.yml', () => {
     expect(services.prometheus!.volumes).toContain('./infra/prometheus:/etc/prometheus:ro');
   });
 });
+
+describe('docker-compose.secure.yml (secured override)', () => {
+  const text = readFileSync(join(REPO_ROOT, 'docker-compose.secure.yml'), 'utf8');
+  const override = loadCompose(text);
+  const base = loadCompose();
+
+  it('validates against the Compose Specification JSON schema and only overrides services of docker-compose.yml (plus its users init)', () => {
+    const validate = validator();
+    expect(validate(override), JSON.stringify(validate.errors, null, 2)).toBe(true);
+    for (const name of Object.keys(override.services)) if (name !== 'kafka-users') expect(Object.keys(base.services)).toContain(name);
+  });
+
+  it('each service authenticates as its own principal of infra/acls.json with the services variable names, and topics are not created by services', () => {
+    const acls = JSON.parse(readFileSync(join(REPO_ROOT, 'infra', 'acls.json'), 'utf8')) as { principals: Record<string, unknown> };
+    const expected: Record<string, string> = { scorer: 'scorer', drift: 'drift', simulator: 'simulator', 'model-init': 'pipeline' };
+    for (const [service, principal] of Object.entries(expected)) {
+      expect(Object.keys(acls.principals)).toContain(principal);
+      const e = override.services[service]!.environment!;
+      expect(e.KAFKA_SASL_USERNAME).toBe(principal);
+      expect(e.KAFKA_SASL_MECHANISM).toBe('scram-sha-512');
+      expect(e.KAFKA_SSL).toBe('true');
+      expect(e.KAFKA_SASL_PASSWORD).toMatch(/^\$\{[A-Z]+_KAFKA_PASSWORD:\?/);
+    }
+    for (const [service, variable] of [['scorer', 'SCORER_CREATE_TOPICS'], ['drift', 'DRIFT_CREATE_TOPICS'], ['simulator', 'SIMULATOR_CREATE_TOPICS']] as const) {
+      expect(override.services[service]!.environment![variable]).toBe('false');
+    }
+    expect(override.services.kafka!.environment!.KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND).toBe('false');
+    // No secret is written into the file itself.
+    expect(text).not.toMatch(/PASSWORD: [^$\s]/);
+  });
+});

@@ -25,6 +25,16 @@ function dockerAnswers(): boolean {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const teardown = await setupStack(project);
+  return async () => {
+    await teardown();
+    // The secured broker of test/security/ (started lazily by the first file that needs it).
+    const { stopSecureStack } = await import('../security/secure-stack.ts');
+    await stopSecureStack();
+  };
+}
+
+async function setupStack(project: TestProject): Promise<() => Promise<void>> {
   const mode = process.env.TEST_STACK;
   if ((mode === undefined || mode === 'external') && process.env.KAFKA_BROKERS && process.env.SCHEMA_REGISTRY_URL) {
     project.provide('stack', { brokers: process.env.KAFKA_BROKERS, registryUrl: process.env.SCHEMA_REGISTRY_URL, mode: 'external' });

@@ -77,7 +77,7 @@ export function createKafka(conn: ConnectionConfig, clientIdSuffix: string, log?
       log(kafkajsLogLevel(level, message, extra), `kafkajs ${entry.namespace}: ${message}`, extra);
     },
   };
-  if (conn.ssl) config.ssl = conn.ssl.ca ? { ca: [conn.ssl.ca] } : true;
+  if (conn.ssl) config.ssl = Object.keys(conn.ssl).length ? { ...conn.ssl } : true;
   if (conn.sasl) config.sasl = { ...conn.sasl } as KafkaConfig['sasl'];
   return new ExplicitPartitionerKafka(config);
 }

@@ -94,7 +94,7 @@ export async function ensureTopics(
       // Another instance may have created them concurrently; re-check before failing.
       const now = new Set(await admin.listTopics());
       const still = missing.filter((t) => !now.has(t.topic)).map((t) => t.topic);
-      if (still.length > 0) throw new ServiceError('TOPIC_SETUP_FAILED', `could not create topics ${still.join(', ')}: ${(e as Error).message}`, true, { topics: still }, { cause: e });
+      if (still.length > 0) throw new ServiceError('TOPIC_SETUP_FAILED', `could not create topics ${still.join(', ')}: ${(e as Error).message}`, (e as { retriable?: boolean }).retriable !== false, { topics: still }, { cause: e });
     }
   }
   return { created: missing.map((t) => t.topic), existing: wanted.filter((t) => existing.has(t.topic)).map((t) => t.topic) };

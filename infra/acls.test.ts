@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { aclBindings, describeBinding, loadAclFile } from './acls.ts';
+import { TOPICS_FILE } from '../services/shared/kafka/topics.ts';
+
+const defaults = Object.fromEntries(Object.entries(TOPICS_FILE.topics).map(([role, d]) => [role, d.name]));
+const lines = (env: NodeJS.ProcessEnv = {}, topics = defaults) => aclBindings(loadAclFile(), topics, env).map(describeBinding);
+
+describe('infra/acls.json -> ACL bindings', () => {
+  it("grants the scorer exactly its topics, group, transactional-id prefix and idempotent write", () => {
+    const scorer = lines().filter((l) => l.startsWith('User:scorer '));
+    expect(scorer.sort()).toEqual(
+      [
+        'User:scorer may READ topic loan-applications',
+        'User:scorer may READ topic model-updates',
+        'User:scorer may WRITE topic loan-decisions',
+        'User:scorer may WRITE topic scoring-log',
+        'User:scorer may WRITE topic loan-applications-dlq',
+        'User:scorer may WRITE topic model-events',
+        'User:scorer may READ group credit-scorer',
+        'User:scorer may READ group model-updates-scorer@*',
+        'User:scorer may WRITE transactional-id credit-scorer-*',
+        'User:scorer may IDEMPOTENT-WRITE cluster kafka-cluster',
+      ].sort(),
+    );
+  });
+
+  it('least privilege: only the pipeline writes model-updates, only the simulator writes applications and outcomes, nobody but the drift monitor and the pipeline reads outcomes', () => {
+    const all = lines();
+    expect(all.filter((l) => l.endsWith('WRITE topic model-updates'))).toEqual(['User:pipeline may WRITE topic model-updates']);
+    expect(all.filter((l) => / WRITE topic (loan-applications|loan-outcomes)$/.test(l)).sort()).toEqual(['User:simulator may WRITE topic loan-applications', 'User:simulator may WRITE topic loan-outcomes']);
+    expect(all.filter((l) => l.endsWith('READ topic loan-outcomes')).sort()).toEqual(['User:drift may READ topic loan-outcomes', 'User:pipeline may READ topic loan-outcomes']);
+  });
+
+  it('follows topic names and the group variables', () => {
+    const l = lines({ SCORER_GROUP_ID: 'g2', DRIFT_GROUP_ID: 'd2' }, { ...defaults, applications: 'apps-2' });
+    expect(l).toContain('User:scorer may READ topic apps-2');
+    expect(l).toContain('User:scorer may READ group g2');
+    expect(l).toContain('User:scorer may WRITE transactional-id g2-*');
+    expect(l).toContain('User:drift may READ group d2*');
+    expect(l).not.toContain('User:scorer may READ group credit-scorer');
+  });
+});
