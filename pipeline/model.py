@@ -1,4 +1,4 @@
-"""The credit-default classifier: XGBoost with monotone constraints.
+"""The credit-default classifier: XGBoost with monotone constraints; the one place it is fitted, saved and loaded.
 
 ``base_score`` is pinned to 0.5 (a zero base margin). XGBoost >= 2 otherwise
 estimates it from the labels; the ONNX converter then carries it as the tree
@@ -12,10 +12,13 @@ one float32 ulp of the sigmoid. The intercept is learned by the trees instead.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from xgboost import XGBClassifier
+
+from pipeline.population import load_spec
 
 XGB_PARAMS: dict[str, Any] = {
     "n_estimators": 300,
@@ -65,8 +68,65 @@ def monotone_constraints(monotone: Mapping[str, int], names: list[str]) -> tuple
     return tuple(int(monotone.get(name, 0)) for name in names)
 
 
-def train_classifier(X: np.ndarray, y: np.ndarray, seed: int, constraints: tuple[int, ...]) -> XGBClassifier:
-    """Fit the classifier on float32 features.
+def xgboost_params(overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Return :data:`XGB_PARAMS` with ``overrides`` applied (``base_score`` stays 0.5).
+
+    Examples
+    --------
+    >>> xgboost_params({"max_depth": 3})["max_depth"], xgboost_params({})["base_score"]
+    (3, 0.5)
+    """
+    params = {**XGB_PARAMS, **dict(overrides)}
+    if params["base_score"] != 0.5:
+        raise ValueError("base_score must stay 0.5 (see pipeline/model.py)")
+    return params
+
+
+def constraints_for(names: list[str], monotone: bool) -> tuple[int, ...]:
+    """Return the population spec's monotone constraints in ``names`` order, or all zeros.
+
+    Examples
+    --------
+    >>> from pipeline.features import feature_names
+    >>> dict(zip(feature_names(), constraints_for(feature_names(), True)))["num_late_payments"]
+    1
+    """
+    if not monotone:
+        return (0,) * len(names)
+    return monotone_constraints(load_spec()["default_model"]["monotone"], names)
+
+
+def time_split(submitted_at: np.ndarray, holdout_fraction: float) -> tuple[np.ndarray, np.ndarray]:
+    """Split row indices by event time: earliest rows train, latest rows are the holdout.
+
+    Parameters
+    ----------
+    submitted_at : numpy.ndarray
+        Event times of the rows.
+    holdout_fraction : float
+        Share of rows, in (0, 1), that go to the holdout.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(train_idx, holdout_idx)``; every training time is <= every holdout time.
+
+    Examples
+    --------
+    >>> [a.tolist() for a in time_split(np.array([5, 1, 4, 2, 3]), 0.4)]
+    [[1, 3, 4], [2, 0]]
+    """
+    if not 0.0 < holdout_fraction < 1.0:
+        raise ValueError(f"holdout_fraction must be in (0, 1), got {holdout_fraction}")
+    order = np.argsort(submitted_at, kind="stable")
+    n_train = int(round(len(order) * (1.0 - holdout_fraction)))
+    return order[:n_train], order[n_train:]
+
+
+def fit(X: np.ndarray, y: np.ndarray, seed: int, constraints: tuple[int, ...], params: Mapping[str, Any] = XGB_PARAMS) -> XGBClassifier:
+    """Fit the classifier on float32 features; deterministic for the same inputs.
+
+    The one training function: the initial model and the pipeline's train stage both call it.
 
     Parameters
     ----------
@@ -75,16 +135,18 @@ def train_classifier(X: np.ndarray, y: np.ndarray, seed: int, constraints: tuple
     y : numpy.ndarray
         0/1 labels.
     seed : int
-        ``random_state`` of XGBoost (row subsampling).
+        XGBoost ``random_state`` (row subsampling).
     constraints : tuple of int
         Monotone constraints in feature order.
+    params : mapping, optional
+        Full XGBoost parameters (:func:`xgboost_params`); :data:`XGB_PARAMS` by default.
 
     Returns
     -------
     xgboost.XGBClassifier
-        The fitted model; deterministic for a given ``(X, y, seed)``.
+        The fitted model; deterministic for a given ``(X, y, seed, params)``.
     """
-    model = XGBClassifier(**XGB_PARAMS, random_state=seed, monotone_constraints=constraints)
+    model = XGBClassifier(**dict(params), random_state=seed, monotone_constraints=constraints)
     model.fit(np.asarray(X, dtype=np.float32), np.asarray(y))
     return model
 
@@ -105,3 +167,18 @@ def predict_default(model: XGBClassifier, X: np.ndarray) -> np.ndarray:
         float64 probabilities (exactly the float32 values XGBoost computed).
     """
     return model.predict_proba(np.asarray(X, dtype=np.float32))[:, 1].astype(np.float64)
+
+
+def save(model: XGBClassifier, path: Path) -> None:
+    """Save the booster as UBJSON (binary, exact; identical bytes for identical models)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
+    model.save_model(tmp)
+    tmp.replace(path)
+
+
+def load(path: Path) -> XGBClassifier:
+    """Load a classifier saved by :func:`save` (predictions identical to the saved one)."""
+    model = XGBClassifier()
+    model.load_model(path)
+    return model

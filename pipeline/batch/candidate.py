@@ -9,11 +9,11 @@ from typing import Any, NamedTuple
 import numpy as np
 from xgboost import XGBClassifier
 
-from pipeline.batch import trainer
 from pipeline.batch.dataset import Dataset, file_sha256, read_csv
 from pipeline.batch.errors import PipelineError
 from pipeline.features import feature_names
-from pipeline.train_initial import time_split
+from pipeline.model import load as load_model
+from pipeline.model import time_split
 
 MODEL_FILE = "model.ubj"
 INFO_FILE = "train.json"
@@ -88,4 +88,4 @@ def load(dataset_path: Path, train_dir: Path) -> Candidate:
         raise PipelineError("CANDIDATE_INVALID", f"{dataset_path} (sha256 {sha[:12]}) is not the dataset the candidate was trained on ({info['dataset']['sha256'][:12]})")
     dataset = read_csv(dataset_path, feature_names())
     train_idx, holdout_idx = split(dataset, info["split"]["holdout_fraction"])
-    return Candidate(dataset, train_idx, holdout_idx, trainer.load(model_path), info)
+    return Candidate(dataset, train_idx, holdout_idx, load_model(model_path), info)
