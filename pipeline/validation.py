@@ -47,7 +47,8 @@ def rule_violations(X: np.ndarray, names: list[str]) -> dict[str, np.ndarray]:
             "age int in [18, 120]": ~(is_int(age) & (age >= 18) & (age <= 120)),
             "annual_income > 0": ~(col["annual_income"] > 0),
             "debt_to_income_ratio in [0, 10]": ~((col["debt_to_income_ratio"] >= 0) & (col["debt_to_income_ratio"] <= 10)),
-            "credit_history_length int in [0, age-18]": ~(is_int(history) & (history >= 0) & (history <= age - 18)),
+            # history <= age - 18 is not judged when age is NaN (the scorer reports age alone then)
+            "credit_history_length int in [0, age-18]": ~(is_int(history) & (history >= 0) & ((history <= age - 18) | np.isnan(age))),
             "num_open_accounts int >= 0": ~(is_int(col["num_open_accounts"]) & (col["num_open_accounts"] >= 0)),
             "num_late_payments int >= 0": ~(is_int(col["num_late_payments"]) & (col["num_late_payments"] >= 0)),
             "loan_amount > 0": ~(col["loan_amount"] > 0),
