@@ -41,11 +41,12 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
+from pipeline.schemas import record_name  # noqa: E402
 from pipeline.validation import rule_violations  # noqa: E402  (the scorer's rules, vectorized)
 
 # Decision policy: the scorer's defaults (services/scorer/policy.ts).
 CLASSIFICATION_THRESHOLD, RISK_MEDIUM_AT, RISK_HIGH_AT, REVIEW_AT, DECLINE_AT = 0.5, 0.3, 0.6, 0.3, 0.6
-APPLICATION_RECORD = "com.creditrisk.v1.LoanApplication"
+APPLICATION_RECORD = record_name("loan-application")
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 # Which field each rule of pipeline/validation.py is about (for the dead letter's field_errors).
 RULE_FIELDS = {

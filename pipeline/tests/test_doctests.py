@@ -5,7 +5,7 @@ import importlib
 
 import pytest
 
-MODULES = ["artifacts", "expressions", "features", "metrics", "model", "population", "reference", "train_initial", "validation"]
+MODULES = ["artifacts", "bundle", "schemas", "expressions", "features", "metrics", "model", "population", "reference", "train_initial", "validation"]
 MODULES += [
     "batch.announcement", "batch.dataset", "batch.errors", "batch.evaluation", "batch.gate_rules", "batch.generate",
     "batch.join", "batch.layout", "batch.monotone", "batch.params", "batch.tracking", "batch.trainer", "batch.versions",

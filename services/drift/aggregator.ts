@@ -37,8 +37,9 @@ import { PerformanceCounts, summarize } from './performance.ts';
 import type { Reference } from './reference.ts';
 import { runCommand, type CommandOutcome } from './retrain.ts';
 import { idempotentRetry } from '../shared/kafka/client.ts';
+import { recordName } from '../shared/schemas.ts';
 
-export const DRIFT_PARTIAL_RECORD = 'com.creditrisk.v1.DriftPartial';
+export const DRIFT_PARTIAL_RECORD = recordName('drift-partial');
 const IDEMPOTENT_RETRY = idempotentRetry(200);
 
 export interface AggregatorDeps {

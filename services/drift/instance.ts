@@ -24,8 +24,9 @@ import { PerformanceCounts } from './performance.ts';
 import type { ScoringLogDecoder } from './record-decoder.ts';
 import type { Reference } from './reference.ts';
 import { idempotentRetry } from '../shared/kafka/client.ts';
+import { recordName } from '../shared/schemas.ts';
 
-export const LOAN_OUTCOME_RECORD = 'com.creditrisk.v1.LoanOutcome';
+export const LOAN_OUTCOME_RECORD = recordName('loan-outcome');
 
 const IDEMPOTENT_RETRY = idempotentRetry(200);
 /** Flush early when this many closed windows wait. */

@@ -6,10 +6,10 @@
  * of the monitor's CPU. Pure.
  */
 import avsc from 'avsc';
-import { loadSchema } from '../shared/schemas.ts';
+import { loadSchema, recordName } from '../shared/schemas.ts';
 import type { DriftRecord } from './layout.ts';
 
-export const SCORING_LOG_RECORD = 'com.creditrisk.v1.ScoringLogRecord';
+export const SCORING_LOG_RECORD = recordName('scoring-log');
 const NEEDED = ['application_id', 'submitted_at', 'features', 'probability_of_default'];
 
 export type RecordReader = (body: Buffer) => DriftRecord;

@@ -10,9 +10,10 @@ import type { DriftAlertValue, DriftWindowValue } from './codec.ts';
 import type { DriftConfig } from './config.ts';
 import type { DriftInstrumentation } from './events.ts';
 import { GroupConsumer } from './group-consumer.ts';
+import { recordName } from '../shared/schemas.ts';
 
-export const DRIFT_WINDOW_RECORD = 'com.creditrisk.v1.DriftWindow';
-export const DRIFT_ALERT_RECORD = 'com.creditrisk.v1.DriftAlert';
+export const DRIFT_WINDOW_RECORD = recordName('drift-window');
+export const DRIFT_ALERT_RECORD = recordName('drift-alert');
 
 export interface ViewDeps {
   readonly kafka: Kafka;
