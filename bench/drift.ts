@@ -33,7 +33,7 @@ import { connectionFromEnv } from '../services/shared/kafka/connection.ts';
 import { ensureTopics, TOPICS_FILE } from '../services/shared/kafka/topics.ts';
 import { AvroRegistry } from '../services/shared/registry.ts';
 import { REPO_ROOT } from '../services/shared/schemas.ts';
-import { scoredRecords } from '../test/drift/scoring-log.ts';
+import { scoredRecords } from '../support/scoring-log.ts';
 
 const quick = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1';
 const MODEL_DIR = join(REPO_ROOT, 'models', 'credit-default-classifier', '1');

@@ -4,10 +4,10 @@ Usage (from the repository root)::
 
     python -m pipeline.train_initial --out models/credit-default-classifier/1 [--rows 50000] [--seed 42]
 
-Generates ``--rows`` applicants (:mod:`pipeline.population`), splits them by
+Generates ``--rows`` applicants (:mod:`pipeline.population.synthetic`), splits them by
 ``submitted_at`` (the latest ``--holdout-fraction`` is the holdout), fits the XGBoost
 classifier with the population's monotone constraints (:func:`pipeline.model.fit`) and writes the
-bundle with :func:`pipeline.bundle.write_bundle` - ONNX, refused unless onnxruntime and XGBoost agree
+bundle with :func:`pipeline.model.bundle.write_bundle` - ONNX, refused unless onnxruntime and XGBoost agree
 within 1e-6 on the holdout; ``model.onnx``, ``golden.json`` and (last) ``metadata.json`` into ``--out``.
 """
 
@@ -25,13 +25,13 @@ import numpy as np
 from xgboost import XGBClassifier
 
 from pipeline.artifacts import data_sha256, iso_utc, sha256_bytes
-from pipeline.batch.layout import MODEL_NAME
-from pipeline.bundle import Artefact, BundleInput, write_bundle
-from pipeline.features import feature_names
-from pipeline.metrics import classification_metrics
-from pipeline.model import XGB_PARAMS, fit, monotone_constraints, predict_default, time_split
+from pipeline.retrain.layout import MODEL_NAME
+from pipeline.model.bundle import Artefact, BundleInput, write_bundle
+from pipeline.population.features import feature_names
+from pipeline.model.metrics import classification_metrics
+from pipeline.model.classifier import XGB_PARAMS, fit, monotone_constraints, predict_default, time_split
 from pipeline.paths import POPULATION_SPEC
-from pipeline.population import Population, generate, load_spec
+from pipeline.population.synthetic import Population, generate, load_spec
 
 
 class TrainingResult(NamedTuple):
@@ -71,8 +71,8 @@ def train(out: Path, rows: int = 50_000, seed: int = 42, version: str | None = N
         Model version; defaults to the name of ``out``.
     holdout_fraction : float, optional
         Latest share of rows held out for metrics and parity.
-    extras : sequence of pipeline.bundle.Artefact, optional
-        Further files of the bundle (:func:`pipeline.bundle.write_bundle`).
+    extras : sequence of pipeline.model.bundle.Artefact, optional
+        Further files of the bundle (:func:`pipeline.model.bundle.write_bundle`).
 
     Returns
     -------
@@ -81,7 +81,7 @@ def train(out: Path, rows: int = 50_000, seed: int = 42, version: str | None = N
 
     Raises
     ------
-    pipeline.onnx_export.ParityError
+    pipeline.model.onnx_export.ParityError
         If onnxruntime and XGBoost disagree by more than 1e-6 on the holdout.
     """
     names = feature_names()

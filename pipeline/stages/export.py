@@ -1,9 +1,9 @@
 """Export: the gated candidate as ONNX + metadata, checked against XGBoost before anything is registered.
 
 Refuses unless ``gate.json`` says the candidate passed (for this dataset). Writes the bundle with
-:func:`pipeline.bundle.write_bundle`, which converts to ONNX (``pipeline.onnx_export``) and checks -
+:func:`pipeline.model.bundle.write_bundle`, which converts to ONNX (``pipeline.model.onnx_export``) and checks -
 on the model bytes that will ship - that onnxruntime and XGBoost agree within ``export.parity_tolerance`` (1e-6) on every holdout row, and that the monotone
-constraints hold on the exported model (``pipeline.batch.monotone``). Writes ``model.onnx``,
+constraints hold on the exported model (``pipeline.model.monotone``). Writes ``model.onnx``,
 ``golden.json`` and (last) ``metadata.json`` - feature order, metrics, training window, data hashes,
 gate verdict and the reference distributions for drift - into the candidate folder. The version is
 ``candidate`` until ``register`` gives it a number (and a ``created_at``). The outputs depend only on
@@ -26,14 +26,14 @@ from typing import Any
 import numpy as np
 
 from pipeline.artifacts import sha256_bytes
-from pipeline.batch import candidate as candidate_mod
-from pipeline.batch.candidate import Candidate
-from pipeline.batch.errors import PipelineError
-from pipeline.batch.layout import CANDIDATE_DIR, DATASET_CSV, DATASET_INFO, GATE_REPORT, TRAIN_DIR
-from pipeline.batch.monotone import violations
-from pipeline.batch.params import ExportParams, Params
-from pipeline.bundle import Artefact, BundleInput, Exported, write_bundle
-from pipeline.onnx_export import ParityError, onnx_probabilities
+from pipeline.retrain import candidate as candidate_mod
+from pipeline.retrain.candidate import Candidate
+from pipeline.errors import PipelineError
+from pipeline.retrain.layout import CANDIDATE_DIR, DATASET_CSV, DATASET_INFO, GATE_REPORT, TRAIN_DIR
+from pipeline.model.monotone import violations
+from pipeline.retrain.params import ExportParams, Params
+from pipeline.model.bundle import Artefact, BundleInput, Exported, write_bundle
+from pipeline.model.onnx_export import ParityError, onnx_probabilities
 from pipeline.paths import POPULATION_SPEC
 from pipeline.stages.common import EXIT_OK, load_params, parser, run
 
@@ -102,14 +102,14 @@ def export(candidate: Candidate, gate: dict[str, Any], dataset_info: dict[str, A
 
     Parameters
     ----------
-    extras : sequence of pipeline.bundle.Artefact, optional
-        Further files of the bundle (:func:`pipeline.bundle.write_bundle`).
+    extras : sequence of pipeline.model.bundle.Artefact, optional
+        Further files of the bundle (:func:`pipeline.model.bundle.write_bundle`).
 
     Raises
     ------
     PipelineError
         ``GATE_NOT_PASSED`` when the gate report is not a pass for this dataset.
-    pipeline.onnx_export.ParityError
+    pipeline.model.onnx_export.ParityError
         When parity or monotonicity fails on the exported model (nothing is written).
     """
     if not gate.get("passed") or gate.get("dataset_sha256") != candidate.info["dataset"]["sha256"]:

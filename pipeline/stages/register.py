@@ -25,18 +25,18 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from pipeline.artifacts import sha256_bytes, write_json_atomic
-from pipeline.batch import tracking
-from pipeline.batch.errors import PipelineError
-from pipeline.batch.layout import CANDIDATE_DIR, DATASET_INFO, TRAIN_DIR, resolve
-from pipeline.batch.params import replace
-from pipeline.batch.versions import reserve_next
-from pipeline.bundle import GOLDEN_FILE, METADATA_FILE, MODEL_FILE
+from pipeline.retrain import tracking
+from pipeline.errors import PipelineError
+from pipeline.retrain.layout import CANDIDATE_DIR, DATASET_INFO, TRAIN_DIR, resolve
+from pipeline.retrain.params import replace
+from pipeline.retrain.versions import reserve_next
+from pipeline.model.bundle import GOLDEN_FILE, METADATA_FILE, MODEL_FILE
 from pipeline.stages.common import EXIT_OK, load_params, parser, run
 from pipeline.stages.export import CANDIDATE_VERSION, GATE_FILE
 
 FILES = (MODEL_FILE, GOLDEN_FILE, GATE_FILE)
 """Files every candidate bundle has besides ``metadata.json``; every other file the export stage wrote
-(extra artefacts of :func:`pipeline.bundle.write_bundle`) is copied along with them."""
+(extra artefacts of :func:`pipeline.model.bundle.write_bundle`) is copied along with them."""
 
 
 def bundle_files(folder: Path) -> list[str]:

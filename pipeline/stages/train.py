@@ -17,13 +17,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pipeline import model as classifier
+from pipeline.model import classifier
 from pipeline.artifacts import data_sha256, iso_utc, write_json_atomic
-from pipeline.batch.candidate import INFO_FILE, MODEL_FILE, Candidate, split
-from pipeline.batch.dataset import file_sha256, read_csv
-from pipeline.batch.layout import DATASET_CSV, TRAIN_DIR
-from pipeline.batch.params import TrainParams, replace
-from pipeline.features import feature_names
+from pipeline.retrain.candidate import INFO_FILE, MODEL_FILE, Candidate, split
+from pipeline.retrain.dataset import file_sha256, read_csv
+from pipeline.retrain.layout import DATASET_CSV, TRAIN_DIR
+from pipeline.retrain.params import TrainParams, replace
+from pipeline.population.features import feature_names
 from pipeline.stages.common import EXIT_OK, load_params, parser, run
 
 

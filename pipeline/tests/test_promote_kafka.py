@@ -7,8 +7,8 @@ import json
 from confluent_kafka.admin import ConfigResource
 
 from pipeline.artifacts import sha256_bytes
-from pipeline.batch import tracking
-from pipeline.batch.layout import folder_of_uri
+from pipeline.retrain import tracking
+from pipeline.retrain.layout import folder_of_uri
 from pipeline.kafka.consume import read_topic
 from pipeline.kafka.records import RECORD_NAMES
 from pipeline.kafka.registry import Decoded, SchemaRegistry

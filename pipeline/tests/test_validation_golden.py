@@ -13,9 +13,9 @@ import math
 import numpy as np
 import pytest
 
-from pipeline.features import feature_names
+from pipeline.population.features import feature_names
 from pipeline.paths import REPO_ROOT
-from pipeline.validation import rule_violations
+from pipeline.population.validation import rule_violations
 
 GOLDEN = json.loads((REPO_ROOT / "test" / "fixtures" / "validation-golden.json").read_text(encoding="utf-8"))
 NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
@@ -29,7 +29,7 @@ RULE_FIELDS = {
     "num_late_payments int >= 0": "num_late_payments",
     "loan_amount > 0": "loan_amount",
 }
-"""The field each rule of pipeline/validation.py is about (``all finite`` names every non-finite field)."""
+"""The field each rule of pipeline/population/validation.py is about (``all finite`` names every non-finite field)."""
 
 
 def _row(case: dict) -> dict[str, float]:
@@ -41,7 +41,7 @@ def _verdict(row: dict[str, float]) -> tuple[list[str], list[str]]:
     names = feature_names()
     broken = [rule for rule, mask in rule_violations(np.array([[row[n] for n in names]], dtype=np.float64), names).items() if mask[0]]
     unknown = [r for r in broken if r != FINITE_RULE and r not in RULE_FIELDS]
-    assert not unknown, f"rules {unknown} of pipeline/validation.py have no field in RULE_FIELDS"
+    assert not unknown, f"rules {unknown} of pipeline/population/validation.py have no field in RULE_FIELDS"
     fields = {RULE_FIELDS[r] for r in broken if r != FINITE_RULE}
     if FINITE_RULE in broken:
         fields |= {n for n in names if not math.isfinite(row[n])}

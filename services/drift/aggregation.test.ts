@@ -3,7 +3,7 @@ import { Aggregation, type ProgressReport } from './aggregation.ts';
 import { layoutOf } from './layout.ts';
 import { PartitionWindows, type ClosedWindow } from './partition-windows.ts';
 import { PerformanceCounts } from './performance.ts';
-import { syntheticRecord, syntheticReference } from './test-support.ts';
+import { syntheticRecord, syntheticReference } from '../../support/drift-synthetic.ts';
 import type { WindowSpec } from './windows.ts';
 
 const layout = layoutOf(syntheticReference(2));

@@ -19,7 +19,7 @@ describe('binning', () => {
     for (const missing of [undefined, NaN, Infinity, -Infinity]) expect(binOf(edges, missing)).toBe(edges.length + 1);
   });
   it('matches the pipeline docstring example', () => {
-    // pipeline/reference.py: bin_index([-1, 0, 0.5, 1, 9], [0, 1]) == [0, 1, 1, 2, 2]
+    // pipeline/model/reference.py: bin_index([-1, 0, 0.5, 1, 9], [0, 1]) == [0, 1, 1, 2, 2]
     expect([-1, 0, 0.5, 1, 9].map((x) => binOf([0, 1], x))).toEqual([0, 1, 1, 2, 2]);
   });
   it('grid cells separate "equal to a grid value" from "between grid values"', () => {

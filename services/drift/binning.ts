@@ -1,5 +1,5 @@
 /**
- * Binning over frozen reference edges, exactly as pipeline/reference.py defines it: the bin of x is the
+ * Binning over frozen reference edges, exactly as pipeline/model/reference.py defines it: the bin of x is the
  * number of edges <= x (bisect_right), so k edges give k + 1 bins with open-ended outer bins; a value that
  * is missing (absent, NaN, ±Infinity) goes to one more bin after them. Pure.
  */

@@ -23,7 +23,7 @@ import { evaluateWindow } from './evaluate.ts';
 import { layoutOf } from './layout.ts';
 import { PartitionWindows } from './partition-windows.ts';
 import { PerformanceCounts } from './performance.ts';
-import { syntheticRecord, syntheticReference } from './test-support.ts';
+import { syntheticRecord, syntheticReference } from '../../support/drift-synthetic.ts';
 
 const type = (name: string) => avsc.Type.forSchema(JSON.parse(readFileSync(join(SCHEMAS_DIR, `${name}.avsc`), 'utf8')) as avsc.Schema);
 const reference = syntheticReference(8);

@@ -8,7 +8,7 @@ import { accumulate, layoutOf, type DriftRecord } from './layout.ts';
 import { psi, psiDegreesOfFreedom, psiPValue } from './psi.ts';
 import { ksTwoSample } from './ks.ts';
 import { compileReference, SCORE_TARGET } from './reference.ts';
-import { syntheticMetadata, syntheticRecord } from './test-support.ts';
+import { syntheticMetadata, syntheticRecord } from '../../support/drift-synthetic.ts';
 import { chiSquareSf } from './stats.ts';
 
 const metadata = syntheticMetadata(3);

@@ -1,6 +1,6 @@
 /**
  * The scorer's validator and the pipeline's agree on the golden rows of test/fixtures/validation-golden.json.
- * The same rows run through pipeline/validation.py in pipeline/tests/test_validation_golden.py: both tests
+ * The same rows run through pipeline/population/validation.py in pipeline/tests/test_validation_golden.py: both tests
  * hold their validator to the fixture's `fields` (the fields found wrong), so the two agree on every row;
  * this one also holds the scorer's field + rule to the file.
  */
@@ -28,7 +28,7 @@ function row(c: GoldenCase): Record<string, unknown> {
   return out;
 }
 
-describe('validator golden rows (shared with pipeline/validation.py)', () => {
+describe('validator golden rows (shared with pipeline/population/validation.py)', () => {
   it('cover valid and invalid rows', () => {
     expect(golden.cases.some((c) => c.fields.length === 0)).toBe(true);
     expect(golden.cases.filter((c) => c.fields.length > 0).length).toBeGreaterThan(20);

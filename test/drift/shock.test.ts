@@ -29,7 +29,7 @@ import { createTopics, kafkaClient, registryClient, uniqueTopics, waitUntil } fr
 import { initialModelDir } from '../helpers/model.ts';
 import { dumpDom, screenshot } from './chromium.ts';
 import { byWindow, driftEnv, startDrift, TopicReader } from './helpers.ts';
-import { produceScoringLog, type StreamOptions } from './scoring-log.ts';
+import { produceScoringLog, type StreamOptions } from '../../support/scoring-log.ts';
 
 const N = 200_000;
 const SHOCK_FROM = 100_000;

@@ -18,9 +18,9 @@ import { ModelHost } from '../../services/scorer/model/model-host.ts';
 import { REPO_ROOT } from '../../services/shared/schemas.ts';
 import { createTopics, kafkaClient, registryClient, uniqueTopics, waitUntil } from '../helpers/cluster.ts';
 import { initialModelDir } from '../helpers/model.ts';
-import { startService, type ServiceProcess } from '../helpers/processes.ts';
+import { startService, type ServiceProcess } from '../../support/processes.ts';
 import { byWindow, driftEnv, LOG_DIR, startDrift, TopicReader, windowFingerprint } from './helpers.ts';
-import { produceScoringLog, scoredRecords, type StreamOptions } from './scoring-log.ts';
+import { produceScoringLog, scoredRecords, type StreamOptions } from '../../support/scoring-log.ts';
 
 const N = 200_000;
 const WINDOW_MS = 60_000;

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
-from pipeline.batch.dataset import parse_time
+from pipeline.retrain.dataset import parse_time
 
 _RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw])$")
 _UNIT_MS = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
@@ -76,7 +76,7 @@ def join(log_records: Iterable[Mapping[str, Any]], outcome_records: Iterable[Map
     -------
     tuple of (list of dict, JoinStats)
         Rows ``{application_id, submitted_at, features, defaulted}`` for
-        :func:`pipeline.batch.dataset.from_records`, and the counts.
+        :func:`pipeline.retrain.dataset.from_records`, and the counts.
 
     Examples
     --------

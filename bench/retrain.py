@@ -2,7 +2,7 @@
 
 Usage (from the repository root, the stack running for ``--kafka``)::
 
-    python -m pipeline.benchmarks.retrain [--rows 200000] [--kafka]
+    python -m bench.retrain [--rows 200000] [--kafka]
 
 ``generated``: the population generator -> train -> gate (champion from champion.json / version 1) ->
 export. ``kafka``: N scoring-log records and N outcomes are produced to fresh topics first (not timed),
@@ -37,8 +37,8 @@ def _run(argv: list[str]) -> str:
 def _fill_topics(rows: int, seed: int) -> tuple[str, str]:
     from confluent_kafka.admin import NewTopic
 
-    from pipeline.batch.generate import generated_dataset
-    from pipeline.features import feature_names
+    from pipeline.retrain.generate import generated_dataset
+    from pipeline.population.features import feature_names
     from pipeline.kafka.produce import produce_all
     from pipeline.kafka.registry import SchemaRegistry
     from pipeline.kafka.settings import kafka_settings
@@ -70,7 +70,7 @@ def _fill_topics(rows: int, seed: int) -> tuple[str, str]:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; returns 0."""
-    p = argparse.ArgumentParser(prog="python -m pipeline.benchmarks.retrain", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m bench.retrain", description=__doc__.split("\n\n")[0])
     p.add_argument("--rows", type=int, default=200_000)
     p.add_argument("--kafka", action="store_true", help="also time the loop reading the rows from Kafka")
     args = p.parse_args(argv)

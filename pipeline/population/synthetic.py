@@ -1,7 +1,7 @@
 """Interpreter of ``schemas/population.json``: the synthetic applicant population.
 
 The spec describes each feature's distribution (parameters are expressions over
-features generated before it, see :mod:`pipeline.expressions`), a logistic default
+features generated before it, see :mod:`pipeline.population.expressions`), a logistic default
 model, and a macro ``shock`` expressed as parameter changes. The TypeScript
 simulator (``services/simulator/population.ts``) interprets the same spec and
 samples the same distributions.
@@ -18,10 +18,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from pipeline.expressions import evaluate, references
-from pipeline.features import feature_names
+from pipeline.population.expressions import evaluate, references
+from pipeline.population.features import feature_names
 from pipeline.paths import POPULATION_SPEC
-from pipeline.validation import invalid_rows
+from pipeline.population.validation import invalid_rows
 
 Spec = dict[str, Any]
 

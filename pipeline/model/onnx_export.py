@@ -21,7 +21,7 @@ from onnxmltools.convert.common.data_types import FloatTensorType
 from xgboost import XGBClassifier
 
 from pipeline.artifacts import sha256_bytes
-from pipeline.model import predict_default
+from pipeline.model.classifier import predict_default
 
 INPUT_NAME = "features"
 PARITY_TOLERANCE = 1e-6

@@ -15,9 +15,9 @@ from typing import Any, Mapping
 
 import yaml
 
-from pipeline.batch.errors import PipelineError
-from pipeline.batch.layout import MODEL_NAME, PARAMS_FILE
-from pipeline.model import XGB_PARAMS
+from pipeline.errors import PipelineError
+from pipeline.retrain.layout import MODEL_NAME, PARAMS_FILE
+from pipeline.model.classifier import XGB_PARAMS
 
 SOURCES = ("generate", "file", "kafka")
 
@@ -168,7 +168,7 @@ def check(params: Params) -> Params:
     if unknown_xgb:
         problems.append(f"train.xgboost: unknown keys {unknown_xgb} (known: {sorted(XGB_PARAMS)})")
     if "base_score" in t.xgboost and t.xgboost["base_score"] != 0.5:
-        problems.append("train.xgboost.base_score: must stay 0.5 (see pipeline/model.py: ONNX parity)")
+        problems.append("train.xgboost.base_score: must stay 0.5 (see pipeline/model/classifier.py: ONNX parity)")
     for key in ("roc_auc_min", "pr_auc_min", "brier_max"):
         if not 0.0 <= getattr(g, key) <= 1.0:
             problems.append(f"gate.{key}: must be in [0, 1], got {getattr(g, key)}")
@@ -208,7 +208,7 @@ def parse(raw: Mapping[str, Any] | None) -> Params:
     >>> parse({"gate": {"roc_auc_mn": 0.75}})
     Traceback (most recent call last):
     ...
-    pipeline.batch.errors.PipelineError: PARAMS_INVALID: gate: unknown keys ['roc_auc_mn'] (known: ['brier_max', 'champion', 'default_champion', 'ece_max', 'margin', 'pr_auc_min', 'roc_auc_min'])
+    pipeline.errors.PipelineError: PARAMS_INVALID: gate: unknown keys ['roc_auc_mn'] (known: ['brier_max', 'champion', 'default_champion', 'ece_max', 'margin', 'pr_auc_min', 'roc_auc_min'])
     """
     raw = dict(raw or {})
     sections = {"data": DataParams, "train": TrainParams, "gate": GateParams, "export": ExportParams}

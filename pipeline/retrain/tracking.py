@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pipeline.batch.layout import MLFLOW_DIR
+from pipeline.retrain.layout import MLFLOW_DIR
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("_MLFLOW_TELEMETRY_PRE_WARM_DATABRICKS_SDK", "false")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline.batch.dataset import Dataset
-from pipeline.metrics import classification_metrics
-from pipeline.population import as_columns, default_probability, load_spec
+from pipeline.retrain.dataset import Dataset
+from pipeline.model.metrics import classification_metrics
+from pipeline.population.synthetic import as_columns, default_probability, load_spec
 
 
 def oracle_probability(dataset: Dataset, idx: np.ndarray) -> tuple[np.ndarray, str]:

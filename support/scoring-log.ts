@@ -4,12 +4,12 @@
  * scored by the real ONNX model, encoded with the registered scoring-log schema, sent in large batches.
  */
 import type { Producer } from 'kafkajs';
-import { packFeatures, type ModelHost } from '../../services/scorer/model/model-host.ts';
-import type { DecisionPolicy } from '../../services/scorer/policy.ts';
-import { decisionRecord, scoringLogRecord, type ScoringLogRecord } from '../../services/scorer/records.ts';
-import type { AvroRegistry } from '../../services/shared/registry.ts';
-import { FEATURE_NAMES } from '../../services/shared/schemas.ts';
-import { populationSource } from '../../services/simulator/source.ts';
+import { packFeatures, type ModelHost } from '../services/scorer/model/model-host.ts';
+import type { DecisionPolicy } from '../services/scorer/policy.ts';
+import { decisionRecord, scoringLogRecord, type ScoringLogRecord } from '../services/scorer/records.ts';
+import type { AvroRegistry } from '../services/shared/registry.ts';
+import { FEATURE_NAMES } from '../services/shared/schemas.ts';
+import { populationSource } from '../services/simulator/source.ts';
 
 export const TEST_POLICY: DecisionPolicy = { classificationThreshold: 0.5, risk: { mediumAt: 0.3, highAt: 0.6 }, decision: { reviewAt: 0.3, declineAt: 0.6 } };
 

@@ -9,11 +9,11 @@ from typing import Any, NamedTuple
 import numpy as np
 from xgboost import XGBClassifier
 
-from pipeline.batch.dataset import Dataset, file_sha256, read_csv
-from pipeline.batch.errors import PipelineError
-from pipeline.features import feature_names
-from pipeline.model import load as load_model
-from pipeline.model import time_split
+from pipeline.retrain.dataset import Dataset, file_sha256, read_csv
+from pipeline.errors import PipelineError
+from pipeline.population.features import feature_names
+from pipeline.model.classifier import load as load_model
+from pipeline.model.classifier import time_split
 
 MODEL_FILE = "model.ubj"
 INFO_FILE = "train.json"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import NamedTuple
 
-from pipeline.batch.params import GateParams
+from pipeline.retrain.params import GateParams
 
 
 class Check(NamedTuple):

@@ -1,6 +1,6 @@
 /** Running services as real child processes (for kill -9 and signal tests). */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { REPO_ROOT } from '../../services/shared/schemas.ts';
+import { REPO_ROOT } from '../services/shared/schemas.ts';
 
 export interface ServiceProcess {
   readonly child: ChildProcess;

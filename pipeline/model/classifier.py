@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from xgboost import XGBClassifier
 
-from pipeline.population import load_spec
+from pipeline.population.synthetic import load_spec
 
 XGB_PARAMS: dict[str, Any] = {
     "n_estimators": 300,
@@ -78,7 +78,7 @@ def xgboost_params(overrides: Mapping[str, Any]) -> dict[str, Any]:
     """
     params = {**XGB_PARAMS, **dict(overrides)}
     if params["base_score"] != 0.5:
-        raise ValueError("base_score must stay 0.5 (see pipeline/model.py)")
+        raise ValueError("base_score must stay 0.5 (see pipeline/model/classifier.py)")
     return params
 
 
@@ -87,7 +87,7 @@ def constraints_for(names: list[str], monotone: bool) -> tuple[int, ...]:
 
     Examples
     --------
-    >>> from pipeline.features import feature_names
+    >>> from pipeline.population.features import feature_names
     >>> dict(zip(feature_names(), constraints_for(feature_names(), True)))["num_late_payments"]
     1
     """

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline.batch.dataset import Dataset, build, parse_time, sorted_dataset
-from pipeline.features import feature_names
-from pipeline.population import Spec, generate, load_spec
+from pipeline.retrain.dataset import Dataset, build, parse_time, sorted_dataset
+from pipeline.population.features import feature_names
+from pipeline.population.synthetic import Spec, generate, load_spec
 
 
 def generated_dataset(rows: int, seed: int, shock_at: float | None = None, spec: Spec | None = None) -> Dataset:

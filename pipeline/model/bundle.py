@@ -6,13 +6,13 @@ Both the initial model (``python -m pipeline.train_initial``) and the batch pipe
 A bundle folder holds:
 
 ``model.onnx``
-    The classifier converted to ONNX (:mod:`pipeline.onnx_export`); graph name and ``metadata_props``
+    The classifier converted to ONNX (:mod:`pipeline.model.onnx_export`); graph name and ``metadata_props``
     fixed so identical trainings give identical bytes.
 ``golden.json``
     Up to :data:`GOLDEN_ROWS` holdout rows (float32-rounded) with XGBoost's probabilities; the
     TypeScript parity test (``test/model/onnx-parity.test.ts``) replays them through onnxruntime-node.
 ``metadata.json`` (written last: its presence marks a complete bundle)
-    ``name``, ``version``, the ONNX signature (:func:`pipeline.onnx_export.signature_metadata`:
+    ``name``, ``version``, the ONNX signature (:func:`pipeline.model.onnx_export.signature_metadata`:
     ``feature_names``, ``input_name``, ``output_probability_name``, ``probability_column``,
     ``model_sha256``), ``training``, ``metrics``, ``parity_max_abs_diff``, ``reference`` (decile bins and
     samples of every feature and of the score, for the drift monitor), plus the caller's extra fields
@@ -43,9 +43,9 @@ import onnx
 from xgboost import XGBClassifier
 
 from pipeline.artifacts import write_bytes_atomic, write_json_atomic
-from pipeline.model import predict_default
-from pipeline.onnx_export import PARITY_TOLERANCE, assert_parity, parity_max_abs_diff, signature_metadata, to_onnx
-from pipeline.reference import reference_distribution
+from pipeline.model.classifier import predict_default
+from pipeline.model.onnx_export import PARITY_TOLERANCE, assert_parity, parity_max_abs_diff, signature_metadata, to_onnx
+from pipeline.model.reference import reference_distribution
 
 MODEL_FILE = "model.onnx"
 METADATA_FILE = "metadata.json"
@@ -149,7 +149,7 @@ class Artefact:
 
 Check = Callable[[Exported], Mapping[str, Any]]
 """A check on the exported model: returns top-level metadata fields recording what it checked, or raises
-:class:`pipeline.onnx_export.ParityError` (nothing is written)."""
+:class:`pipeline.model.onnx_export.ParityError` (nothing is written)."""
 
 
 def reference(model: XGBClassifier, names: list[str], X_train: np.ndarray, seed: int) -> dict[str, Any]:
@@ -179,7 +179,7 @@ def golden(model: XGBClassifier, names: list[str], X_holdout: np.ndarray, seed: 
 
     Examples
     --------
-    >>> from pipeline.model import fit
+    >>> from pipeline.model.classifier import fit
     >>> X = np.array([[0.0], [1.0], [2.0], [3.0]] * 10); y = np.array([0, 0, 1, 1] * 10)
     >>> g = golden(fit(X, y, 0, (0,), {"n_estimators": 2}), ["x"], X, seed=0, rows=3)
     >>> g["feature_names"], g["input_dtype"], len(g["rows"]), len(g["probabilities"])
@@ -238,7 +238,7 @@ def write_bundle(inp: BundleInput, out: Path, extras: Sequence[Artefact] = (), c
 
     Raises
     ------
-    pipeline.onnx_export.ParityError
+    pipeline.model.onnx_export.ParityError
         When parity or a check fails (nothing is written).
     ValueError
         When an extra field or artefact would overwrite another one.

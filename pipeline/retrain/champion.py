@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from pipeline.artifacts import sha256_bytes
-from pipeline.batch.errors import PipelineError
-from pipeline.batch.layout import artifact_uri, champion_file, folder_of_uri, model_dir, resolve
-from pipeline.features import feature_names
+from pipeline.errors import PipelineError
+from pipeline.retrain.layout import artifact_uri, champion_file, folder_of_uri, model_dir, resolve
+from pipeline.population.features import feature_names
 
 
 class Champion(NamedTuple):

@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from pipeline.batch.errors import PipelineError
+from pipeline.errors import PipelineError
 
 ID, TIME, LABEL, TRUE_P = "application_id", "submitted_at", "defaulted", "true_probability"
 

@@ -1,12 +1,12 @@
 /**
  * Synthetic references and records for the drift unit tests: per feature a discrete or continuous
- * distribution with decile edges computed the way pipeline/reference.py does. Not used by the service.
+ * distribution with decile edges computed the way pipeline/model/reference.py does. Not used by the service.
  */
-import { FEATURE_NAMES } from '../shared/schemas.ts';
-import type { ModelMetadata } from '../scorer/model/metadata.ts';
-import { createRng, type Rng } from '../simulator/rng.ts';
-import type { DriftRecord } from './layout.ts';
-import { compileReference, type Reference } from './reference.ts';
+import { FEATURE_NAMES } from '../services/shared/schemas.ts';
+import type { ModelMetadata } from '../services/scorer/model/metadata.ts';
+import { createRng, type Rng } from '../services/simulator/rng.ts';
+import type { DriftRecord } from '../services/drift/layout.ts';
+import { compileReference, type Reference } from '../services/drift/reference.ts';
 
 /** Value of feature j: every other feature is discrete (small integers) to exercise duplicate edges and ties. */
 export function drawFeature(rng: Rng, j: number, shift = 0): number {
