@@ -26,7 +26,7 @@ from xgboost import XGBClassifier
 
 from pipeline.artifacts import data_sha256, iso_utc, sha256_bytes
 from pipeline.retrain.layout import MODEL_NAME
-from pipeline.model.bundle import Artefact, BundleInput, write_bundle
+from pipeline.model.bundle import Artefact, BundleInput, GoldenFields, write_bundle
 from pipeline.population.features import feature_names
 from pipeline.model.metrics import classification_metrics
 from pipeline.model.classifier import XGB_PARAMS, fit, monotone_constraints, predict_default, time_split
@@ -56,7 +56,7 @@ class TrainingResult(NamedTuple):
     holdout_idx: np.ndarray
 
 
-def train(out: Path, rows: int = 50_000, seed: int = 42, version: str | None = None, holdout_fraction: float = 0.2, extras: Sequence[Artefact] = ()) -> TrainingResult:
+def train(out: Path, rows: int = 50_000, seed: int = 42, version: str | None = None, holdout_fraction: float = 0.2, extras: Sequence[Artefact] = (), golden_fields: Sequence[GoldenFields] = ()) -> TrainingResult:
     """Run the whole initial training and write the artifacts into ``out``.
 
     Parameters
@@ -71,8 +71,8 @@ def train(out: Path, rows: int = 50_000, seed: int = 42, version: str | None = N
         Model version; defaults to the name of ``out``.
     holdout_fraction : float, optional
         Latest share of rows held out for metrics and parity.
-    extras : sequence of pipeline.model.bundle.Artefact, optional
-        Further files of the bundle (:func:`pipeline.model.bundle.write_bundle`).
+    extras, golden_fields : optional
+        Further files of the bundle and fields of ``golden.json`` (:func:`pipeline.model.bundle.write_bundle`).
 
     Returns
     -------
@@ -121,7 +121,7 @@ def train(out: Path, rows: int = 50_000, seed: int = 42, version: str | None = N
         metrics=metrics,
         metadata={"created_at": created_at},
     )
-    metadata = write_bundle(bundle, out, extras=extras)
+    metadata = write_bundle(bundle, out, extras=extras, golden_fields=golden_fields)
     return TrainingResult(metadata, model, population, train_idx, holdout_idx)
 
 

@@ -31,6 +31,7 @@ reproducible.
 
 from __future__ import annotations
 
+import copy
 import json
 import shutil
 from collections.abc import Callable, Mapping, Sequence
@@ -118,12 +119,15 @@ class Exported:
         Exactly the bytes written to ``model.onnx``.
     parity_max_abs_diff : float
         Measured on every holdout row.
+    golden_X : numpy.ndarray
+        The rows of ``golden.json`` (float32 values as float64), in file order.
     """
 
     input: BundleInput
     proto: onnx.ModelProto
     model_bytes: bytes
     parity_max_abs_diff: float
+    golden_X: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -135,21 +139,27 @@ class Artefact:
     filename : str
         Name inside the bundle folder (no directories).
     content : callable
-        ``content(exported)`` returns the file's bytes, or a JSON-serialisable value (written as JSON).
+        ``content(exported, metadata)`` returns the file's bytes, or a JSON-serialisable value (written
+        as JSON). ``metadata`` is a copy of ``metadata.json`` as assembled so far: every field except
+        those of later artefacts (a model card listed last sees all of them).
     metadata : callable, optional
         ``metadata(exported, data)`` returns top-level metadata fields to add (``data`` is the bytes
-        written), e.g. ``{"explanations": {"file": ..., "sha256": ...}}``. A field that is already set
-        is an error, never overwritten.
+        written), e.g. ``{"trees_sha256": ...}``. A field that is already set is an error, never
+        overwritten.
     """
 
     filename: str
-    content: Callable[[Exported], bytes | Any]
+    content: Callable[[Exported, Mapping[str, Any]], bytes | Any]
     metadata: Callable[[Exported, bytes], Mapping[str, Any]] | None = None
 
 
 Check = Callable[[Exported], Mapping[str, Any]]
 """A check on the exported model: returns top-level metadata fields recording what it checked, or raises
 :class:`pipeline.model.onnx_export.ParityError` (nothing is written)."""
+
+GoldenFields = Callable[[Exported], Mapping[str, Any]]
+"""Adds fields to ``golden.json`` computed on ``exported.golden_X`` (e.g. XGBoost's ``pred_contribs``
+of the golden rows); a field that is already set is an error."""
 
 
 def reference(model: XGBClassifier, names: list[str], X_train: np.ndarray, seed: int) -> dict[str, Any]:
@@ -174,20 +184,30 @@ def reference(model: XGBClassifier, names: list[str], X_train: np.ndarray, seed:
     }
 
 
-def golden(model: XGBClassifier, names: list[str], X_holdout: np.ndarray, seed: int, rows: int = GOLDEN_ROWS) -> dict[str, Any]:
-    """Return ``golden.json``: up to ``rows`` holdout rows, rounded to float32, with XGBoost's P(default).
+def golden_rows(X_holdout: np.ndarray, seed: int, rows: int = GOLDEN_ROWS) -> np.ndarray:
+    """Return up to ``rows`` holdout rows (seeded choice, in holdout order), rounded to float32.
+
+    Examples
+    --------
+    >>> golden_rows(np.array([[0.1], [1.0], [2.0], [3.0]]), seed=0, rows=2).shape
+    (2, 1)
+    """
+    rng = np.random.default_rng(seed)
+    idx = np.sort(rng.choice(len(X_holdout), size=min(rows, len(X_holdout)), replace=False))
+    return np.asarray(X_holdout)[idx].astype(np.float32).astype(np.float64)
+
+
+def golden(model: XGBClassifier, names: list[str], golden_X: np.ndarray) -> dict[str, Any]:
+    """Return ``golden.json``: the golden rows with XGBoost's P(default).
 
     Examples
     --------
     >>> from pipeline.model.classifier import fit
     >>> X = np.array([[0.0], [1.0], [2.0], [3.0]] * 10); y = np.array([0, 0, 1, 1] * 10)
-    >>> g = golden(fit(X, y, 0, (0,), {"n_estimators": 2}), ["x"], X, seed=0, rows=3)
+    >>> g = golden(fit(X, y, 0, (0,), {"n_estimators": 2}), ["x"], golden_rows(X, seed=0, rows=3))
     >>> g["feature_names"], g["input_dtype"], len(g["rows"]), len(g["probabilities"])
     (['x'], 'float32', 3, 3)
     """
-    rng = np.random.default_rng(seed)
-    idx = np.sort(rng.choice(len(X_holdout), size=min(rows, len(X_holdout)), replace=False))
-    golden_X = np.asarray(X_holdout)[idx].astype(np.float32).astype(np.float64)
     return {"feature_names": list(names), "input_dtype": "float32", "rows": golden_X.tolist(), "probabilities": predict_default(model, golden_X).tolist()}
 
 
@@ -198,7 +218,7 @@ def export(inp: BundleInput) -> Exported:
     model_bytes = proto.SerializeToString()
     parity = parity_max_abs_diff(inp.model, model_bytes, inp.X_holdout)
     assert_parity(parity, inp.parity_tolerance)
-    return Exported(inp, proto, model_bytes, parity)
+    return Exported(inp, proto, model_bytes, parity, golden_rows(inp.X_holdout, inp.seed))
 
 
 def _add(metadata: dict[str, Any], fields: Mapping[str, Any], who: str) -> None:
@@ -214,7 +234,14 @@ def _as_bytes(value: bytes | Any) -> bytes:
     return (json.dumps(value, indent=2, allow_nan=False) + "\n").encode("utf-8")
 
 
-def write_bundle(inp: BundleInput, out: Path, extras: Sequence[Artefact] = (), checks: Sequence[Check] = (), clean: bool = False) -> dict[str, Any]:
+def write_bundle(
+    inp: BundleInput,
+    out: Path,
+    extras: Sequence[Artefact] = (),
+    checks: Sequence[Check] = (),
+    golden_fields: Sequence[GoldenFields] = (),
+    clean: bool = False,
+) -> dict[str, Any]:
     """Export, check and write a bundle into ``out``; return the content of ``metadata.json``.
 
     Parameters
@@ -228,6 +255,8 @@ def write_bundle(inp: BundleInput, out: Path, extras: Sequence[Artefact] = (), c
         ``metadata.json``.
     checks : sequence of callable, optional
         Checks on the exported model (see :data:`Check`), run before anything is written.
+    golden_fields : sequence of callable, optional
+        Further fields of ``golden.json`` (see :data:`GoldenFields`).
     clean : bool, optional
         Remove ``out`` first (a DVC output must hold exactly what this run wrote).
 
@@ -260,14 +289,18 @@ def write_bundle(inp: BundleInput, out: Path, extras: Sequence[Artefact] = (), c
     _add(metadata, trailing, "BundleInput.metadata")
     _add(metadata, {"parity_max_abs_diff": exported.parity_max_abs_diff}, "the parity check")
     _add(metadata, checked, "a check")
-    files = {MODEL_FILE: exported.model_bytes, GOLDEN_FILE: _as_bytes(golden(inp.model, list(inp.feature_names), inp.X_holdout, inp.seed))}
+    golden_doc = golden(inp.model, list(inp.feature_names), exported.golden_X)
+    for add_fields in golden_fields:
+        _add(golden_doc, add_fields(exported), "a golden.json hook")
+    files = {MODEL_FILE: exported.model_bytes, GOLDEN_FILE: _as_bytes(golden_doc)}
+    ref = reference(inp.model, list(inp.feature_names), inp.X_train, inp.seed)
     for artefact in extras:
         if "/" in artefact.filename or artefact.filename in files or artefact.filename == METADATA_FILE:
             raise ValueError(f"artefact file name {artefact.filename!r} is not a new plain file name in the bundle")
-        files[artefact.filename] = _as_bytes(artefact.content(exported))
+        files[artefact.filename] = _as_bytes(artefact.content(exported, copy.deepcopy({**metadata, "reference": ref})))
         if artefact.metadata is not None:
             _add(metadata, artefact.metadata(exported, files[artefact.filename]), f"artefact {artefact.filename}")
-    _add(metadata, {"reference": reference(inp.model, list(inp.feature_names), inp.X_train, inp.seed)}, "the reference")
+    _add(metadata, {"reference": ref}, "the reference")
     if clean and out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -32,7 +32,7 @@ from pipeline.errors import PipelineError
 from pipeline.retrain.layout import CANDIDATE_DIR, DATASET_CSV, DATASET_INFO, GATE_REPORT, TRAIN_DIR
 from pipeline.model.monotone import violations
 from pipeline.retrain.params import ExportParams, Params
-from pipeline.model.bundle import Artefact, BundleInput, Exported, write_bundle
+from pipeline.model.bundle import Artefact, BundleInput, Exported, GoldenFields, write_bundle
 from pipeline.model.onnx_export import ParityError, onnx_probabilities
 from pipeline.paths import POPULATION_SPEC
 from pipeline.stages.common import EXIT_OK, load_params, parser, run
@@ -97,13 +97,21 @@ def bundle_input(candidate: Candidate, gate: dict[str, Any], dataset_info: dict[
     )
 
 
-def export(candidate: Candidate, gate: dict[str, Any], dataset_info: dict[str, Any], out: Path, params: Params, extras: Sequence[Artefact] = ()) -> dict[str, Any]:
+def export(
+    candidate: Candidate,
+    gate: dict[str, Any],
+    dataset_info: dict[str, Any],
+    out: Path,
+    params: Params,
+    extras: Sequence[Artefact] = (),
+    golden_fields: Sequence[GoldenFields] = (),
+) -> dict[str, Any]:
     """Convert, check and write the candidate's bundle (plus ``gate.json``) into ``out``; return the metadata.
 
     Parameters
     ----------
-    extras : sequence of pipeline.model.bundle.Artefact, optional
-        Further files of the bundle (:func:`pipeline.model.bundle.write_bundle`).
+    extras, golden_fields : optional
+        Further files of the bundle and fields of ``golden.json`` (:func:`pipeline.model.bundle.write_bundle`).
 
     Raises
     ------
@@ -118,8 +126,8 @@ def export(candidate: Candidate, gate: dict[str, Any], dataset_info: dict[str, A
     def monotone(exported: Exported) -> dict[str, Any]:
         return {"monotone_check": check_monotone(exported.model_bytes, candidate, params.export)}
 
-    gate_report = Artefact(GATE_FILE, lambda _exported: gate)
-    return write_bundle(bundle_input(candidate, gate, dataset_info, params), out, extras=(gate_report, *extras), checks=(monotone,), clean=True)
+    gate_report = Artefact(GATE_FILE, lambda _exported, _metadata: gate)
+    return write_bundle(bundle_input(candidate, gate, dataset_info, params), out, extras=(gate_report, *extras), checks=(monotone,), golden_fields=golden_fields, clean=True)
 
 
 def main(argv: list[str] | None = None) -> int:
