@@ -5,8 +5,8 @@
 import { FEATURE_NAMES } from '../services/shared/schemas.ts';
 import type { ModelMetadata } from '../services/scorer/model/metadata.ts';
 import { createRng, type Rng } from '../services/simulator/rng.ts';
-import type { DriftRecord } from '../services/drift/layout.ts';
-import { compileReference, type Reference } from '../services/drift/reference.ts';
+import type { DriftRecord } from '../services/drift/windows/layout.ts';
+import { compileReference, type Reference } from '../services/drift/statistics/reference.ts';
 
 /** Value of feature j: every other feature is discrete (small integers) to exercise duplicate edges and ties. */
 export function drawFeature(rng: Rng, j: number, shift = 0): number {

@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DriftWindowValue } from '../../services/drift/codec.ts';
+import type { DriftWindowValue } from '../../services/drift/windows/codec.ts';
 import type { DriftService } from '../../services/drift/service.ts';
 import { ModelHost } from '../../services/scorer/model/model-host.ts';
 import { REPO_ROOT } from '../../services/shared/schemas.ts';

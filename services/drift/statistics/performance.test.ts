@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OutcomeJoin } from './join.ts';
+import { OutcomeJoin } from '../windows/join.ts';
 import { binnedAuc, PerformanceCounts, summarize } from './performance.ts';
 
 /** Exact AUC by comparing every (default, repaid) pair; ties count one half. */

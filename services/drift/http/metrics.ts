@@ -4,7 +4,7 @@
  * come from the component that did it, so a scrape of all instances sums them correctly.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { DriftInstrumentation } from './events.ts';
+import type { DriftInstrumentation } from '../events.ts';
 
 /** prom-client's default gauges named *_total (Prometheus reserves the suffix for counters). */
 const NON_COUNTER_TOTALS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];

@@ -6,9 +6,9 @@
  * `minFeatures` features, triggers retraining once per drift episode (until every target has recovered).
  * Pure; the state is small and serializable so it survives a restart of the aggregator.
  */
-import type { Severity } from './psi.ts';
-import { SCORE_TARGET } from './reference.ts';
-import type { TargetResult, WindowResult } from './evaluate.ts';
+import type { Severity } from '../statistics/psi.ts';
+import { SCORE_TARGET } from '../statistics/reference.ts';
+import type { TargetResult, WindowResult } from '../statistics/evaluate.ts';
 
 export interface TargetAlertState {
   readonly drifting: boolean;

@@ -7,24 +7,24 @@
  * re-reads from the first record of its oldest open window and rebuilds exactly the windows that were open.
  */
 // Before kafkajs is first loaded: see kafkajs-patch.ts.
-import '../shared/kafka/kafkajs-patch.ts';
+import '../../shared/kafka/kafkajs-patch.ts';
 import { Partitioners, type EachBatchPayload, type Kafka, type Producer } from 'kafkajs';
-import { errorCode, isRetriable, ServiceError } from '../shared/errors.ts';
-import type { AvroRegistry } from '../shared/registry.ts';
+import { errorCode, isRetriable, ServiceError } from '../../shared/errors.ts';
+import type { AvroRegistry } from '../../shared/registry.ts';
 import { CoPartitionedAssigner } from './assigner.ts';
-import { partialKey, partitionCheckpointFrom, partitionCheckpointMetadata, performancePartialValue, progressPartialValue, windowPartialValue, type DriftPartialValue, type PartialContext } from './codec.ts';
-import type { DriftConfig } from './config.ts';
-import type { DriftInstrumentation } from './events.ts';
+import { partialKey, partitionCheckpointFrom, partitionCheckpointMetadata, performancePartialValue, progressPartialValue, windowPartialValue, type DriftPartialValue, type PartialContext } from '../windows/codec.ts';
+import type { DriftConfig } from '../config.ts';
+import type { DriftInstrumentation } from '../events.ts';
 import { chunkBySize, GroupConsumer } from './group-consumer.ts';
-import { OutcomeJoin } from './join.ts';
-import type { Layout } from './layout.ts';
-import { Lock } from './lock.ts';
-import { INITIAL_CHECKPOINT, PartitionWindows } from './partition-windows.ts';
-import { PerformanceCounts } from './performance.ts';
-import type { ScoringLogDecoder } from './record-decoder.ts';
-import type { Reference } from './reference.ts';
-import { idempotentRetry } from '../shared/kafka/client.ts';
-import { recordName } from '../shared/schemas.ts';
+import { OutcomeJoin } from '../windows/join.ts';
+import type { Layout } from '../windows/layout.ts';
+import { Lock } from '../lock.ts';
+import { INITIAL_CHECKPOINT, PartitionWindows } from '../windows/partition-windows.ts';
+import { PerformanceCounts } from '../statistics/performance.ts';
+import type { ScoringLogDecoder } from '../windows/record-decoder.ts';
+import type { Reference } from '../statistics/reference.ts';
+import { idempotentRetry } from '../../shared/kafka/client.ts';
+import { recordName } from '../../shared/schemas.ts';
 
 export const LOAN_OUTCOME_RECORD = recordName('loan-outcome');
 

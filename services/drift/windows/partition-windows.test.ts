@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { accumulate, layoutOf } from './layout.ts';
 import { PartitionWindows, type ClosedWindow } from './partition-windows.ts';
-import { syntheticRecord, syntheticReference } from '../../support/drift-synthetic.ts';
+import { syntheticRecord, syntheticReference } from '../../../support/drift-synthetic.ts';
 import { windowEnd, windowStart, type WindowSpec } from './windows.ts';
 
 const layout = layoutOf(syntheticReference(5));

@@ -4,8 +4,8 @@
  * windows against the warn/alert bands; then model performance from joined outcomes, and recent alerts.
  * A few lines of inline script mark each chart data-rendered="true" once the browser has laid it out. Pure.
  */
-import type { DriftAlertValue, DriftTargetResultValue, DriftWindowValue } from './codec.ts';
-import type { Bands } from './psi.ts';
+import type { DriftAlertValue, DriftTargetResultValue, DriftWindowValue } from '../windows/codec.ts';
+import type { Bands } from '../statistics/psi.ts';
 
 export interface ReportData {
   readonly title: string;

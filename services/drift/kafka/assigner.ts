@@ -6,7 +6,7 @@
  * which keeps them together only by coincidence.)
  */
 // Before kafkajs is first loaded: see kafkajs-patch.ts.
-import '../shared/kafka/kafkajs-patch.ts';
+import '../../shared/kafka/kafkajs-patch.ts';
 import { AssignerProtocol, type PartitionAssigner } from 'kafkajs';
 
 /** Pure: the assignment of `partitions` per topic over `members`. */

@@ -1,9 +1,9 @@
 /**
  * Turns a merged window into results per target: PSI and its p-value, the KS test, severity. Pure.
  */
-import type { MergedWindow } from './aggregation.ts';
+import type { MergedWindow } from '../aggregation/aggregation.ts';
 import { ksTwoSample } from './ks.ts';
-import type { Layout } from './layout.ts';
+import type { Layout } from '../windows/layout.ts';
 import { summarize, type PerformanceSummary } from './performance.ts';
 import { psi, psiDegreesOfFreedom, psiPValue, severityOf, type Bands, type Severity } from './psi.ts';
 import type { Reference } from './reference.ts';

@@ -1,9 +1,9 @@
 import avsc from 'avsc';
 import { describe, expect, it } from 'vitest';
-import { frame } from '../shared/wire.ts';
-import { loadSchema } from '../shared/schemas.ts';
-import { err, ok } from '../shared/result.ts';
-import type { AvroRegistry } from '../shared/registry.ts';
+import { frame } from '../../shared/wire.ts';
+import { loadSchema } from '../../shared/schemas.ts';
+import { err, ok } from '../../shared/result.ts';
+import type { AvroRegistry } from '../../shared/registry.ts';
 import { ScoringLogDecoder } from './record-decoder.ts';
 
 const schema = loadSchema('scoring-log');

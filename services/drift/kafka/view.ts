@@ -5,12 +5,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { EachBatchPayload, Kafka } from 'kafkajs';
-import type { AvroRegistry } from '../shared/registry.ts';
-import type { DriftAlertValue, DriftWindowValue } from './codec.ts';
-import type { DriftConfig } from './config.ts';
-import type { DriftInstrumentation } from './events.ts';
+import type { AvroRegistry } from '../../shared/registry.ts';
+import type { DriftAlertValue, DriftWindowValue } from '../windows/codec.ts';
+import type { DriftConfig } from '../config.ts';
+import type { DriftInstrumentation } from '../events.ts';
 import { GroupConsumer } from './group-consumer.ts';
-import { recordName } from '../shared/schemas.ts';
+import { recordName } from '../../shared/schemas.ts';
 
 export const DRIFT_WINDOW_RECORD = recordName('drift-window');
 export const DRIFT_ALERT_RECORD = recordName('drift-alert');

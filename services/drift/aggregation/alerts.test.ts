@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { INITIAL_ALERT_STATE, onWindow, type AlertState } from './alerts.ts';
-import type { TargetResult, WindowResult } from './evaluate.ts';
-import type { Severity } from './psi.ts';
+import type { TargetResult, WindowResult } from '../statistics/evaluate.ts';
+import type { Severity } from '../statistics/psi.ts';
 
 const policy = { recoveryWindows: 2, retrainMinFeatures: 2 };
 

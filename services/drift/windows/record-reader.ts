@@ -6,7 +6,7 @@
  * of the monitor's CPU. Pure.
  */
 import avsc from 'avsc';
-import { loadSchema, recordName } from '../shared/schemas.ts';
+import { loadSchema, recordName } from '../../shared/schemas.ts';
 import type { DriftRecord } from './layout.ts';
 
 export const SCORING_LOG_RECORD = recordName('scoring-log');

@@ -4,8 +4,8 @@
  * `onJoin` tells it), and an idempotent stop. Group events are forwarded as instrumentation events.
  */
 import type { Consumer, ConsumerConfig, EachBatchPayload, Kafka, PartitionAssigner } from 'kafkajs';
-import { errorCode, isRetriable } from '../shared/errors.ts';
-import type { DriftComponent, DriftInstrumentation } from './events.ts';
+import { errorCode, isRetriable } from '../../shared/errors.ts';
+import type { DriftComponent, DriftInstrumentation } from '../events.ts';
 
 export interface GroupConsumerOptions {
   readonly kafka: Kafka;

@@ -5,8 +5,8 @@
  * messages get the same reasons as everywhere else. Bad messages are values (Err), never exceptions; an
  * unreachable registry throws a retriable error.
  */
-import type { AvroRegistry } from '../shared/registry.ts';
-import { err, ok, type Result } from '../shared/result.ts';
+import type { AvroRegistry } from '../../shared/registry.ts';
+import { err, ok, type Result } from '../../shared/result.ts';
 import type { DriftRecord } from './layout.ts';
 import { compileRecordReader, MalformedRecord, SCORING_LOG_RECORD, type RecordReader } from './record-reader.ts';
 

@@ -1,8 +1,8 @@
 /** The drift monitor's HTTP surface (fastify): /drift, /drift/report, /health, /ready, /metrics. */
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
-import type { DriftAlertValue, DriftWindowValue } from './codec.ts';
-import type { Bands } from './psi.ts';
+import type { DriftAlertValue, DriftWindowValue } from '../windows/codec.ts';
+import type { Bands } from '../statistics/psi.ts';
 import { renderReport } from './report.ts';
 
 export interface DriftHttpDeps {

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import avsc from 'avsc';
-import { SCHEMAS_DIR } from '../shared/schemas.ts';
-import { INITIAL_ALERT_STATE, onWindow } from './alerts.ts';
+import { SCHEMAS_DIR } from '../../shared/schemas.ts';
+import { INITIAL_ALERT_STATE, onWindow } from '../aggregation/alerts.ts';
 import {
   aggregatorCheckpointFrom,
   aggregatorMetadata,
@@ -19,11 +19,11 @@ import {
   windowPartialValue,
   windowValue,
 } from './codec.ts';
-import { evaluateWindow } from './evaluate.ts';
+import { evaluateWindow } from '../statistics/evaluate.ts';
 import { layoutOf } from './layout.ts';
 import { PartitionWindows } from './partition-windows.ts';
-import { PerformanceCounts } from './performance.ts';
-import { syntheticRecord, syntheticReference } from '../../support/drift-synthetic.ts';
+import { PerformanceCounts } from '../statistics/performance.ts';
+import { syntheticRecord, syntheticReference } from '../../../support/drift-synthetic.ts';
 
 const type = (name: string) => avsc.Type.forSchema(JSON.parse(readFileSync(join(SCHEMAS_DIR, `${name}.avsc`), 'utf8')) as avsc.Schema);
 const reference = syntheticReference(8);

@@ -8,13 +8,13 @@
  * aggregator fences a zombie one.
  */
 // Before kafkajs is first loaded: see kafkajs-patch.ts.
-import '../shared/kafka/kafkajs-patch.ts';
+import '../../shared/kafka/kafkajs-patch.ts';
 import { Partitioners, type EachBatchPayload, type Kafka, type Producer } from 'kafkajs';
-import { errorCode, isRetriable } from '../shared/errors.ts';
-import type { Logger } from '../shared/log.ts';
-import type { AvroRegistry } from '../shared/registry.ts';
-import { Aggregation, type MergedWindow } from './aggregation.ts';
-import { INITIAL_ALERT_STATE, onWindow, type AlertState, type RetrainTrigger } from './alerts.ts';
+import { errorCode, isRetriable } from '../../shared/errors.ts';
+import type { Logger } from '../../shared/log.ts';
+import type { AvroRegistry } from '../../shared/registry.ts';
+import { Aggregation, type MergedWindow } from '../aggregation/aggregation.ts';
+import { INITIAL_ALERT_STATE, onWindow, type AlertState, type RetrainTrigger } from '../aggregation/alerts.ts';
 import {
   aggregatorCheckpointFrom,
   aggregatorMetadata,
@@ -26,18 +26,18 @@ import {
   windowValue,
   type DriftAlertValue,
   type DriftPartialValue,
-} from './codec.ts';
-import type { DriftConfig } from './config.ts';
-import { evaluateWindow, type WindowResult } from './evaluate.ts';
-import type { DriftInstrumentation } from './events.ts';
+} from '../windows/codec.ts';
+import type { DriftConfig } from '../config.ts';
+import { evaluateWindow, type WindowResult } from '../statistics/evaluate.ts';
+import type { DriftInstrumentation } from '../events.ts';
 import { chunkBySize, GroupConsumer } from './group-consumer.ts';
-import type { Layout } from './layout.ts';
-import { Lock } from './lock.ts';
-import { PerformanceCounts, summarize } from './performance.ts';
-import type { Reference } from './reference.ts';
-import { runCommand, type CommandOutcome } from './retrain.ts';
-import { idempotentRetry } from '../shared/kafka/client.ts';
-import { recordName } from '../shared/schemas.ts';
+import type { Layout } from '../windows/layout.ts';
+import { Lock } from '../lock.ts';
+import { PerformanceCounts, summarize } from '../statistics/performance.ts';
+import type { Reference } from '../statistics/reference.ts';
+import { runCommand, type CommandOutcome } from '../aggregation/retrain.ts';
+import { idempotentRetry } from '../../shared/kafka/client.ts';
+import { recordName } from '../../shared/schemas.ts';
 
 export const DRIFT_PARTIAL_RECORD = recordName('drift-partial');
 const IDEMPOTENT_RETRY = idempotentRetry(200);

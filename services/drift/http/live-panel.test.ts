@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { DriftWindowValue } from './codec.ts';
+import type { DriftWindowValue } from '../windows/codec.ts';
 import { renderDriftPanel } from './live-panel.ts';
 
 const window = {

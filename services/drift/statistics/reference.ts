@@ -3,9 +3,9 @@
  * decile edges and proportions, the share of missing values, and a sample of training values — all from
  * the active model's metadata.json (written by pipeline/train_initial.py). Compiled once into typed arrays.
  */
-import { ServiceError } from '../shared/errors.ts';
-import { FEATURE_NAMES } from '../shared/schemas.ts';
-import { readMetadata, type ModelMetadata, type ReferenceBins } from '../scorer/model/metadata.ts';
+import { ServiceError } from '../../shared/errors.ts';
+import { FEATURE_NAMES } from '../../shared/schemas.ts';
+import { readMetadata, type ModelMetadata, type ReferenceBins } from '../../scorer/model/metadata.ts';
 
 /** The name of the score target: probability_of_default. */
 export const SCORE_TARGET = 'score';

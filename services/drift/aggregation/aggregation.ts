@@ -8,8 +8,8 @@
  * records are counted, not merged. A part seen twice (an instance re-reading after a crash or rebalance
  * produces the same counts) is merged once.
  */
-import { PerformanceCounts } from './performance.ts';
-import { isClosed, windowEnd, windowStart, type WindowSpec } from './windows.ts';
+import { PerformanceCounts } from '../statistics/performance.ts';
+import { isClosed, windowEnd, windowStart, type WindowSpec } from '../windows/windows.ts';
 
 export interface WindowPart {
   readonly partition: number;

@@ -4,7 +4,7 @@
  * does not interpret what the command does.
  */
 import { spawn } from 'node:child_process';
-import { REPO_ROOT } from '../shared/schemas.ts';
+import { REPO_ROOT } from '../../shared/schemas.ts';
 
 export interface CommandOutcome {
   readonly ok: boolean;

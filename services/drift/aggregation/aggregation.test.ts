@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { Aggregation, type ProgressReport } from './aggregation.ts';
-import { layoutOf } from './layout.ts';
-import { PartitionWindows, type ClosedWindow } from './partition-windows.ts';
-import { PerformanceCounts } from './performance.ts';
-import { syntheticRecord, syntheticReference } from '../../support/drift-synthetic.ts';
-import type { WindowSpec } from './windows.ts';
+import { layoutOf } from '../windows/layout.ts';
+import { PartitionWindows, type ClosedWindow } from '../windows/partition-windows.ts';
+import { PerformanceCounts } from '../statistics/performance.ts';
+import { syntheticRecord, syntheticReference } from '../../../support/drift-synthetic.ts';
+import type { WindowSpec } from '../windows/windows.ts';
 
 const layout = layoutOf(syntheticReference(2));
 const spec: WindowSpec = { by: 'time', size: 10_000, hop: 5000, lateness: 1000 };

@@ -2,13 +2,13 @@
  * Avro values of schemas/drift-partial.avsc, drift-window.avsc and drift-alert.avsc from the core's types
  * and back, plus the offset-commit metadata of checkpoints. Pure.
  */
-import type { AggregationCheckpoint, ProgressReport, WindowPart } from './aggregation.ts';
-import type { AlertState, DriftEvent, RetrainTrigger, TargetAlertState } from './alerts.ts';
-import type { WindowResult } from './evaluate.ts';
+import type { AggregationCheckpoint, ProgressReport, WindowPart } from '../aggregation/aggregation.ts';
+import type { AlertState, DriftEvent, RetrainTrigger, TargetAlertState } from '../aggregation/alerts.ts';
+import type { WindowResult } from '../statistics/evaluate.ts';
 import type { Layout } from './layout.ts';
 import type { ClosedWindow, PartitionCheckpoint } from './partition-windows.ts';
-import { PerformanceCounts } from './performance.ts';
-import type { Severity } from './psi.ts';
+import { PerformanceCounts } from '../statistics/performance.ts';
+import type { Severity } from '../statistics/psi.ts';
 
 // ----------------------------------------------------------------------------------------- drift-partial
 export interface TargetCountsValue {

@@ -1,6 +1,6 @@
 import avsc from 'avsc';
 import { describe, expect, it } from 'vitest';
-import { FEATURE_NAMES, loadSchema } from '../shared/schemas.ts';
+import { FEATURE_NAMES, loadSchema } from '../../shared/schemas.ts';
 import { compileRecordReader, MalformedRecord } from './record-reader.ts';
 
 const schema = loadSchema('scoring-log');

@@ -1,14 +1,14 @@
 /** Reference compilation, counting, PSI, its p-value and the KS test, each against a direct computation. */
 import { describe, expect, it } from 'vitest';
-import { FEATURE_NAMES } from '../shared/schemas.ts';
+import { FEATURE_NAMES } from '../../shared/schemas.ts';
 import { bisectRight } from './binning.ts';
-import type { MergedWindow } from './aggregation.ts';
+import type { MergedWindow } from '../aggregation/aggregation.ts';
 import { evaluateWindow } from './evaluate.ts';
-import { accumulate, layoutOf, type DriftRecord } from './layout.ts';
+import { accumulate, layoutOf, type DriftRecord } from '../windows/layout.ts';
 import { psi, psiDegreesOfFreedom, psiPValue } from './psi.ts';
 import { ksTwoSample } from './ks.ts';
 import { compileReference, SCORE_TARGET } from './reference.ts';
-import { syntheticMetadata, syntheticRecord } from '../../support/drift-synthetic.ts';
+import { syntheticMetadata, syntheticRecord } from '../../../support/drift-synthetic.ts';
 import { chiSquareSf } from './stats.ts';
 
 const metadata = syntheticMetadata(3);

@@ -3,8 +3,8 @@
  * plus the missing bin, then its KS grid cells. A window's counts are one array, so merging partial windows
  * is an element-wise sum and publishing them is a copy.
  */
-import { binOf, gridCell, isMissing } from './binning.ts';
-import { SCORE_TARGET, type Reference, type TargetReference } from './reference.ts';
+import { binOf, gridCell, isMissing } from '../statistics/binning.ts';
+import { SCORE_TARGET, type Reference, type TargetReference } from '../statistics/reference.ts';
 
 export interface TargetLayout {
   readonly ref: TargetReference;

@@ -3,8 +3,8 @@
  * window with its severity, the simulator's macro shock, and the latest alerts. Pure: lines of text from
  * plain data.
  */
-import type { DriftAlertValue, DriftWindowValue } from './codec.ts';
-import type { Bands } from './psi.ts';
+import type { DriftAlertValue, DriftWindowValue } from '../windows/codec.ts';
+import type { Bands } from '../statistics/psi.ts';
 
 export interface ShockStatus {
   /** Event index where the shock starts; undefined when off. */
