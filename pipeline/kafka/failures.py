@@ -12,7 +12,7 @@ from typing import Any
 
 from confluent_kafka import KafkaError
 
-from pipeline.batch.errors import PipelineError
+from pipeline.errors import PipelineError
 
 
 class ErrorLog:

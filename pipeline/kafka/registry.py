@@ -8,7 +8,7 @@ to that record's schema in ``schemas/`` by the Avro resolution rules (fastavro's
 so every version of a subject that resolves is read in the reader's shape; an ``int`` beyond 32
 bits or a ``long`` beyond 64 bits is malformed, naming the field. A message that cannot be decoded is a value
 (:class:`DecodeFailure`), not an exception; an unreachable registry raises a retriable
-:class:`~pipeline.batch.errors.PipelineError`.
+:class:`~pipeline.errors.PipelineError`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import fastavro
 import requests
 from fastavro.read import SchemaResolutionError
 
-from pipeline.batch.errors import PipelineError
+from pipeline.errors import PipelineError
 from pipeline.paths import SCHEMAS_DIR
 
 MAGIC = 0

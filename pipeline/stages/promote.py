@@ -22,12 +22,12 @@ import time
 from typing import Any, NamedTuple
 
 from pipeline.artifacts import write_json_atomic
-from pipeline.batch import tracking
-from pipeline.batch.announcement import announcer, champion_record, model_update
-from pipeline.batch.champion import current_announcement, default_folder, load_folder
-from pipeline.batch.errors import PipelineError
-from pipeline.batch.layout import artifact_uri, champion_file, model_dir, resolve
-from pipeline.batch.params import Params, replace
+from pipeline.retrain import tracking
+from pipeline.retrain.announcement import announcer, champion_record, model_update
+from pipeline.retrain.champion import current_announcement, default_folder, load_folder
+from pipeline.errors import PipelineError
+from pipeline.retrain.layout import artifact_uri, champion_file, model_dir, resolve
+from pipeline.retrain.params import Params, replace
 from pipeline.stages.common import EXIT_OK, load_params, parser, run
 
 

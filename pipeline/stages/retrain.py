@@ -20,10 +20,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from pipeline.batch import tracking
-from pipeline.batch.champion import resolve_champion
-from pipeline.batch.layout import DATA_DIR, resolve
-from pipeline.batch.params import Params, replace
+from pipeline.retrain import tracking
+from pipeline.retrain.champion import resolve_champion
+from pipeline.retrain.layout import DATA_DIR, resolve
+from pipeline.retrain.params import Params, replace
 from pipeline.stages import export as export_stage
 from pipeline.stages import extract as extract_stage
 from pipeline.stages import gate as gate_stage

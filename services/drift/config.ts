@@ -6,10 +6,10 @@ import { checkHeartbeat, deepFreeze, env, parseDuration, parseEnv } from '../sha
 import { ConfigError } from '../shared/errors.ts';
 import { compileInputBounds, inputBoundsEnv } from '../shared/input-bounds.ts';
 import { compileConnection, connectionEnv, type ConnectionConfig } from '../shared/kafka/connection.ts';
-import type { EventTimeBounds } from './partition-windows.ts';
+import type { EventTimeBounds } from './windows/partition-windows.ts';
 import { REPO_ROOT } from '../shared/schemas.ts';
-import type { Bands } from './psi.ts';
-import { windowingId, windowSpecProblems, type WindowSpec } from './windows.ts';
+import type { Bands } from './statistics/psi.ts';
+import { windowingId, windowSpecProblems, type WindowSpec } from './windows/windows.ts';
 
 export const driftEnv = {
   ...connectionEnv,

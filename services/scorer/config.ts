@@ -6,7 +6,7 @@ import { ConfigError } from '../shared/errors.ts';
 import { compileInputBounds, inputBoundsEnv, type InputBounds } from '../shared/input-bounds.ts';
 import { compileConnection, connectionEnv, type ConnectionConfig } from '../shared/kafka/connection.ts';
 import { REPO_ROOT } from '../shared/schemas.ts';
-import { policyProblems, type DecisionPolicy } from './policy.ts';
+import { DEFAULT_POLICY, policyProblems, type DecisionPolicy } from './policy.ts';
 
 export const scorerEnv = {
   ...connectionEnv,
@@ -26,11 +26,11 @@ export const scorerEnv = {
   SCORER_SHADOW_MODEL_DIR: env.optionalString(),
   SCORER_FOLLOW_MODEL_UPDATES: env.bool(true),
   ORT_INTRA_OP_THREADS: env.int(1, 1, 64),
-  CLASSIFICATION_THRESHOLD: env.number(0.5, 0, 1),
-  RISK_MEDIUM_AT: env.number(0.3, 0, 1),
-  RISK_HIGH_AT: env.number(0.6, 0, 1),
-  DECISION_REVIEW_AT: env.number(0.3, 0, 1),
-  DECISION_DECLINE_AT: env.number(0.6, 0, 1),
+  CLASSIFICATION_THRESHOLD: env.number(DEFAULT_POLICY.classificationThreshold, 0, 1),
+  RISK_MEDIUM_AT: env.number(DEFAULT_POLICY.risk.mediumAt, 0, 1),
+  RISK_HIGH_AT: env.number(DEFAULT_POLICY.risk.highAt, 0, 1),
+  DECISION_REVIEW_AT: env.number(DEFAULT_POLICY.decision.reviewAt, 0, 1),
+  DECISION_DECLINE_AT: env.number(DEFAULT_POLICY.decision.declineAt, 0, 1),
   HTTP_HOST: env.string('0.0.0.0'),
   HTTP_PORT: env.int(8080, 0, 65535),
   LOG_LEVEL: env.oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),

@@ -15,7 +15,7 @@ import { populationSource } from '../../services/simulator/source.ts';
 import { createTopics, decodeValues, groupLag, kafkaClient, readTopic, registryClient, serviceEnv, uniqueTopics, waitUntil } from '../helpers/cluster.ts';
 import { initialModelDir } from '../helpers/model.ts';
 import { byWindow, driftEnv, startDrift, TopicReader } from './helpers.ts';
-import { produceScoringLog, scoredRecords } from './scoring-log.ts';
+import { produceScoringLog, scoredRecords } from '../../support/scoring-log.ts';
 
 const YEAR_2500 = Date.UTC(2500, 0, 1);
 const YEAR_1971 = Date.UTC(1971, 0, 1);

@@ -11,7 +11,7 @@ import { populationSource } from '../../services/simulator/source.ts';
 import type { AvroRegistry } from '../../services/shared/registry.ts';
 import { createTopics, decodeValues, kafkaClient, readTopic, registryClient, serviceEnv, uniqueTopics } from '../helpers/cluster.ts';
 import { initialModelDir } from '../helpers/model.ts';
-import { startService, type ServiceProcess } from '../helpers/processes.ts';
+import { startService, type ServiceProcess } from '../../support/processes.ts';
 
 export interface FaultRun {
   readonly topics: Record<string, string>;

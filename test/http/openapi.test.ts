@@ -7,7 +7,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildDriftHttp, type DriftHttpDeps } from '../../services/drift/http.ts';
+import { buildDriftHttp, type DriftHttpDeps } from '../../services/drift/http/http.ts';
 import { createScorerInstrumentation } from '../../services/scorer/events.ts';
 import { buildHttp } from '../../services/scorer/http.ts';
 import { ModelHost } from '../../services/scorer/model/model-host.ts';

@@ -23,7 +23,7 @@ import { TOPICS_FILE } from '../../services/shared/kafka/topics.ts';
 import { REPO_ROOT } from '../../services/shared/schemas.ts';
 import { decodeValues, registryClient, stack, uniqueTopics, waitUntil } from '../helpers/cluster.ts';
 import { initialModelDir } from '../helpers/model.ts';
-import { run } from '../helpers/processes.ts';
+import { run } from '../../support/processes.ts';
 import { provision, secureStack, type SecureStack } from './secure-stack.ts';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 
