@@ -37,7 +37,7 @@ async function main(): Promise<number> {
     cluster,
     quick: opts.quick,
     sizes: opts.sizes,
-    machine: machineInfo(),
+    machine: { ...machineInfo(), cluster: await cluster.describe() },
     ...(profileDir ? { profileDir } : {}),
     ...(opts.contenders ? { contenders: opts.contenders } : {}),
     log: (m) => console.error(`[bench ${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${m}`),

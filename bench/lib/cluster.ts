@@ -6,11 +6,12 @@ import { randomUUID } from 'node:crypto';
 import type { Admin, Kafka } from 'kafkajs';
 import { createKafka } from '../../services/shared/kafka/client.ts';
 import { connectionFromEnv, type ConnectionConfig } from '../../services/shared/kafka/connection.ts';
-import { ensureTopics, TOPICS_FILE } from '../../services/shared/kafka/topics.ts';
+import { ensureTopics, replicationFor, topicDefinition, TOPICS_FILE } from '../../services/shared/kafka/topics.ts';
 import { AvroRegistry } from '../../services/shared/registry.ts';
 import { DEFAULT_RETRY, withRetry } from '../../services/shared/retry.ts';
 import { produceApplications, type ProduceStats } from '../../services/simulator/producer.ts';
 import { populationSource } from '../../services/simulator/source.ts';
+import type { ClusterInfo } from './machine.ts';
 
 export const PARTITIONS = 6;
 export const STREAM_ROLES = ['applications', 'decisions', 'scoringLog', 'deadLetters'] as const;
@@ -59,8 +60,18 @@ export class BenchCluster {
     for (const r of roles) this.created.add(topics[r]!);
   }
 
+  /** Broker count and the replication the input and output topics get on it (infra/topics.json). */
+  async describe(): Promise<ClusterInfo> {
+    const brokers = (await this.admin.describeCluster()).brokers.length;
+    return { brokers, ...replicationFor(topicDefinition('applications'), brokers) };
+  }
+
   async createRaw(topic: string): Promise<void> {
-    await this.admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 1 }], waitForLeaders: true });
+    const { replicationFactor, minInsyncReplicas } = await this.describe();
+    await this.admin.createTopics({
+      topics: [{ topic, numPartitions: PARTITIONS, replicationFactor, configEntries: [{ name: 'min.insync.replicas', value: String(minInsyncReplicas) }] }],
+      waitForLeaders: true,
+    });
     this.created.add(topic);
   }
 

@@ -4,6 +4,12 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { REPO_ROOT } from '../../services/shared/schemas.ts';
 import { PYTHON } from './proc.ts';
 
+export interface ClusterInfo {
+  readonly brokers: number;
+  readonly replicationFactor: number;
+  readonly minInsyncReplicas: number;
+}
+
 export interface Machine {
   readonly cores: number;
   readonly cpuModel: string;
@@ -14,6 +20,8 @@ export interface Machine {
   readonly java: string;
   readonly loadAverageAtStart: readonly number[];
   readonly packages: Readonly<Record<string, string>>;
+  /** The Kafka cluster the run used: broker count and the replication its topics get. */
+  readonly cluster?: ClusterInfo;
   /** The commit measured, and files of services/ and bench/peers/ that differed from it. */
   readonly revision: { readonly commit: string; readonly modified: readonly string[] };
 }
