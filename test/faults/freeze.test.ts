@@ -13,7 +13,7 @@ import { faultRun, sleep, verdict, type FaultRun } from './harness.ts';
 const N = Number(process.env.FAULT_FREEZE_COUNT ?? 12_000);
 const RATE = Number(process.env.FAULT_FREEZE_RATE ?? 1_200);
 const FREEZES = 3;
-const FREEZE_MS = 9_000; // > the 6 s session timeout
+const FREEZE_MS = Number(process.env.FAULT_FREEZE_MS ?? 10_000); // > the 6 s session timeout, leaving the other instance time to take over
 
 describe('frozen instance (SIGSTOP past the session timeout, then SIGCONT)', () => {
   let run: FaultRun | undefined;
