@@ -10,8 +10,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { groupLag, waitUntil } from '../helpers/cluster.ts';
 import { faultRun, sleep, verdict, type FaultRun } from './harness.ts';
 
-const N = Number(process.env.FAULT_FREEZE_COUNT ?? 12_000);
-const RATE = Number(process.env.FAULT_FREEZE_RATE ?? 1_200);
+const N = Number(process.env.FAULT_FREEZE_COUNT ?? 8_000);
+const RATE = Number(process.env.FAULT_FREEZE_RATE ?? 1_000);
 const FREEZES = 3;
 const FREEZE_MS = Number(process.env.FAULT_FREEZE_MS ?? 10_000); // > the 6 s session timeout, leaving the other instance time to take over
 
