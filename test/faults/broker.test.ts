@@ -7,9 +7,9 @@
  * invalid one, and reports the stall.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { groupLag, serviceEnv, useStack, waitUntil } from '../helpers/cluster.ts';
+import { serviceEnv, useStack, waitUntil } from '../helpers/cluster.ts';
 import { FaultStack } from '../helpers/fault-stack.ts';
-import { faultRun, sleep, verdict, type FaultRun } from './harness.ts';
+import { faultRun, lagOf, sleep, verdict, type FaultRun } from './harness.ts';
 
 const fs = new FaultStack();
 const runs: FaultRun[] = [];
@@ -43,7 +43,7 @@ describe('infrastructure faults (own single-broker stack)', () => {
     await fs.startKafka();
     const backAt = Date.now();
     const second = await run.produce(4000, 2000, { seed: 32 });
-    await waitUntil('the scorer to catch up after the broker restart', async () => (await groupLag(run.groupId, run.topics.applications!)) === 0, 120_000, 500);
+    await waitUntil('the scorer to catch up after the broker restart', async () => (await lagOf(run)) === 0, 120_000, 500);
     const stats = { ...second, sent: first.sent + second.sent, invalid: first.invalid + second.invalid, validIds: [...first.validIds!, ...second.validIds!] };
     const v = await verdict(run, stats);
     const firstAfter = Math.min(...(await decisionTimes(run)).filter((t) => t >= backAt));
@@ -71,7 +71,7 @@ describe('infrastructure faults (own single-broker stack)', () => {
     await sleep(20_000);
     const restarting = fs.startRegistry();
     const stats = await producing;
-    await waitUntil('the scorer to catch up', async () => (await groupLag(run.groupId, run.topics.applications!)) === 0, 60_000, 500);
+    await waitUntil('the scorer to catch up', async () => (await lagOf(run)) === 0, 60_000, 500);
     await restarting;
     const v = await verdict(run, stats);
     console.log(`[registry-down] ${JSON.stringify(v)}`);

@@ -7,8 +7,8 @@
  * scoring log, and one dead letter per invalid application.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { groupLag, waitUntil } from '../helpers/cluster.ts';
-import { faultRun, sleep, verdict, type FaultRun } from './harness.ts';
+import { waitUntil } from '../helpers/cluster.ts';
+import { faultRun, lagOf, sleep, verdict, type FaultRun } from './harness.ts';
 
 const N = Number(process.env.FAULT_FREEZE_COUNT ?? 8_000);
 const RATE = Number(process.env.FAULT_FREEZE_RATE ?? 1_000);
@@ -37,7 +37,7 @@ describe('frozen instance (SIGSTOP past the session timeout, then SIGCONT)', () 
     }
     const stats = await producing;
     // (A group that never catches up fails below with what it lost: the verdict is read either way.)
-    await waitUntil('the group to catch up', async () => (await groupLag(run!.groupId, run!.topics.applications!)) === 0, 120_000, 500).catch(() => undefined);
+    await waitUntil('the group to catch up', async () => (await lagOf(run!)) === 0, 120_000, 500).catch(() => undefined);
     const v = await verdict(run, stats);
     console.log(`[freeze] ${JSON.stringify(v)}`);
     expect(v.duplicates, `duplicate decisions\n${a.output().slice(-3000)}`).toBe(0);
