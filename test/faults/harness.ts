@@ -98,6 +98,8 @@ export interface Verdict {
   readonly deadLetters: number;
   /** Longest gap between consecutive committed decisions (s): the stall a fault caused. */
   readonly stallSeconds: number;
+  /** scored_at of every committed decision (epoch ms). */
+  readonly scoredAt: readonly number[];
 }
 
 /** Longest gap between consecutive commit times, in seconds. */
@@ -128,6 +130,7 @@ export async function verdict(run: FaultRun, stats: ProduceStats, timeoutMs = 90
     uniqueLogs: new Set(l.map((x) => x.application_id)).size,
     deadLetters: dead.messages.length,
     stallSeconds: longestGap(d.map((x) => x.scored_at)),
+    scoredAt: d.map((x) => x.scored_at),
   };
 }
 
