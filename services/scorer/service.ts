@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { createKafka } from '../shared/kafka/client.ts';
+import { Lifecycle, type LifecycleState } from '../shared/lifecycle.ts';
 import type { Logger } from '../shared/log.ts';
 import { AvroRegistry } from '../shared/registry.ts';
 import { prepareCluster, registerWithRetry } from '../shared/startup.ts';
@@ -18,12 +19,12 @@ import { ModelUpdateWatcher } from './model/updates.ts';
 import { ScoringRunner } from './runner.ts';
 import { buildValidator } from './validate.ts';
 
-export type ServiceState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
+export type ServiceState = LifecycleState;
 
 export const SCORER_TOPIC_ROLES = ['applications', 'decisions', 'scoringLog', 'deadLetters', 'modelUpdates', 'modelEvents'] as const;
 
 export class ScorerService {
-  private _state: ServiceState = 'created';
+  private readonly life: Lifecycle;
   readonly events: ScorerInstrumentation = createScorerInstrumentation();
   readonly metrics: Registry;
   private slot?: ModelSlot;
@@ -31,19 +32,19 @@ export class ScorerService {
   private watcher?: ModelUpdateWatcher;
   private runner?: ScoringRunner;
   private http?: FastifyInstance;
-  private stopping?: Promise<void>;
   private _httpAddress?: string;
 
   constructor(
     readonly config: ScorerConfig,
     private readonly log: Logger,
   ) {
+    this.life = new Lifecycle('scorer', config.shutdownTimeoutMs);
     this.metrics = attachScorerMetrics(this.events);
     this.attachLogs();
   }
 
   get state(): ServiceState {
-    return this._state;
+    return this.life.state;
   }
   get httpAddress(): string | undefined {
     return this._httpAddress;
@@ -116,91 +117,89 @@ export class ScorerService {
 
   notReadyReasons(): string[] {
     const r: string[] = [];
-    if (this._state !== 'running') r.push(`service is ${this._state}`);
+    if (this.life.state !== 'running') r.push(`service is ${this.life.state}`);
     if (!this.slot) r.push('no model loaded');
     if (!this.runner?.ready) r.push('consumer has not joined the group');
     return r;
   }
 
-  /** Why liveness fails (empty while alive): a failed service cannot recover by itself, its supervisor must restart it. */
+  /** Why liveness fails (empty while alive): a failed service, or a Kafka client that is dead. */
   notAliveReasons(): string[] {
-    return [...(this._state === 'failed' ? ['service failed'] : []), ...this.deadReasons()];
+    return [...(this.life.state === 'failed' ? ['service failed'] : []), ...this.deadReasons()];
   }
 
-  async start(): Promise<void> {
-    if (this._state !== 'created') throw new Error(`cannot start from ${this._state}`);
-    this._state = 'starting';
+  start(): Promise<void> {
+    return this.life.start(
+      () => this.startAll(),
+      () => this.shutdown(),
+    );
+  }
+
+  private async startAll(): Promise<void> {
     const c = this.config;
-    try {
-      const initial = await ModelHost.load(c.modelDir, { intraOpThreads: c.intraOpThreads });
-      this.slot = new ModelSlot(initial);
-      this.events.emit('model.loaded', initial.loadedEvent);
-      if (c.shadowModelDir) {
-        this.shadow = await ModelHost.load(c.shadowModelDir, { intraOpThreads: c.intraOpThreads });
-        this.log.info({ version: this.shadow.version }, 'shadow model loaded: it scores every batch into the scoring log only');
-      }
+    const initial = await ModelHost.load(c.modelDir, { intraOpThreads: c.intraOpThreads });
+    this.slot = new ModelSlot(initial);
+    this.events.emit('model.loaded', initial.loadedEvent);
+    if (c.shadowModelDir) {
+      this.shadow = await ModelHost.load(c.shadowModelDir, { intraOpThreads: c.intraOpThreads });
+      this.log.info({ version: this.shadow.version }, 'shadow model loaded: it scores every batch into the scoring log only');
+    }
 
-      // HTTP first, so /health answers and /ready explains while Kafka connects.
-      this.http = await buildHttp({
-        model: () => this.slot?.current,
-        policy: c.policy,
-        validate: buildValidator(c.inputBounds),
-        metrics: this.metrics,
-        events: this.events,
-        notReadyReasons: () => this.notReadyReasons(),
-        notAliveReasons: () => this.notAliveReasons(),
-        state: () => this._state,
-      });
-      this._httpAddress = await this.http.listen({ host: c.http.host, port: c.http.port });
+    // HTTP first, so /health answers and /ready explains while Kafka connects.
+    this.http = await buildHttp({
+      model: () => this.slot?.current,
+      policy: c.policy,
+      validate: buildValidator(c.inputBounds),
+      metrics: this.metrics,
+      events: this.events,
+      notReadyReasons: () => this.notReadyReasons(),
+      notAliveReasons: () => this.notAliveReasons(),
+      state: () => this.life.state,
+    });
+    this._httpAddress = await this.http.listen({ host: c.http.host, port: c.http.port });
 
-      const kafka = createKafka(c.connection, `scorer-${c.instanceId}`, (level, msg, extra) => this.log[level](extra, msg));
-      const registry = new AvroRegistry(c.connection.registry);
-      const topics = c.connection.topics;
-      await prepareCluster(kafka, c.connection, { names: topics, roles: SCORER_TOPIC_ROLES, groups: [c.groupId] }, { create: c.createTopics, createVar: 'SCORER_CREATE_TOPICS' }, this.log);
-      const register = (topic: string, schema: string) => registerWithRetry(registry, topic, schema, this.log);
-      const [, decision, scoringLog, deadLetter] = await Promise.all([
-        register(topics.applications, 'loan-application'),
-        register(topics.decisions, 'loan-decision'),
-        register(topics.scoringLog, 'scoring-log'),
-        register(topics.deadLetters, 'dead-letter'),
-      ]);
-      await Promise.all([registry.warm(decision), registry.warm(scoringLog), registry.warm(deadLetter)]);
-      if (c.followModelUpdates) {
-        const modelEventSchemaId = await register(topics.modelEvents, 'model-event');
-        await register(topics.modelUpdates, 'model-update');
-        await registry.warm(modelEventSchemaId);
-        this.watcher = new ModelUpdateWatcher({
-          kafka,
-          registry,
-          slot: this.slot,
-          events: this.events,
-          updatesTopic: topics.modelUpdates,
-          eventsTopic: topics.modelEvents,
-          modelEventSchemaId,
-          instance: `scorer@${c.instanceId}`,
-          intraOpThreads: c.intraOpThreads,
-        });
-        // Serve the latest announced champion before consuming the first application.
-        await this.watcher.start();
-      }
-      this.runner = new ScoringRunner({
+    const kafka = createKafka(c.connection, `scorer-${c.instanceId}`, (level, msg, extra) => this.log[level](extra, msg));
+    const registry = new AvroRegistry(c.connection.registry);
+    const topics = c.connection.topics;
+    await prepareCluster(kafka, c.connection, { names: topics, roles: SCORER_TOPIC_ROLES, groups: [c.groupId] }, { create: c.createTopics, createVar: 'SCORER_CREATE_TOPICS' }, this.log);
+    const register = (topic: string, schema: string) => registerWithRetry(registry, topic, schema, this.log);
+    const [, decision, scoringLog, deadLetter] = await Promise.all([
+      register(topics.applications, 'loan-application'),
+      register(topics.decisions, 'loan-decision'),
+      register(topics.scoringLog, 'scoring-log'),
+      register(topics.deadLetters, 'dead-letter'),
+    ]);
+    await Promise.all([registry.warm(decision), registry.warm(scoringLog), registry.warm(deadLetter)]);
+    if (c.followModelUpdates) {
+      const modelEventSchemaId = await register(topics.modelEvents, 'model-event');
+      await register(topics.modelUpdates, 'model-update');
+      await registry.warm(modelEventSchemaId);
+      this.watcher = new ModelUpdateWatcher({
         kafka,
         registry,
-        useModel: (fn) => this.slot!.use(fn),
-        shadow: () => this.shadow,
-        config: c,
+        slot: this.slot,
         events: this.events,
-        schemaIds: { decision, scoringLog, deadLetter },
-        onFatal: (e) => this.reportFatal(e),
+        updatesTopic: topics.modelUpdates,
+        eventsTopic: topics.modelEvents,
+        modelEventSchemaId,
+        instance: `scorer@${c.instanceId}`,
+        intraOpThreads: c.intraOpThreads,
       });
-      await this.runner.start();
-      this._state = 'running';
-      this.log.info({ delivery: c.delivery, groupId: c.groupId, input: topics.applications, http: this._httpAddress, model: this.slot.current.version }, 'scorer running');
-    } catch (e) {
-      this._state = 'failed';
-      await this.shutdown();
-      throw e;
+      // Serve the latest announced champion before consuming the first application.
+      await this.watcher.start();
     }
+    this.runner = new ScoringRunner({
+      kafka,
+      registry,
+      useModel: (fn) => this.slot!.use(fn),
+      shadow: () => this.shadow,
+      config: c,
+      events: this.events,
+      schemaIds: { decision, scoringLog, deadLetter },
+      onFatal: (e) => this.reportFatal(e),
+    });
+    await this.runner.start();
+    this.log.info({ delivery: c.delivery, groupId: c.groupId, input: topics.applications, http: this._httpAddress, model: this.slot.current.version }, 'scorer running');
   }
 
   private async shutdown(): Promise<void> {
@@ -213,13 +212,9 @@ export class ScorerService {
 
   /** Idempotent: finishes or abandons the in-flight chunk (an abandoned transaction is aborted), then disconnects. */
   stop(): Promise<void> {
-    this.stopping ??= (async () => {
-      if (this._state === 'stopped') return;
-      this._state = 'stopping';
+    return this.life.stop(async () => {
       await this.shutdown();
-      this._state = 'stopped';
       this.log.info('scorer stopped');
-    })();
-    return this.stopping;
+    });
   }
 }

@@ -9,7 +9,7 @@ import type { Producer } from 'kafkajs';
 import { produceApplications, type ProduceStats } from '../../services/simulator/producer.ts';
 import { populationSource } from '../../services/simulator/source.ts';
 import type { AvroRegistry } from '../../services/shared/registry.ts';
-import { createTopics, decodeValues, kafkaClient, readTopic, registryClient, serviceEnv, uniqueTopics } from '../helpers/cluster.ts';
+import { createTopics, decodeValues, groupLag, kafkaClient, readTopic, registryClient, serviceEnv, uniqueTopics } from '../helpers/cluster.ts';
 import { initialModelDir } from '../helpers/model.ts';
 import { startService, type ServiceProcess } from '../../support/processes.ts';
 
@@ -29,7 +29,16 @@ export interface FaultRun {
 export async function faultRun(prefix: string, env: (topics: Record<string, string>) => Record<string, string> = (t) => serviceEnv(t)): Promise<FaultRun> {
   const topics = uniqueTopics(prefix);
   const groupId = `scorer-${prefix}-${randomUUID().slice(0, 8)}`;
-  await createTopics(topics, ['applications', 'decisions', 'scoringLog', 'deadLetters']);
+  // Retried: right after a broker restart its metadata may still be settling.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await createTopics(topics, ['applications', 'decisions', 'scoringLog', 'deadLetters']);
+      break;
+    } catch (e) {
+      if (attempt >= 5) throw e;
+      await sleep(2000);
+    }
+  }
   const registry = registryClient();
   const schemaId = await registry.registerValueSchema(topics.applications!, 'loan-application');
   await registry.warm(schemaId);
@@ -89,6 +98,8 @@ export interface Verdict {
   readonly deadLetters: number;
   /** Longest gap between consecutive committed decisions (s): the stall a fault caused. */
   readonly stallSeconds: number;
+  /** scored_at of every committed decision (epoch ms). */
+  readonly scoredAt: readonly number[];
 }
 
 /** Longest gap between consecutive commit times, in seconds. */
@@ -119,7 +130,17 @@ export async function verdict(run: FaultRun, stats: ProduceStats, timeoutMs = 90
     uniqueLogs: new Set(l.map((x) => x.application_id)).size,
     deadLetters: dead.messages.length,
     stallSeconds: longestGap(d.map((x) => x.scored_at)),
+    scoredAt: d.map((x) => x.scored_at),
   };
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Consumer lag of the run's group, or undefined while the (restarting) broker cannot answer. */
+export async function lagOf(run: FaultRun): Promise<number | undefined> {
+  try {
+    return await groupLag(run.groupId, run.topics.applications!);
+  } catch {
+    return undefined;
+  }
+}

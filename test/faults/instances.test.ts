@@ -5,8 +5,8 @@
  * application, one dead letter per invalid one, and reports the stall.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { groupLag, waitUntil } from '../helpers/cluster.ts';
-import { faultRun, verdict, type FaultRun } from './harness.ts';
+import { waitUntil } from '../helpers/cluster.ts';
+import { faultRun, lagOf, verdict, type FaultRun } from './harness.ts';
 
 const runs: FaultRun[] = [];
 
@@ -41,9 +41,9 @@ describe('scorer process faults', () => {
       scorer = run.scorer('kill9-a');
     }
     const stats = await producing;
-    await waitUntil('the last scorer to catch up', async () => (await groupLag(run.groupId, run.topics.applications!)) === 0, 120_000, 500);
+    await waitUntil('the last scorer to catch up', async () => (await lagOf(run)) === 0, 120_000, 500);
     const v = await verdict(run, stats);
-    console.log(`[kill-9 x3] ${JSON.stringify(v)}`);
+    console.log(`[kill-9 x3] ${JSON.stringify({ ...v, scoredAt: undefined })}`);
     expect(v.duplicates, scorer.output().slice(-2000)).toBe(0);
     expect(v.lost).toBe(0);
     expect(v.logs).toBe(stats.validIds!.length);
@@ -68,9 +68,9 @@ describe('scorer process faults', () => {
     c.child.kill('SIGKILL');
     await c.exited;
     const stats = await producing;
-    await waitUntil('the survivor to catch up', async () => (await groupLag(run.groupId, run.topics.applications!)) === 0, 120_000, 500);
+    await waitUntil('the survivor to catch up', async () => (await lagOf(run)) === 0, 120_000, 500);
     const v = await verdict(run, stats);
-    console.log(`[three instances] ${JSON.stringify(v)}`);
+    console.log(`[three instances] ${JSON.stringify({ ...v, scoredAt: undefined })}`);
     expect(v.duplicates, a.output().slice(-2000)).toBe(0);
     expect(v.lost).toBe(0);
     expect(v.logs).toBe(stats.validIds!.length);

@@ -3,9 +3,9 @@
  * broker or the registry without touching the stack every other test runs on. Ports: FAULT_STACK_PORT
  * (default 19192) for Kafka, +1 controller, +2 registry, +3 registry management; data in .local/fault-stack.
  */
-import { readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { down, endpointsOf, ensureArtifacts, portOpen, stackCluster, startRegistry, up, type StackEndpoints, type StackOptions } from '../../infra/local/stack.ts';
+import { down, endpointsOf, ensureArtifacts, portOpen, stackCluster, startRegistry, type StackEndpoints, type StackOptions } from '../../infra/local/stack.ts';
 import { REPO_ROOT } from '../../services/shared/schemas.ts';
 
 export function faultStackOptions(env: NodeJS.ProcessEnv = process.env): StackOptions {
@@ -30,11 +30,18 @@ export class FaultStack {
     return endpointsOf(this.opts);
   }
 
-  /** Starts a fresh stack (old data removed: every run starts empty). */
+  /** Starts a fresh stack (old data removed: every run starts empty). Unlike stack.ts up(), writes no .local/stack.env. */
   async up(): Promise<StackEndpoints> {
     await down(this.opts, quiet);
     rmSync(this.opts.dir, { recursive: true, force: true });
-    await up(this.opts, quiet);
+    mkdirSync(this.opts.dir, { recursive: true });
+    const a = ensureArtifacts(quiet);
+    try {
+      await Promise.all([stackCluster(this.opts, quiet).startAll(), startRegistry(this.opts, a, quiet)]);
+    } catch (e) {
+      await down(this.opts, quiet);
+      throw e;
+    }
     return this.endpoints;
   }
 
