@@ -166,12 +166,16 @@ export class DriftAggregator {
 
   private onJoin(assignment: Record<string, number[]>): void {
     this.generation++;
-    this.state = undefined;
-    this.lastCommit = '';
-    this.windowsOut = [];
-    this.alertsOut = [];
-    this.finalizedOut = [];
-    this.retrainQueue = [];
+    // Under the lock: a flush in flight commits first, so the state reloaded next sees its commit (a reload of
+    // the state before it would re-decide a retrain that already ran).
+    void this.lock.run(async () => {
+      this.state = undefined;
+      this.lastCommit = '';
+      this.windowsOut = [];
+      this.alertsOut = [];
+      this.finalizedOut = [];
+      this.retrainQueue = [];
+    });
     const wasActive = this.active;
     this.active = (assignment[this.d.config.connection.topics.driftPartials!] ?? []).length > 0;
     if (wasActive && !this.active) {
@@ -209,7 +213,11 @@ export class DriftAggregator {
     this.state = { agg, alerts: alertStateFrom(usable?.alerts) ?? INITIAL_ALERT_STATE, retrain, lastReference: extra?.rv, lastResult: undefined, recent: new Map(), republish: new Set() };
     // A run the previous aggregator started has an unknown outcome: reported as failed, retried with backoff.
     this.pendingNotices = [];
-    this.applyStep(this.state, onRestart(retrain, Date.now(), this.policy));
+    // (unless this process ran it: then its outcome is known, or it is still running and will report).
+    const ran = this.runs.get(retrain.incident);
+    if (retrain.status === 'running' && ran && ran.attempt >= retrain.attempts) {
+      if (ran.ok !== undefined) this.applyStep(this.state, onResult(retrain, { ok: ran.ok, detail: ran.detail ?? '' }, Date.now(), this.policy));
+    } else this.applyStep(this.state, onRestart(retrain, Date.now(), this.policy));
     this.d.log.info({ partitions, offset, lastFinalized: agg.lastFinalized, resumed: Boolean(usable) }, 'drift aggregator state loaded');
     return this.state;
   }
@@ -407,8 +415,19 @@ export class DriftAggregator {
     });
   }
 
+  /** Runs of this process by incident: the latest attempt and, once known, how it ended. */
+  private readonly runs = new Map<number, { attempt: number; ok?: boolean; detail?: string }>();
+
   private startRetrain(trigger: RetrainTrigger, window: WindowResult, attempt: number, incident: number): void {
     const { config, log } = this.d;
+    const ran = this.runs.get(incident);
+    if (ran && ran.attempt >= attempt) {
+      // A state reloaded from before this process's run re-decided it: never run the same attempt twice.
+      log.warn({ incident, attempt }, 'drift: retrain attempt already ran in this process; not running it again');
+      if (ran.ok !== undefined && this.state) this.applyStep(this.state, onResult(this.state.retrain, { ok: ran.ok, detail: ran.detail ?? '' }, Date.now(), this.policy));
+      return;
+    }
+    this.runs.set(incident, { attempt });
     this.retrainRunning = true;
     const run = this.d.runRetrain ?? runCommand;
     const env = {
@@ -426,11 +445,14 @@ export class DriftAggregator {
       this.retrainRunning = false;
       const outcome = o.ok ? 'succeeded' : 'failed';
       log[o.ok ? 'info' : 'error']({ exitCode: o.exitCode, signal: o.signal, durationMs: o.durationMs, tail: o.tail.slice(-500) }, `drift: retrain command ${outcome}`);
+      this.runs.set(incident, { attempt, ok: o.ok });
       await this.lock.run(async () => {
         const st = this.state;
         if (!this.active || !st) return;
         const cause = `exit ${o.exitCode ?? o.signal} after ${Math.round(o.durationMs)} ms: ${errorCause(o.tail)}`;
-        this.applyStep(st, onResult(st.retrain, { ok: o.ok, detail: o.ok ? `exit 0 after ${Math.round(o.durationMs)} ms` : cause }, Date.now(), this.policy));
+        const detail = o.ok ? `exit 0 after ${Math.round(o.durationMs)} ms` : cause;
+        this.runs.set(incident, { attempt, ok: o.ok, detail });
+        this.applyStep(st, onResult(st.retrain, { ok: o.ok, detail }, Date.now(), this.policy));
       });
       await this.flush().catch(() => undefined);
     });
