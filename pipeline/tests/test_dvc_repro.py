@@ -13,7 +13,7 @@ import yaml
 
 from pipeline.paths import REPO_ROOT
 
-STAGES = ("extract", "train", "gate", "export")
+STAGES = ("extract", "train", "gate", "export", "drift")
 
 
 def _copy_repo(dest: Path) -> None:
