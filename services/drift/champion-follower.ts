@@ -101,7 +101,7 @@ export class ChampionFollower {
       if (files.metadata.version !== u.version) throw new Error(`bundle metadata says version ${files.metadata.version}, the announcement says ${u.version}`);
       const reference = compileReference(files.metadata, this.d.referenceRecords);
       const approval = approvalOf(u);
-      const out = schedule.add({ reference, sha256: u.sha256, announcedAt: Number(u.announced_at), action: u.action, reason: approval.reason, by: approval.by });
+      const out = schedule.add({ reference, sha256: u.sha256, announcedAt: Number(u.announced_at), action: u.action, reason: approval.reason, by: approval.by, metrics: u.metrics ?? {} });
       if (!out.added) {
         events.emit('reference.unchanged', { version: u.version, reason: out.why });
         return;

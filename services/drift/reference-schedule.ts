@@ -30,6 +30,8 @@ export interface ReferenceEpoch {
   readonly action: string;
   readonly reason: string;
   readonly by: string;
+  /** Holdout metrics of the announcement (the gate's: roc_auc, pr_auc, brier …). */
+  readonly metrics?: Readonly<Record<string, number>>;
 }
 
 /** First window index (time windows) starting at or after `announcedAt`; undefined for count windows. */
@@ -77,14 +79,14 @@ export class ReferenceSchedule {
    * Adds an announced champion. An announcement of the reference already in force from that boundary is a
    * no-op; a later announcement for the same boundary replaces the earlier one (the topic's order wins).
    */
-  add(a: { reference: Reference; sha256: string; announcedAt: number; action: string; reason: string; by: string }): AddOutcome {
+  add(a: { reference: Reference; sha256: string; announcedAt: number; action: string; reason: string; by: string; metrics?: Readonly<Record<string, number>> }): AddOutcome {
     const fromWindow = switchBoundary(this.spec, a.announcedAt);
     if (fromWindow === undefined) return { added: false, why: 'count windows do not switch references (see reference-schedule.ts)' };
     const previous = this.at(fromWindow);
     if (previous.reference.version === a.reference.version && previous.sha256 === a.sha256) return { added: false, why: `v${a.reference.version} is already the reference from window ${fromWindow}` };
     const sameVersion = this.list.find((e) => e.reference.version === a.reference.version);
     const layout = sameVersion && sameVersion.sha256 === a.sha256 ? sameVersion.layout : layoutOf(a.reference);
-    const epoch: ReferenceEpoch = { fromWindow, reference: a.reference, layout, sha256: a.sha256, announcedAt: a.announcedAt, action: a.action, reason: a.reason, by: a.by };
+    const epoch: ReferenceEpoch = { fromWindow, reference: a.reference, layout, sha256: a.sha256, announcedAt: a.announcedAt, action: a.action, reason: a.reason, by: a.by, ...(a.metrics ? { metrics: a.metrics } : {}) };
     // Epochs after this boundary were announced earlier in the topic but for later windows (clock skew): the newest announcement wins.
     const keep = this.list.filter((e) => e.fromWindow < fromWindow);
     this.list.length = 0;
