@@ -25,9 +25,9 @@ node_modules/.install-stamp: package.json package-lock.json .npmrc
 	npm install --no-audit --no-fund --loglevel=error
 	@touch $@
 
-$(VENV)/.install-stamp: pipeline/requirements.txt pipeline/requirements-mlops.txt
+$(VENV)/.install-stamp: pipeline/requirements.txt pipeline/requirements-mlops.txt pipeline/requirements-drift.txt
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r pipeline/requirements.txt -r pipeline/requirements-mlops.txt
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r pipeline/requirements.txt -r pipeline/requirements-mlops.txt -r pipeline/requirements-drift.txt
 	@touch $@
 
 # The benchmark peers' Python packages (bench/peers/), on top of the pipeline's.

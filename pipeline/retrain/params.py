@@ -78,6 +78,22 @@ class ExportParams:
 
 
 @dataclass(frozen=True)
+class DriftParams:
+    """The drift stage (``drift:``): PSI of a current dataset against the candidate's training reference."""
+
+    source: str = "dataset"
+    file: str | None = None
+    current_fraction: float = 0.2
+    epsilon: float = 1e-4
+    warn: float = 0.1
+    alert: float = 0.25
+    evidently: bool = True
+
+
+DRIFT_SOURCES = ("dataset", "file", "kafka")
+
+
+@dataclass(frozen=True)
 class Params:
     """All pipeline parameters."""
 
@@ -87,6 +103,7 @@ class Params:
     train: TrainParams = TrainParams()
     gate: GateParams = GateParams()
     export: ExportParams = ExportParams()
+    drift: DriftParams = DriftParams()
 
 
 def _section(cls: type, raw: Any, where: str) -> Any:
@@ -179,6 +196,17 @@ def check(params: Params) -> Params:
         problems.append(f"export.parity_tolerance: must be in (0, 1e-3], got {e.parity_tolerance}")
     if e.monotone_rows < 1 or e.monotone_grid < 2:
         problems.append("export.monotone_rows must be >= 1 and export.monotone_grid >= 2")
+    dr = params.drift
+    if dr.source not in DRIFT_SOURCES:
+        problems.append(f"drift.source: must be one of {list(DRIFT_SOURCES)}, got {dr.source!r}")
+    if dr.source == "file" and not dr.file:
+        problems.append("drift.file: required when drift.source is 'file'")
+    if not 0.0 < dr.current_fraction <= 1.0:
+        problems.append(f"drift.current_fraction: must be in (0, 1], got {dr.current_fraction}")
+    if not 1e-12 <= dr.epsilon <= 0.01:
+        problems.append(f"drift.epsilon: must be in [1e-12, 0.01] (as DRIFT_EPSILON), got {dr.epsilon}")
+    if not 0.0 <= dr.warn < dr.alert:
+        problems.append(f"drift.warn must be >= 0 and below drift.alert, got {dr.warn} / {dr.alert}")
     if problems:
         raise PipelineError("PARAMS_INVALID", "; ".join(problems))
     return params
@@ -211,7 +239,7 @@ def parse(raw: Mapping[str, Any] | None) -> Params:
     pipeline.errors.PipelineError: PARAMS_INVALID: gate: unknown keys ['roc_auc_mn'] (known: ['brier_max', 'champion', 'default_champion', 'ece_max', 'margin', 'pr_auc_min', 'roc_auc_min'])
     """
     raw = dict(raw or {})
-    sections = {"data": DataParams, "train": TrainParams, "gate": GateParams, "export": ExportParams}
+    sections = {"data": DataParams, "train": TrainParams, "gate": GateParams, "export": ExportParams, "drift": DriftParams}
     top = {name: _coerce(raw.pop(name), "str", name) for name in ("model_name", "models_dir") if name in raw}
     unknown = sorted(set(raw) - set(sections))
     if unknown:

@@ -15,6 +15,9 @@ export const driftEnv = {
   ...connectionEnv,
   DRIFT_GROUP_ID: env.string('drift-monitor'),
   DRIFT_INSTANCE_ID: env.string(hostname()),
+  DRIFT_DEPLOYMENT: env.optionalString(),
+  DRIFT_BACKFILL: env.bool(false),
+  DRIFT_FOLLOW_MODEL_UPDATES: env.bool(true),
   MODEL_DIR: env.string('models/credit-default-classifier/1'),
   DRIFT_REFERENCE_RECORDS: z.coerce.number().int().positive().optional(),
   DRIFT_WINDOW_BY: env.oneOf(['time', 'count'], 'time'),
@@ -30,6 +33,11 @@ export const driftEnv = {
   DRIFT_RETRAIN_COMMAND: env.string('make retrain'),
   DRIFT_RETRAIN_MIN_FEATURES: env.int(2, 1),
   DRIFT_RETRAIN_TIMEOUT: env.duration('1h'),
+  DRIFT_RETRAIN_COOLDOWN: env.duration('30m'),
+  DRIFT_RETRAIN_MIN_OUTCOMES: env.int(2000, 0),
+  DRIFT_RETRAIN_BACKOFF: env.duration('1m'),
+  DRIFT_RETRAIN_MAX_BACKOFF: env.duration('30m'),
+  DRIFT_RETRAIN_MAX_ATTEMPTS: env.int(3, 1, 100),
   DRIFT_IDLE_TIMEOUT: env.duration('30s'),
   DRIFT_FLUSH_INTERVAL: env.duration('500ms'),
   DRIFT_HISTORY_WINDOWS: env.int(48, 2, 10_000),
@@ -54,6 +62,12 @@ export interface DriftConfig {
   readonly connection: ConnectionConfig;
   readonly groupId: string;
   readonly instanceId: string;
+  /** Identity of this drift deployment on the shared drift topics (DRIFT_DEPLOYMENT, default the group id). */
+  readonly deployment: string;
+  /** A new deployment's aggregator reads drift-partials from the beginning instead of from its end. */
+  readonly backfill: boolean;
+  /** Follow model-updates and switch the reference to each announced champion (reference-schedule.ts). */
+  readonly followModelUpdates: boolean;
   readonly modelDir: string;
   readonly referenceRecords: number | undefined;
   readonly window: WindowSpec;
@@ -64,7 +78,17 @@ export interface DriftConfig {
   readonly bands: Bands;
   readonly epsilon: number;
   readonly recoveryWindows: number;
-  readonly retrain: { readonly mode: RetrainMode; readonly command: string; readonly minFeatures: number; readonly timeoutMs: number };
+  readonly retrain: {
+    readonly mode: RetrainMode;
+    readonly command: string;
+    readonly minFeatures: number;
+    readonly timeoutMs: number;
+    readonly cooldownMs: number;
+    readonly minOutcomes: number;
+    readonly backoffMs: number;
+    readonly maxBackoffMs: number;
+    readonly maxAttempts: number;
+  };
   readonly idleTimeoutMs: number;
   readonly flushIntervalMs: number;
   readonly historyWindows: number;
@@ -107,11 +131,20 @@ export function loadDriftConfig(rawEnv: NodeJS.ProcessEnv = process.env): DriftC
   if (raw.DRIFT_PSI_WARN >= raw.DRIFT_PSI_ALERT) {
     throw new ConfigError(`DRIFT_PSI_WARN (${raw.DRIFT_PSI_WARN}) must be below DRIFT_PSI_ALERT (${raw.DRIFT_PSI_ALERT})`, ['DRIFT_PSI_WARN', 'DRIFT_PSI_ALERT']);
   }
+  if (raw.DRIFT_DEPLOYMENT !== undefined && !/^[A-Za-z0-9._-]{1,100}$/.test(raw.DRIFT_DEPLOYMENT)) {
+    throw new ConfigError(`DRIFT_DEPLOYMENT: letters, digits, '.', '_' and '-' only (1-100), got "${raw.DRIFT_DEPLOYMENT}"`, ['DRIFT_DEPLOYMENT']);
+  }
+  if (raw.DRIFT_RETRAIN_BACKOFF > raw.DRIFT_RETRAIN_MAX_BACKOFF) {
+    throw new ConfigError(`DRIFT_RETRAIN_BACKOFF (${raw.DRIFT_RETRAIN_BACKOFF} ms) must not exceed DRIFT_RETRAIN_MAX_BACKOFF (${raw.DRIFT_RETRAIN_MAX_BACKOFF} ms)`, ['DRIFT_RETRAIN_BACKOFF', 'DRIFT_RETRAIN_MAX_BACKOFF']);
+  }
   checkHeartbeat('DRIFT_HEARTBEAT_INTERVAL', raw.DRIFT_HEARTBEAT_INTERVAL, 'DRIFT_SESSION_TIMEOUT', raw.DRIFT_SESSION_TIMEOUT);
   return deepFreeze({
     connection: compileConnection(raw, rawEnv),
     groupId: raw.DRIFT_GROUP_ID,
     instanceId: raw.DRIFT_INSTANCE_ID,
+    deployment: raw.DRIFT_DEPLOYMENT ?? raw.DRIFT_GROUP_ID,
+    backfill: raw.DRIFT_BACKFILL,
+    followModelUpdates: raw.DRIFT_FOLLOW_MODEL_UPDATES,
     modelDir: resolve(REPO_ROOT, raw.MODEL_DIR),
     referenceRecords: raw.DRIFT_REFERENCE_RECORDS,
     window,
@@ -121,7 +154,17 @@ export function loadDriftConfig(rawEnv: NodeJS.ProcessEnv = process.env): DriftC
     bands: { warn: raw.DRIFT_PSI_WARN, alert: raw.DRIFT_PSI_ALERT },
     epsilon: raw.DRIFT_EPSILON,
     recoveryWindows: raw.DRIFT_RECOVERY_WINDOWS,
-    retrain: { mode: raw.DRIFT_RETRAIN, command: raw.DRIFT_RETRAIN_COMMAND, minFeatures: raw.DRIFT_RETRAIN_MIN_FEATURES, timeoutMs: raw.DRIFT_RETRAIN_TIMEOUT },
+    retrain: {
+      mode: raw.DRIFT_RETRAIN,
+      command: raw.DRIFT_RETRAIN_COMMAND,
+      minFeatures: raw.DRIFT_RETRAIN_MIN_FEATURES,
+      timeoutMs: raw.DRIFT_RETRAIN_TIMEOUT,
+      cooldownMs: raw.DRIFT_RETRAIN_COOLDOWN,
+      minOutcomes: raw.DRIFT_RETRAIN_MIN_OUTCOMES,
+      backoffMs: raw.DRIFT_RETRAIN_BACKOFF,
+      maxBackoffMs: raw.DRIFT_RETRAIN_MAX_BACKOFF,
+      maxAttempts: raw.DRIFT_RETRAIN_MAX_ATTEMPTS,
+    },
     idleTimeoutMs: raw.DRIFT_IDLE_TIMEOUT,
     flushIntervalMs: raw.DRIFT_FLUSH_INTERVAL,
     historyWindows: raw.DRIFT_HISTORY_WINDOWS,

@@ -3,6 +3,8 @@ import type { InstrumentationEvent } from '../shared/instrumentation.ts';
 import { Instrumentation } from '../shared/instrumentation.ts';
 import type { DriftAlertValue, DriftWindowValue } from './windows/codec.ts';
 import type { WindowResult } from './statistics/evaluate.ts';
+import type { ReferenceEpoch } from './statistics/reference-schedule.ts';
+import type { RetrainStatus } from './aggregation/retrain-policy.ts';
 
 export type DriftComponent = 'instance' | 'aggregator' | 'view';
 
@@ -17,6 +19,11 @@ export type DriftServiceEvent =
   | InstrumentationEvent<'partial.ignored', { reason: string; count: number }>
   | InstrumentationEvent<'alert', { alert: DriftAlertValue }>
   | InstrumentationEvent<'retrain', { action: string; outcome: string; detail: string; targets: string[] }>
+  | InstrumentationEvent<'reference.scheduled', { epoch: ReferenceEpoch; previous: ReferenceEpoch; durationMs: number }>
+  | InstrumentationEvent<'reference.unchanged', { version: string; reason: string }>
+  | InstrumentationEvent<'reference.refused', { version: string; reason: string }>
+  | InstrumentationEvent<'reference.switched', { version: string; previousVersion: string; window: number }>
+  | InstrumentationEvent<'retrain.state', { status: RetrainStatus; labelled: number; required: number; attempts: number; nextAt: number }>
   | InstrumentationEvent<'view.window', { window: DriftWindowValue; latest: boolean }>
   | InstrumentationEvent<'view.alert', { alert: DriftAlertValue }>
   | InstrumentationEvent<'consumer.joined', { component: DriftComponent; memberId: string; partitions: Record<string, number[]> }>

@@ -21,13 +21,16 @@ import { DriftInstance } from './kafka/instance.ts';
 import { layoutOf, type Layout } from './windows/layout.ts';
 import { attachDriftMetrics } from './http/metrics.ts';
 import { ScoringLogDecoder } from './windows/record-decoder.ts';
-import { loadReference, type Reference } from './statistics/reference.ts';
+import { compileReference, type Reference } from './statistics/reference.ts';
+import { readMetadata } from '../scorer/model/metadata.ts';
+import { ChampionFollower } from './kafka/champion-follower.ts';
+import { ReferenceSchedule } from './statistics/reference-schedule.ts';
 import type { CommandOutcome } from './aggregation/retrain.ts';
 import { DriftView } from './kafka/view.ts';
 
 export type ServiceState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
 
-export const DRIFT_TOPIC_ROLES = ['scoringLog', 'outcomes', 'driftPartials', 'driftWindows', 'driftAlerts'] as const;
+export const DRIFT_TOPIC_ROLES = ['scoringLog', 'outcomes', 'driftPartials', 'driftWindows', 'driftAlerts', 'modelUpdates'] as const;
 
 export interface DriftServiceOptions {
   /** Replaces running the retrain command (tests of the loop). */
@@ -65,6 +68,8 @@ export class DriftService {
   private instance?: DriftInstance;
   private aggregator?: DriftAggregator;
   private view?: DriftView;
+  private schedule?: ReferenceSchedule;
+  private follower?: ChampionFollower;
   private http?: FastifyInstance;
   private httpDeps?: DriftHttpDeps;
   private stopping?: Promise<void>;
@@ -85,8 +90,13 @@ export class DriftService {
   get httpAddress(): string | undefined {
     return this._httpAddress;
   }
+  /** The reference of the newest epoch (what windows from now on are compared with). */
   get referenceVersion(): string | undefined {
-    return this.reference?.version;
+    return this.schedule?.latest.reference.version ?? this.reference?.version;
+  }
+  /** Which reference each window is compared with. */
+  get referenceSchedule(): ReferenceSchedule | undefined {
+    return this.schedule;
   }
   get aggregatorActive(): boolean {
     return this.aggregator?.isActive ?? false;
@@ -121,6 +131,11 @@ export class DriftService {
     );
     this.events.on('alert', ({ payload: { alert: a } }) => log.warn({ kind: a.kind, target: a.target, severity: a.severity, window: a.window_index, psi: a.psi, outcome: a.outcome }, `drift ${a.kind.toLowerCase()}`));
     this.events.on('partial.ignored', ({ payload }) => log.debug(payload, 'partials ignored'));
+    this.events.on('reference.scheduled', ({ payload: { epoch: e, previous, durationMs } }) =>
+      log.info({ version: e.reference.version, previous: previous.reference.version, fromWindow: e.fromWindow, sha256: e.sha256, action: e.action, by: e.by, durationMs: Math.round(durationMs) }, `drift: reference v${e.reference.version} verified; windows from ${e.fromWindow} on are compared with it`),
+    );
+    this.events.on('reference.refused', ({ payload }) => log.error(payload, `drift: model update v${payload.version} refused; the reference stays`));
+    this.events.on('reference.switched', ({ payload }) => log.warn(payload, `drift: reference switched v${payload.previousVersion} -> v${payload.version} at window ${payload.window}`));
   }
 
   /** Liveness (for /health): non-empty while a Kafka client is dead (being replaced) or after giving up. */
@@ -145,8 +160,11 @@ export class DriftService {
     this._state = 'starting';
     const c = this.config;
     try {
-      const reference = await loadReference(c.modelDir, c.referenceRecords);
+      const metadata = await readMetadata(c.modelDir);
+      const reference = compileReference(metadata, c.referenceRecords);
       const layout = layoutOf(reference);
+      const schedule = new ReferenceSchedule(c.window, reference, metadata.model_sha256);
+      this.schedule = schedule;
       this.reference = reference;
       this.layout = layout;
 
@@ -181,8 +199,24 @@ export class DriftService {
       const [partial, window, alert] = await Promise.all([register(topics.driftPartials!, 'drift-partial'), register(topics.driftWindows!, 'drift-window'), register(topics.driftAlerts!, 'drift-alert')]);
       await Promise.all([registry.warm(partial), registry.warm(window), registry.warm(alert)]);
 
+      if (c.followModelUpdates) {
+        if (c.window.by !== 'time') this.log.warn('drift: DRIFT_WINDOW_BY=count cannot switch references at a shared window boundary; announcements are verified and logged, the start-up reference stays');
+        this.follower = new ChampionFollower({
+          kafka,
+          registry,
+          schedule,
+          events: this.events,
+          topic: topics.modelUpdates,
+          instance: c.instanceId,
+          referenceRecords: c.referenceRecords,
+          onSwitch: () => this.instance?.onReferenceSwitch(),
+        });
+        // The schedule is complete before any window is counted or finalized.
+        await this.follower.start();
+      }
+
       const decoder = new ScoringLogDecoder(registry, (id) => withRetry(() => writerSchema(c.connection.registry, id), retry));
-      this.instance = new DriftInstance({ kafka, registry, config: c, reference, layout, events: this.events, partialSchemaId: partial, decoder });
+      this.instance = new DriftInstance({ kafka, registry, config: c, reference, layout, schedule, events: this.events, partialSchemaId: partial, decoder });
       if (c.aggregate) {
         this.aggregator = new DriftAggregator({
           kafka,
@@ -190,6 +224,8 @@ export class DriftService {
           config: c,
           reference,
           layout,
+          schedule,
+          ...(this.follower ? { syncReferences: () => this.follower!.sync(5000) } : {}),
           events: this.events,
           schemaIds: { window, alert },
           log: this.log,
@@ -213,6 +249,7 @@ export class DriftService {
     await this.instance?.stop();
     await this.aggregator?.stop();
     await this.view?.stop();
+    await this.follower?.stop();
     await this.http?.close().catch(() => undefined);
   }
 

@@ -35,6 +35,8 @@ import { produceApplications, type ProduceStats } from '../simulator/producer.ts
 import { drawDefault, OutcomePublisher, OutcomeSchedule } from '../simulator/outcomes.ts';
 import { populationSource, populationSpec } from '../simulator/source.ts';
 import { percentile, renderLive } from './view.ts';
+import { LiveScreen } from './screen.ts';
+import { storyLines, type StoryEvent } from './story.ts';
 
 async function main(): Promise<void> {
   let live, config, driftConfig;
@@ -86,7 +88,15 @@ async function main(): Promise<void> {
   drift.events.on('view.window', ({ payload }) => {
     if (payload.latest) driftLatest = payload.window;
   });
+  // The story: one line per event, in order, printed above the status area (services/live/story.ts).
+  const storyOut: string[] = [];
+  const tell = (e: StoryEvent) => storyOut.push(...storyLines(e));
+  let alertBatch: DriftAlertValue[] = [];
+  drift.events.on('reference.scheduled', ({ payload: { epoch: e } }) =>
+    tell({ kind: 'promoted', at: Date.now(), version: e.reference.version, action: e.action, by: e.by, reason: e.reason, metrics: e.metrics ?? {}, fromWindow: e.fromWindow }),
+  );
   drift.events.on('view.alert', ({ payload: { alert } }) => {
+    if (alert.kind !== 'DRIFT' || alert.severity === 'ALERT') alertBatch.push(alert);
     driftAlerts.push(alert);
     if (driftAlerts.length > 20) driftAlerts.shift();
     alertCounts[alert.kind] = (alertCounts[alert.kind] ?? 0) + 1;
@@ -112,6 +122,7 @@ async function main(): Promise<void> {
   const seed = Date.now() % 1e6;
   const modelNotes: string[] = [];
   scorer.events.on('model.swap', ({ payload, timestamp }) => {
+    tell({ kind: 'swap', at: timestamp, ok: payload.result === 'activated', version: payload.version, ...(payload.previousVersion ? { previous: payload.previousVersion } : {}), ms: payload.durationMs, reason: payload.reason });
     const at = new Date(timestamp).toISOString().slice(11, 19);
     modelNotes.push(
       payload.result === 'activated'
@@ -134,10 +145,23 @@ async function main(): Promise<void> {
 
   const started = Date.now();
   let prev = { t: started, produced: 0, scored: 0 };
-  const tty = process.stdout.isTTY;
-  let lastPrint = 0;
+  const screen = new LiveScreen(process.stdout, process.stdout.isTTY && !process.argv.includes('--no-tty'));
+  let shockSeen = { started: false, ended: false };
   const render = () => {
     const now = Date.now();
+    if (shock.shockFrom !== undefined && !shockSeen.started && stats.sent >= shock.shockFrom) {
+      shockSeen = { ...shockSeen, started: true };
+      tell({ kind: 'shock', at: now, started: true, produced: shock.shockFrom });
+    }
+    if (shock.shockUntil !== undefined && !shockSeen.ended && stats.sent >= shock.shockUntil) {
+      shockSeen = { ...shockSeen, ended: true };
+      tell({ kind: 'shock', at: now, started: false, produced: shock.shockUntil });
+    }
+    if (alertBatch.length) {
+      tell({ kind: 'alerts', at: now, alerts: alertBatch });
+      alertBatch = [];
+    }
+    const told = storyOut.splice(0);
     const dt = Math.max(0.001, (now - prev.t) / 1000);
     const snapshot = {
       uptimeS: (now - started) / 1000,
@@ -166,13 +190,9 @@ async function main(): Promise<void> {
     prev = { t: now, produced: stats.sent, scored };
     latencies = [];
     const lines = renderLive(snapshot);
-    if (tty) process.stdout.write(`\x1b[H\x1b[2J${lines.join('\n')}\n`);
-    else if (now - lastPrint >= 5000) {
-      lastPrint = now;
-      const worst = driftLatest?.targets.reduce((a, t) => (t.psi > a.psi ? t : a));
-      const drifting = worst ? ` | max PSI ${worst.target} ${worst.psi.toFixed(3)} ${worst.severity}` : '';
-      process.stdout.write(`${lines[2]!.trim()} | ${lines[3]!.trim()} | model v${scorer.modelVersion}${drifting}\n`);
-    }
+    const worst = driftLatest?.targets.reduce((a, t) => (t.psi > a.psi ? t : a));
+    const drifting = worst ? ` | max PSI ${worst.target} ${worst.psi.toFixed(3)} ${worst.severity} vs v${driftLatest!.reference_version}` : '';
+    screen.frame(told, lines, `${lines[2]!.trim().replace(/\s+/g, ' ')} | ${lines[3]!.trim().replace(/\s+/g, ' ')} | model v${scorer.modelVersion}${drifting}`, now);
   };
   const timer = setInterval(render, 1000);
 

@@ -110,6 +110,7 @@ describe('drift monitor under the macro shock', () => {
         DRIFT_ALLOWED_LATENESS: '2s',
         DRIFT_HISTORY_WINDOWS: '100',
         DRIFT_RETRAIN: 'retrain',
+        DRIFT_RETRAIN_MIN_OUTCOMES: '0', // the outcome guard has its own test (deployments.test.ts)
         DRIFT_RETRAIN_COMMAND: `printf '%s\\n' "$DRIFT_TARGETS" >> '${marker}'`,
       }),
       'shock',

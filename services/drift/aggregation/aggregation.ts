@@ -84,13 +84,16 @@ export class Aggregation {
   private processedThrough: number;
   private lateSinceFinalized = 0;
   private _lateTotal = 0;
+  private readonly sizeOf: (index: number) => number;
 
   constructor(
     private readonly spec: WindowSpec,
-    private readonly countsSize: number,
+    /** Counts per window: one size, or the size of window k's reference layout. */
+    countsSize: number | ((index: number) => number),
     private readonly partitionCount: number,
     from?: AggregationCheckpoint,
   ) {
+    this.sizeOf = typeof countsSize === 'number' ? () => countsSize : countsSize;
     this._lastFinalized = from?.lastFinalized ?? -Infinity;
     this.replayUntil = from?.through ?? 0;
     this.processedThrough = from?.offset ?? 0;
@@ -110,7 +113,7 @@ export class Aggregation {
   private pendingFor(index: number, offset: number): Pending {
     let w = this.pending.get(index);
     if (!w) {
-      w = { index, counts: new Float64Array(this.countsSize), records: 0, firstEventAt: Infinity, lastEventAt: -Infinity, parts: new Set(), firstOffset: offset };
+      w = { index, counts: new Float64Array(this.sizeOf(index)), records: 0, firstEventAt: Infinity, lastEventAt: -Infinity, parts: new Set(), firstOffset: offset };
       this.pending.set(index, w);
     }
     return w;
@@ -123,7 +126,8 @@ export class Aggregation {
   /** Merges partition `part.partition`'s counts of window `part.index`, read at `offset` of the partials topic. */
   onWindow(part: WindowPart, offset: number): PartOutcome {
     this.seen(offset);
-    if (part.counts.length !== this.countsSize) throw new Error(`partial window has ${part.counts.length} counts, the reference layout ${this.countsSize}`);
+    const size = this.pending.get(part.index)?.counts.length ?? this.sizeOf(part.index);
+    if (part.counts.length !== size) throw new Error(`partial window ${part.index} has ${part.counts.length} counts, the reference layout ${size}`);
     if (part.index <= this._lastFinalized) {
       if (offset < this.replayUntil) return 'replayed';
       if (this.finalizedParts.get(part.index)?.has(part.partition)) return 'duplicate';
@@ -134,7 +138,7 @@ export class Aggregation {
     const w = this.pendingFor(part.index, offset);
     if (w.parts.has(part.partition)) return 'duplicate';
     w.parts.add(part.partition);
-    for (let i = 0; i < this.countsSize; i++) w.counts[i]! += part.counts[i]!;
+    for (let i = 0; i < size; i++) w.counts[i]! += part.counts[i]!;
     w.records += part.records;
     w.firstEventAt = Math.min(w.firstEventAt, part.firstEventAt);
     w.lastEventAt = Math.max(w.lastEventAt, part.lastEventAt);

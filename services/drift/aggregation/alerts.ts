@@ -15,6 +15,8 @@ export interface TargetAlertState {
   /** First window of the current drift episode of this target (-1 when not drifting). */
   readonly since: number;
   readonly okStreak: number;
+  /** Reference version the episode started against (a promotion may switch it during the episode). */
+  readonly sinceReference?: string;
 }
 
 export interface AlertState {
@@ -30,6 +32,8 @@ export interface DriftEvent {
   readonly target: string;
   readonly severity: Severity;
   readonly since: number;
+  /** Reference version the episode started against. */
+  readonly sinceReference?: string;
   readonly result: TargetResult;
 }
 
@@ -54,12 +58,13 @@ export function onWindow(state: AlertState, w: WindowResult, policy: AlertPolicy
       const s = targets[r.target] ?? OK;
       if (r.severity === 'WARN' || r.severity === 'ALERT') {
         const since = s.drifting ? s.since : w.index;
-        events.push({ kind: 'DRIFT', target: r.target, severity: r.severity, since, result: r });
-        targets[r.target] = { drifting: true, since, okStreak: 0 };
+        const sinceReference = s.drifting ? (s.sinceReference ?? w.referenceVersion) : w.referenceVersion;
+        events.push({ kind: 'DRIFT', target: r.target, severity: r.severity, since, sinceReference, result: r });
+        targets[r.target] = { drifting: true, since, okStreak: 0, sinceReference };
       } else if (r.severity === 'NONE' && s.drifting) {
         const okStreak = s.okStreak + 1;
         if (okStreak >= policy.recoveryWindows) {
-          events.push({ kind: 'RECOVERY', target: r.target, severity: 'NONE', since: s.since, result: r });
+          events.push({ kind: 'RECOVERY', target: r.target, severity: 'NONE', since: s.since, sinceReference: s.sinceReference ?? w.referenceVersion, result: r });
           targets[r.target] = OK;
         } else targets[r.target] = { ...s, okStreak };
       }

@@ -12,6 +12,9 @@ const window = {
   reference_version: '1',
   records: 9000,
   partitions: [0],
+  deployment: '',
+  reference_sha256: '',
+  reference_since_window: -1,
   evaluated: true,
   targets: [
     { target: 'age', psi: 0.002, psi_p_value: 0.5, psi_df: 9, ks_statistic: 0.01, ks_p_value: 0.5, severity: 'NONE', records: 9000, missing: 0, counts: [], expected: [], edges: [] },

@@ -42,6 +42,12 @@ export function attachDriftMetrics(events: DriftInstrumentation, registry: Regis
   const flush = new Histogram({ name: 'drift_flush_duration_seconds', help: 'Wall time of one transactional flush (partials or results plus offsets).', labelNames: ['component'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: r });
   const rebalances = new Counter({ name: 'drift_consumer_rebalances_total', help: 'Consumer group rebalances seen, by component.', labelNames: ['component'], registers: r });
   const crashes = new Counter({ name: 'drift_consumer_crashes_total', help: 'Consumer crashes, by component.', labelNames: ['component'], registers: r });
+  const retrainLabelled = new Gauge({ name: 'drift_retrain_labelled_outcomes', help: 'Labelled outcomes (scored records joined to their outcome) this deployment has seen; a retrain waits until DRIFT_RETRAIN_MIN_OUTCOMES.', registers: r });
+  const retrainRequired = new Gauge({ name: 'drift_retrain_required_outcomes', help: 'DRIFT_RETRAIN_MIN_OUTCOMES: labelled outcomes a retrain needs.', registers: r });
+  const retrainState = new Gauge({ name: 'drift_retrain_state', help: 'The retrain loop state (1 for the current one): idle, waiting (for outcomes), cooldown, running, backoff (after a failure), succeeded, gave_up.', labelNames: ['state'], registers: r });
+  const retrainNext = new Gauge({ name: 'drift_retrain_next_attempt_timestamp_seconds', help: 'Earliest retry of a failed retrain (0 when none is scheduled).', registers: r });
+  const referenceInfo = new Gauge({ name: 'drift_reference_info', help: 'The reference windows are compared with from now on (1), by model version.', labelNames: ['version'], registers: r });
+  const referenceRefused = new Counter({ name: 'drift_reference_refused_total', help: 'Model announcements whose bundle was refused (checksum, metadata, download); the reference stayed.', registers: r });
   const errors = new Counter({ name: 'drift_errors_total', help: 'Errors by component and code.', labelNames: ['component', 'code'], registers: r });
 
   // Known label values start at 0, so a rate() sees the first increase.
@@ -94,6 +100,18 @@ export function attachDriftMetrics(events: DriftInstrumentation, registry: Regis
     }
     windowEnd.set(w.last_event_at / 1000);
   });
+  const STATES = ['idle', 'waiting', 'cooldown', 'running', 'backoff', 'succeeded', 'gave_up'];
+  events.on('retrain.state', ({ payload }) => {
+    retrainLabelled.set(payload.labelled);
+    retrainRequired.set(payload.required);
+    for (const s of STATES) retrainState.set({ state: s }, s === payload.status ? 1 : 0);
+    retrainNext.set(payload.status === 'backoff' ? payload.nextAt / 1000 : 0);
+  });
+  events.on('reference.scheduled', ({ payload }) => {
+    referenceInfo.reset();
+    referenceInfo.set({ version: payload.epoch.reference.version }, 1);
+  });
+  events.on('reference.refused', () => referenceRefused.inc());
   events.on('consumer.rebalancing', ({ payload }) => rebalances.inc({ component: payload.component }));
   events.on('consumer.crashed', ({ payload }) => crashes.inc({ component: payload.component }));
   const restarts = new Counter({ name: 'drift_kafka_client_restarts_total', help: 'Kafka clients replaced by the client supervisor, by client (component-client) and why.', labelNames: ['client', 'reason'], registers: r });

@@ -58,7 +58,10 @@ function histogram(t: DriftTargetResultValue): string {
 <line class="axis" x1="${pad.l}" y1="${y(0)}" x2="${W - pad.r}" y2="${y(0)}"/>${axis}${marks.join('')}</svg>`;
 }
 
-function trend(target: string, points: { index: number; value: number; severity: string }[], bands: Bands | undefined, label: string, cls = 'psi'): string {
+/** A point of a timeline; `reference` marks where the compared reference changed (a promotion or rollback). */
+type Point = { index: number; value: number; severity: string; reference?: string };
+
+function trend(target: string, points: Point[], bands: Bands | undefined, label: string, cls = 'psi'): string {
   const W = 520;
   const H = 150;
   const pad = { l: 44, r: 8, t: 10, b: 22 };
@@ -81,11 +84,19 @@ function trend(target: string, points: { index: number; value: number; severity:
       `<line class="band alert" x1="${pad.l}" x2="${W - pad.r}" y1="${y(bands.alert).toFixed(1)}" y2="${y(bands.alert).toFixed(1)}"/><text class="tick" x="${W - pad.r}" y="${(y(bands.alert) - 3).toFixed(1)}" text-anchor="end">alert ${bands.alert}</text>`
     : '';
   const axis = [min, (min + max) / 2, max].map((v) => `<text class="tick" x="${pad.l - 4}" y="${(y(v) + 3).toFixed(1)}" text-anchor="end">${fmt(v, 3)}</text>`).join('');
+  const switches = points
+    .map((p, i) => ({ p, i }))
+    .filter(({ p, i }) => i > 0 && p.reference !== undefined && points[i - 1]!.reference !== undefined && p.reference !== points[i - 1]!.reference)
+    .map(({ p, i }) => {
+      const sx = ((x(i - 1) + x(i)) / 2).toFixed(1);
+      return `<line class="switch" data-reference="${esc(p.reference!)}" x1="${sx}" x2="${sx}" y1="${pad.t}" y2="${(H - pad.b).toFixed(1)}"><title>reference switched to v${esc(p.reference!)} from window ${p.index}</title></line><text class="tick switch-label" x="${(Number(sx) + 3).toFixed(1)}" y="${pad.t + 20}">v${esc(p.reference!)}</text>`;
+    })
+    .join('');
   const first = points[0];
   const last = points[points.length - 1];
   const xl = first && last ? `<text class="tick" x="${pad.l}" y="${H - 6}">window ${first.index}</text><text class="tick" x="${W - pad.r}" y="${H - 6}" text-anchor="end">window ${last.index}</text>` : '';
   return `<svg class="chart ${cls}" data-chart="${cls}" data-target="${esc(target)}" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${esc(label)}">
-<text class="title" x="${pad.l + 4}" y="${pad.t + 8}">${esc(label)}</text><line class="axis" x1="${pad.l}" y1="${y(min)}" x2="${W - pad.r}" y2="${y(min)}"/>${axis}${lines}<polyline class="line" points="${path}"/>${dots}${xl}</svg>`;
+<text class="title" x="${pad.l + 4}" y="${pad.t + 8}">${esc(label)}</text><line class="axis" x1="${pad.l}" y1="${y(min)}" x2="${W - pad.r}" y2="${y(min)}"/>${axis}${lines}${switches}<polyline class="line" points="${path}"/>${dots}${xl}</svg>`;
 }
 
 function targetSection(name: string, history: readonly DriftWindowValue[], bands: Bands): string {
@@ -94,13 +105,13 @@ function targetSection(name: string, history: readonly DriftWindowValue[], bands
   if (!latest || !t) return `<section class="target" data-target="${esc(name)}"><h2>${esc(name)}</h2><p class="muted">no finalized window yet</p></section>`;
   const points = history.map((w) => {
     const r = w.targets.find((x) => x.target === name);
-    return { index: w.window_index, value: r?.psi ?? NaN, severity: r?.severity ?? 'NONE' };
+    return { index: w.window_index, value: r?.psi ?? NaN, severity: r?.severity ?? 'NONE', reference: w.reference_version };
   });
   return `<section class="target" data-target="${esc(name)}">
 <h2>${esc(name)} <span class="badge" style="background:${SEVERITY_COLOR[t.severity]}">${t.severity}</span></h2>
 <p class="stats">PSI <b>${fmt(t.psi, 4)}</b> (χ² p = ${fmt(t.psi_p_value, 4)}, df ${t.psi_df}) · KS D = ${fmt(t.ks_statistic, 4)} (p = ${fmt(t.ks_p_value, 4)}) · ${t.records.toLocaleString('en-US')} records, ${t.missing} missing</p>
 <div class="charts">${histogram(t)}${trend(name, points, bands, `PSI over the last ${points.length} windows`)}</div>
-<p class="legend"><span class="sw ref"></span> reference (training) <span class="sw cur"></span> window ${latest.window_index}</p>
+<p class="legend"><span class="sw ref"></span> reference (training data of v${esc(latest.reference_version)}) <span class="sw cur"></span> window ${latest.window_index} · dashed purple line: the reference switched to the version named (promotion or rollback)</p>
 </section>`;
 }
 
@@ -114,6 +125,13 @@ function performanceSection(history: readonly DriftWindowValue[]): string {
 <div class="charts">${trend('roc_auc', series((p) => p.roc_auc), undefined, 'ROC-AUC per window', 'performance')}${trend('brier', series((p) => p.brier), undefined, 'Brier score per window', 'performance')}${trend('default_rate', series((p) => p.default_rate), undefined, 'Default rate per window', 'performance')}</div></section>`;
 }
 
+function alertDetail(a: DriftAlertValue): string {
+  if (a.kind === 'RETRAIN') return `${a.action} ${a.outcome} ${a.targets.join(', ')}${a.detail ? ` — ${a.detail}` : ''}`;
+  if (a.kind === 'REFERENCE') return `switched from v${a.previous_version}: ${a.detail}`;
+  if (a.kind === 'RECOVERY' && a.drifting_since_reference && a.drifting_since_reference !== a.reference_version) return `drift began against v${a.drifting_since_reference}`;
+  return '';
+}
+
 function alertsSection(alerts: readonly DriftAlertValue[]): string {
   if (alerts.length === 0) return `<section class="alerts"><h2>Alerts</h2><p class="muted">none</p></section>`;
   const rows = [...alerts]
@@ -121,10 +139,10 @@ function alertsSection(alerts: readonly DriftAlertValue[]): string {
     .slice(0, 50)
     .map(
       (a) =>
-        `<tr><td>${iso(a.emitted_at)}</td><td>${a.kind}</td><td>${esc(a.target)}</td><td style="color:${SEVERITY_COLOR[a.severity] ?? 'inherit'}">${a.severity}</td><td>${a.window_index}</td><td>${fmt(a.psi, 4)}</td><td>${esc(a.kind === 'RETRAIN' ? `${a.action} ${a.outcome} ${a.targets.join(', ')}` : '')}</td></tr>`,
+        `<tr><td>${iso(a.emitted_at)}</td><td>${a.kind}</td><td>${esc(a.target)}</td><td style="color:${SEVERITY_COLOR[a.severity] ?? 'inherit'}">${a.severity}</td><td>${a.window_index}</td><td>${fmt(a.psi, 4)}</td><td>v${esc(a.reference_version)}</td><td>${esc(alertDetail(a))}</td></tr>`,
     )
     .join('');
-  return `<section class="alerts"><h2>Recent alerts</h2><table><thead><tr><th>emitted</th><th>kind</th><th>target</th><th>severity</th><th>window</th><th>PSI</th><th>detail</th></tr></thead><tbody>${rows}</tbody></table></section>`;
+  return `<section class="alerts"><h2>Recent alerts</h2><table><thead><tr><th>emitted</th><th>kind</th><th>target</th><th>severity</th><th>window</th><th>PSI</th><th>reference</th><th>detail</th></tr></thead><tbody>${rows}</tbody></table></section>`;
 }
 
 const STYLE = `body{font:14px/1.4 system-ui,-apple-system,"DejaVu Sans",sans-serif;margin:24px;color:#222;background:#fafafa}
@@ -132,7 +150,7 @@ h1{font-size:20px;margin:0 0 4px}h2{font-size:16px;margin:0 0 6px}.muted{color:#
 section{background:#fff;border:1px solid #e0e0e0;border-radius:6px;padding:12px 16px;margin:12px 0}
 .charts{display:flex;flex-wrap:wrap;gap:12px}.badge{color:#fff;border-radius:4px;padding:1px 6px;font-size:12px;vertical-align:middle}
 .stats{margin:0 0 8px;color:#444}svg{background:#fff}.ref{fill:#90a4ae}.cur{fill:#1565c0}.axis{stroke:#999}
-.tick{font-size:10px;fill:#555}.title{font-size:11px;fill:#333;font-weight:600}.line{fill:none;stroke:#1565c0;stroke-width:1.5}.band{stroke-dasharray:4 3}.band.warn{stroke:#ef6c00}.band.alert{stroke:#c62828}
+.tick{font-size:10px;fill:#555}.title{font-size:11px;fill:#333;font-weight:600}.line{fill:none;stroke:#1565c0;stroke-width:1.5}.band{stroke-dasharray:4 3}.band.warn{stroke:#ef6c00}.band.alert{stroke:#c62828}.switch{stroke:#6a1b9a;stroke-dasharray:2 2;stroke-width:1.5}.switch-label{fill:#6a1b9a}
 .legend{font-size:12px;color:#555}.sw{display:inline-block;width:10px;height:10px;margin:0 4px 0 10px}.sw.ref{background:#90a4ae}.sw.cur{background:#1565c0}
 table{border-collapse:collapse;font-size:12px}td,th{border-bottom:1px solid #eee;padding:3px 8px;text-align:left}`;
 
@@ -149,7 +167,7 @@ export function renderReport(d: ReportData): string {
 <title>${esc(d.title)}</title><style>${STYLE}</style></head>
 <body data-targets="${d.targets.length}">
 <h1>${esc(d.title)}</h1>
-<p class="muted">reference: ${esc(d.reference.modelName)} v${esc(d.reference.version)} (${Number.isFinite(d.reference.records) ? d.reference.records.toLocaleString('en-US') : '?'} training records) · windows ${esc(d.windowing)} · bands warn ${d.bands.warn} / alert ${d.bands.alert} · ${esc(head)} · instance ${esc(d.instance)} · generated ${iso(d.generatedAt)}</p>
+<p class="muted">reference: ${esc(d.reference.modelName)} v${esc(latest?.reference_version ?? d.reference.version)} (${Number.isFinite(d.reference.records) ? d.reference.records.toLocaleString('en-US') : '?'} training records) · windows ${esc(d.windowing)} · bands warn ${d.bands.warn} / alert ${d.bands.alert} · ${esc(head)} · instance ${esc(d.instance)} · generated ${iso(d.generatedAt)}</p>
 ${d.targets.map((t) => targetSection(t, d.history, d.bands)).join('\n')}
 ${performanceSection(d.history)}
 ${alertsSection(d.alerts)}

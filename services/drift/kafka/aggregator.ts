@@ -22,6 +22,7 @@ import {
   alertStateJson,
   decodePartial,
   driftAlertValue,
+  referenceAlertValue,
   retrainAlertValue,
   windowValue,
   type DriftAlertValue,
@@ -37,10 +38,19 @@ import { Lock } from '../lock.ts';
 import { PerformanceCounts, summarize } from '../statistics/performance.ts';
 import type { Reference } from '../statistics/reference.ts';
 import { runCommand, type CommandOutcome } from '../aggregation/retrain.ts';
+import { INITIAL_RETRAIN_STATE, onOutcomes, onRestart, onResult, retrainStateFrom, retrainStateJson, step, type RetrainNotice, type RetrainPolicy, type RetrainState, type StepResult } from '../aggregation/retrain-policy.ts';
+import { ReferenceSchedule, type ReferenceEpoch } from '../statistics/reference-schedule.ts';
 import { idempotentRetry } from '../../shared/kafka/client.ts';
 import { recordName } from '../../shared/schemas.ts';
 
 export const DRIFT_PARTIAL_RECORD = recordName('drift-partial');
+
+/** The cause of a failed command: its last error-looking line (e.g. `DATASET_INVALID: …`), else the end of its output. */
+export function errorCause(tail: string): string {
+  const lines = tail.split('\n').map((l) => l.trim()).filter(Boolean);
+  const err = [...lines].reverse().find((l) => /\b[A-Z][A-Z_]{3,}:|error|failed|refused/i.test(l) && !/^make(\[\d+\])?: \*\*\*/.test(l));
+  return (err ?? lines.slice(-2).join(' | ')).slice(0, 300);
+}
 const IDEMPOTENT_RETRY = idempotentRetry(200);
 
 export interface AggregatorDeps {
@@ -52,6 +62,10 @@ export interface AggregatorDeps {
   readonly events: DriftInstrumentation;
   readonly schemaIds: { readonly window: number; readonly alert: number };
   readonly log: Logger;
+  /** Which reference each window is compared with (reference-schedule.ts); default: `reference` for all. */
+  readonly schedule?: ReferenceSchedule;
+  /** Reads model-updates to its current end (a partial of a reference not yet known may be of a new champion). */
+  readonly syncReferences?: () => Promise<boolean>;
   /** Runs the retrain command; replaceable in tests of the loop. */
   readonly runRetrain?: (command: string, env: Record<string, string>, timeoutMs: number) => Promise<CommandOutcome>;
 }
@@ -59,9 +73,20 @@ export interface AggregatorDeps {
 interface State {
   readonly agg: Aggregation;
   alerts: AlertState;
+  retrain: RetrainState;
+  /** Reference version of the last finalized window (a change is a REFERENCE event). */
+  lastReference: string | undefined;
+  /** The last finalized window: what retrain notices between windows refer to. */
+  lastResult: WindowResult | undefined;
   /** Recently finalized windows, to add outcomes that arrive later. */
   readonly recent: Map<number, { result: WindowResult; perf: PerformanceCounts }>;
   readonly republish: Set<number>;
+}
+
+/** Adds a PERFORMANCE partial's labelled outcomes to the retrain state's count (once per offset); true. */
+function countOutcomes(st: State, labelled: number, offset: number): true {
+  st.retrain = onOutcomes(st.retrain, labelled, offset);
+  return true;
 }
 
 export class DriftAggregator {
@@ -75,23 +100,28 @@ export class DriftAggregator {
   private windowsOut: { key: string; value: Buffer }[] = [];
   private alertsOut: { key: string; value: Buffer; alert: DriftAlertValue }[] = [];
   private finalizedOut: WindowResult[] = [];
-  private retrainQueue: { trigger: RetrainTrigger; window: WindowResult }[] = [];
+  private retrainQueue: { trigger: RetrainTrigger; window: WindowResult; attempt: number; incident: number }[] = [];
   private retrainRunning = false;
   private timer?: NodeJS.Timeout;
   private lastFlush = 0;
   private lastCommit = '';
   private stopped = false;
   private readonly groupId: string;
+  private readonly schedule: ReferenceSchedule;
+  private readonly policy: RetrainPolicy;
 
   constructor(private readonly d: AggregatorDeps) {
     const c = d.config;
     this.groupId = `${c.groupId}-aggregator`;
+    this.schedule = d.schedule ?? new ReferenceSchedule(c.window, d.reference);
+    this.policy = { cooldownMs: c.retrain.cooldownMs, minOutcomes: c.retrain.minOutcomes, backoffMs: c.retrain.backoffMs, maxBackoffMs: c.retrain.maxBackoffMs, maxAttempts: c.retrain.maxAttempts };
     this.group = new GroupConsumer({
       kafka: d.kafka,
       component: 'aggregator',
       groupId: this.groupId,
       topics: [c.connection.topics.driftPartials!],
-      fromBeginning: true,
+      // A new deployment starts at the end (start() commits it); DRIFT_BACKFILL reads what is there.
+      fromBeginning: c.backfill,
       sessionTimeoutMs: c.sessionTimeoutMs,
       recoveryDeadlineMs: c.kafkaRecoveryDeadlineMs,
       heartbeatIntervalMs: c.heartbeatIntervalMs,
@@ -116,19 +146,43 @@ export class DriftAggregator {
   async start(): Promise<void> {
     this.admin = this.d.kafka.admin();
     await this.admin.connect();
+    await this.startAtEndIfNew();
     await this.group.start();
     this.timer = setInterval(() => void this.flush().catch(() => undefined), Math.max(50, Math.min(this.d.config.flushIntervalMs, 1000)));
     this.timer.unref();
   }
 
+  /**
+   * A deployment's aggregator that never committed starts at the current end of drift-partials (partials
+   * already there belong to other runs), committed now so a restart before the first flush starts there too.
+   */
+  private async startAtEndIfNew(): Promise<void> {
+    const topic = this.d.config.connection.topics.driftPartials!;
+    if (this.d.config.backfill) return;
+    const committed = await this.admin!.fetchOffsets({ groupId: this.groupId, topics: [topic] });
+    if ((committed[0]?.partitions ?? []).some((p) => Number(p.offset) >= 0)) return;
+    const ends = await this.admin!.fetchTopicOffsets(topic);
+    try {
+      await this.admin!.setOffsets({ groupId: this.groupId, topic, partitions: ends.map((e) => ({ partition: e.partition, offset: e.high })) });
+      this.d.log.info({ topic, offsets: ends.map((e) => e.high), deployment: this.d.config.deployment }, 'drift aggregator: new deployment starts at the end of drift-partials (DRIFT_BACKFILL=true reads it from the beginning)');
+    } catch (e) {
+      // Another member of the group is already running (it did this): its committed offset wins.
+      this.d.log.debug({ err: (e as Error).message }, 'drift aggregator: start offset not set');
+    }
+  }
+
   private onJoin(assignment: Record<string, number[]>): void {
     this.generation++;
-    this.state = undefined;
-    this.lastCommit = '';
-    this.windowsOut = [];
-    this.alertsOut = [];
-    this.finalizedOut = [];
-    this.retrainQueue = [];
+    // Under the lock: a flush in flight commits first, so the state reloaded next sees its commit (a reload of
+    // the state before it would re-decide a retrain that already ran).
+    void this.lock.run(async () => {
+      this.state = undefined;
+      this.lastCommit = '';
+      this.windowsOut = [];
+      this.alertsOut = [];
+      this.finalizedOut = [];
+      this.retrainQueue = [];
+    });
     const wasActive = this.active;
     this.active = (assignment[this.d.config.connection.topics.driftPartials!] ?? []).length > 0;
     if (wasActive && !this.active) {
@@ -161,7 +215,16 @@ export class DriftAggregator {
     const cp = offset >= 0 ? aggregatorCheckpointFrom(offset, committed!.metadata) : undefined;
     const usable = cp && cp.windowing === config.windowing ? cp : undefined;
     const agg = new Aggregation(config.window, layout.size, partitions, usable?.aggregation ?? (offset >= 0 ? { offset, lastFinalized: -Infinity, through: offset, partitions: [] } : undefined));
-    this.state = { agg, alerts: alertStateFrom(usable?.alerts) ?? INITIAL_ALERT_STATE, recent: new Map(), republish: new Set() };
+    const extra = (usable?.retrain ?? undefined) as { s?: unknown; rv?: string } | undefined;
+    const retrain = retrainStateFrom(extra?.s) ?? INITIAL_RETRAIN_STATE;
+    this.state = { agg, alerts: alertStateFrom(usable?.alerts) ?? INITIAL_ALERT_STATE, retrain, lastReference: extra?.rv, lastResult: undefined, recent: new Map(), republish: new Set() };
+    // A run the previous aggregator started has an unknown outcome: reported as failed, retried with backoff.
+    this.pendingNotices = [];
+    // (unless this process ran it: then its outcome is known, or it is still running and will report).
+    const ran = this.runs.get(retrain.incident);
+    if (retrain.status === 'running' && ran && ran.attempt >= retrain.attempts) {
+      if (ran.ok !== undefined) this.applyStep(this.state, onResult(retrain, { ok: ran.ok, detail: ran.detail ?? '' }, Date.now(), this.policy));
+    } else this.applyStep(this.state, onRestart(retrain, Date.now(), this.policy));
     this.d.log.info({ partitions, offset, lastFinalized: agg.lastFinalized, resumed: Boolean(usable) }, 'drift aggregator state loaded');
     return this.state;
   }
@@ -183,17 +246,27 @@ export class DriftAggregator {
             continue;
           }
           const v = r.value.value;
+          if ((v.deployment ?? '') !== this.d.config.deployment) {
+            ignore('other_deployment');
+            continue;
+          }
           if (v.windowing !== this.d.config.windowing) {
             ignore('other_windowing');
             continue;
           }
-          if (v.reference_version !== this.d.reference.version) {
+          let epoch = this.schedule.at(v.window_index);
+          if (v.kind === 'WINDOW' && v.reference_version !== epoch.reference.version && !this.schedule.knows(v.reference_version) && this.d.syncReferences) {
+            // Counted against a reference this process has not seen announced yet: catch up on model-updates first.
+            await this.d.syncReferences();
+            epoch = this.schedule.at(v.window_index);
+          }
+          if (v.kind === 'WINDOW' && v.reference_version !== epoch.reference.version) {
             ignore('other_reference');
             continue;
           }
           let p;
           try {
-            p = decodePartial(v, this.d.layout);
+            p = decodePartial(v, epoch.layout);
           } catch {
             ignore('layout_mismatch');
             continue;
@@ -204,7 +277,7 @@ export class DriftAggregator {
             const outcome = st.agg.onWindow(p.part, offset);
             if (outcome === 'duplicate') ignore('duplicate');
             if (outcome === 'late') this.d.events.emit('late', { stage: 'aggregator', records: st.agg.lateTotal - before });
-          } else if (st.agg.onPerformance(p.index, p.counts, offset) === 'finalized') {
+          } else if (countOutcomes(st, p.counts.labelled, offset) && st.agg.onPerformance(p.index, p.counts, offset) === 'finalized') {
             const w = st.recent.get(p.index);
             if (w) {
               w.perf.merge(p.counts);
@@ -226,29 +299,64 @@ export class DriftAggregator {
   }
 
   private finalize(st: State, merged: MergedWindow[]): void {
-    const { config, reference, layout, registry, schemaIds } = this.d;
+    const { config, registry, schemaIds } = this.d;
     const now = Date.now();
     for (const m of merged) {
-      const result = evaluateWindow(m, layout, reference, { bands: config.bands, epsilon: config.epsilon, minRecords: config.minWindowRecords, windowing: config.windowing }, now);
+      const epoch = this.schedule.at(m.index);
+      const evaluated = evaluateWindow(m, epoch.layout, epoch.reference, { bands: config.bands, epsilon: config.epsilon, minRecords: config.minWindowRecords, windowing: config.windowing }, now);
+      const result: WindowResult = { ...evaluated, deployment: config.deployment, referenceSha256: epoch.sha256, referenceSinceWindow: epoch.fromWindow };
+      if (st.lastReference !== undefined && st.lastReference !== epoch.reference.version) this.queueReferenceSwitch(epoch, st.lastReference, result, now);
+      st.lastReference = epoch.reference.version;
+      st.lastResult = result;
       st.recent.set(m.index, { result, perf: m.performance ?? new PerformanceCounts() });
       while (st.recent.size > config.historyWindows) st.recent.delete(st.recent.keys().next().value!);
       st.republish.delete(m.index);
       this.windowsOut.push({ key: String(m.index), value: registry.encodeSync(schemaIds.window, windowValue(result)) });
       this.finalizedOut.push(result);
+      const wasEpisode = st.alerts.retrainEpisode;
       const out = onWindow(st.alerts, result, { recoveryWindows: config.recoveryWindows, retrainMinFeatures: config.retrain.minFeatures });
       st.alerts = out.state;
       for (const e of out.events) this.queueAlert(driftAlertValue(e, result, now));
-      if (out.retrain && config.retrain.mode !== 'off') {
-        if (config.retrain.mode === 'notify') this.queueAlert(retrainAlertValue(out.retrain, result, 'notify', 'notified', `drift on ${out.retrain.targets.join(', ')}`, now));
-        else {
-          // Recorded in the same transaction as the window that caused it; the command runs after the commit.
-          const outcome = this.retrainRunning || this.retrainQueue.length > 0 ? 'skipped' : 'started';
-          this.queueAlert(retrainAlertValue(out.retrain, result, 'retrain', outcome, outcome === 'skipped' ? 'a retrain command is still running' : config.retrain.command, now));
-          if (outcome === 'started') this.retrainQueue.push({ trigger: out.retrain, window: result });
-        }
+      if (out.retrain && config.retrain.mode === 'notify') this.queueAlert(retrainAlertValue(out.retrain, result, 'notify', 'notified', `drift on ${out.retrain.targets.join(', ')}`, now));
+      if (config.retrain.mode === 'retrain') {
+        // Recorded in the same transaction as the window that caused it; a command runs after the commit.
+        const trigger = out.retrain ? { window: m.index, targets: out.retrain.targets } : undefined;
+        this.applyStep(st, step(st.retrain, { ...(trigger ? { trigger } : {}), episodeOver: wasEpisode && !st.alerts.retrainEpisode, now }, this.policy));
       }
       if (m.late) this.d.log.info({ window: m.index, late: m.late }, 'late records since the previous window');
     }
+  }
+
+  private pendingNotices: RetrainNotice[] = [];
+
+  /** Takes a retrain policy step: its notices become RETRAIN alerts (about the last finalized window), a start is queued. */
+  private applyStep(st: State, r: StepResult): void {
+    st.retrain = r.state;
+    this.pendingNotices.push(...r.notices);
+    const w = st.lastResult;
+    if (w) {
+      for (const n of this.pendingNotices) {
+        const detail = n.outcome === 'started' ? `${this.d.config.retrain.command} (${n.detail})` : n.detail;
+        this.queueAlert(retrainAlertValue({ targets: n.targets }, w, 'retrain', n.outcome, detail, Date.now(), { incident: n.incident, attempt: n.attempt, labelled: st.retrain.labelled, required: this.policy.minOutcomes }));
+      }
+      this.pendingNotices = [];
+    }
+    // Steps that can start run only with a finalized window (after a window, or on the timer once one exists).
+    if (r.start && w) this.retrainQueue.push({ trigger: { targets: r.state.targets }, window: w, attempt: r.state.attempts, incident: r.state.incident });
+    if (this.d.config.retrain.mode === 'retrain') this.d.events.emit('retrain.state', { status: st.retrain.status, labelled: st.retrain.labelled, required: this.policy.minOutcomes, attempts: st.retrain.attempts, nextAt: st.retrain.retryAt });
+  }
+
+  private queueReferenceSwitch(epoch: ReferenceEpoch, previous: string, w: WindowResult, now: number): void {
+    const r = epoch.reference;
+    this.queueAlert(
+      referenceAlertValue(
+        { fromWindow: w.index, version: r.version, modelName: r.modelName, sha256: epoch.sha256, records: r.records, action: epoch.action, reason: epoch.reason, by: epoch.by, announcedAt: epoch.announcedAt },
+        previous,
+        { windowing: w.windowing, start: w.start, end: w.end, deployment: this.d.config.deployment },
+        now,
+      ),
+    );
+    this.d.events.emit('reference.switched', { version: r.version, previousVersion: previous, window: w.index });
   }
 
   private queueAlert(alert: DriftAlertValue): void {
@@ -261,6 +369,10 @@ export class DriftAggregator {
       const st = this.state;
       const { config, registry, schemaIds } = this.d;
       const topics = config.connection.topics;
+      // Cooldown and backoff expire between windows too.
+      if (config.retrain.mode === 'retrain' && st.lastResult && !this.retrainRunning && this.retrainQueue.length === 0 && (st.retrain.status === 'cooldown' || st.retrain.status === 'backoff')) {
+        this.applyStep(st, step(st.retrain, { now: Date.now() }, this.policy));
+      }
       for (const k of st.republish) {
         const w = st.recent.get(k);
         if (w) this.windowsOut.push({ key: String(k), value: registry.encodeSync(schemaIds.window, windowValue(w.result)) });
@@ -276,7 +388,7 @@ export class DriftAggregator {
       this.retrainQueue = [];
       const cp = st.agg.checkpoint();
       const now = Date.now();
-      const metadata = aggregatorMetadata(cp, alertStateJson(st.alerts), config.windowing);
+      const metadata = aggregatorMetadata(cp, alertStateJson(st.alerts), config.windowing, { s: retrainStateJson(st.retrain), ...(st.lastReference !== undefined ? { rv: st.lastReference } : {}) });
       const commitKey = `${cp.offset}:${metadata}`;
       if (windows.length === 0 && alerts.length === 0 && (now - this.lastFlush < config.flushIntervalMs || commitKey === this.lastCommit)) return;
       this.lastFlush = now;
@@ -311,12 +423,23 @@ export class DriftAggregator {
         this.d.events.emit('alert', { alert });
         if (alert.kind === 'RETRAIN') this.d.events.emit('retrain', { action: alert.action, outcome: alert.outcome, detail: alert.detail, targets: alert.targets });
       }
-      for (const r of retrains) if (!this.retrainRunning) this.startRetrain(r.trigger, r.window);
+      for (const r of retrains) if (!this.retrainRunning) this.startRetrain(r.trigger, r.window, r.attempt, r.incident);
     });
   }
 
-  private startRetrain(trigger: RetrainTrigger, window: WindowResult): void {
+  /** Runs of this process by incident: the latest attempt and, once known, how it ended. */
+  private readonly runs = new Map<number, { attempt: number; ok?: boolean; detail?: string }>();
+
+  private startRetrain(trigger: RetrainTrigger, window: WindowResult, attempt: number, incident: number): void {
     const { config, log } = this.d;
+    const ran = this.runs.get(incident);
+    if (ran && ran.attempt >= attempt) {
+      // A state reloaded from before this process's run re-decided it: never run the same attempt twice.
+      log.warn({ incident, attempt }, 'drift: retrain attempt already ran in this process; not running it again');
+      if (ran.ok !== undefined && this.state) this.applyStep(this.state, onResult(this.state.retrain, { ok: ran.ok, detail: ran.detail ?? '' }, Date.now(), this.policy));
+      return;
+    }
+    this.runs.set(incident, { attempt });
     this.retrainRunning = true;
     const run = this.d.runRetrain ?? runCommand;
     const env = {
@@ -325,14 +448,23 @@ export class DriftAggregator {
       DRIFT_WINDOW_END: String(window.end),
       DRIFT_TARGETS: trigger.targets.join(','),
       DRIFT_REFERENCE_VERSION: window.referenceVersion,
+      DRIFT_DEPLOYMENT: config.deployment,
+      DRIFT_RETRAIN_ATTEMPT: String(attempt),
+      DRIFT_INCIDENT_WINDOW: String(incident),
     };
     log.warn({ command: config.retrain.command, targets: trigger.targets, window: window.index }, 'drift: running the retrain command');
     void run(config.retrain.command, env, config.retrain.timeoutMs).then(async (o) => {
       this.retrainRunning = false;
       const outcome = o.ok ? 'succeeded' : 'failed';
       log[o.ok ? 'info' : 'error']({ exitCode: o.exitCode, signal: o.signal, durationMs: o.durationMs, tail: o.tail.slice(-500) }, `drift: retrain command ${outcome}`);
+      this.runs.set(incident, { attempt, ok: o.ok });
       await this.lock.run(async () => {
-        if (this.active) this.queueAlert(retrainAlertValue(trigger, window, 'retrain', outcome, `exit ${o.exitCode ?? o.signal} after ${Math.round(o.durationMs)} ms: ${o.tail.slice(-300)}`, Date.now()));
+        const st = this.state;
+        if (!this.active || !st) return;
+        const cause = `exit ${o.exitCode ?? o.signal} after ${Math.round(o.durationMs)} ms: ${errorCause(o.tail)}`;
+        const detail = o.ok ? `exit 0 after ${Math.round(o.durationMs)} ms` : cause;
+        this.runs.set(incident, { attempt, ok: o.ok, detail });
+        this.applyStep(st, onResult(st.retrain, { ok: o.ok, detail }, Date.now(), this.policy));
       });
       await this.flush().catch(() => undefined);
     });

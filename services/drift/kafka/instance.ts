@@ -24,6 +24,7 @@ import { INITIAL_CHECKPOINT, PartitionWindows } from '../windows/partition-windo
 import { PerformanceCounts } from '../statistics/performance.ts';
 import type { ScoringLogDecoder } from '../windows/record-decoder.ts';
 import type { Reference } from '../statistics/reference.ts';
+import type { ReferenceSchedule } from '../statistics/reference-schedule.ts';
 import { idempotentRetry } from '../../shared/kafka/client.ts';
 import { recordName } from '../../shared/schemas.ts';
 
@@ -45,6 +46,8 @@ export interface InstanceDeps {
   readonly config: DriftConfig;
   readonly reference: Reference;
   readonly layout: Layout;
+  /** Which reference each window is counted against (champion changes); without it every window uses `layout`. */
+  readonly schedule?: ReferenceSchedule;
   readonly events: DriftInstrumentation;
   readonly partialSchemaId: number;
   readonly decoder: ScoringLogDecoder;
@@ -83,11 +86,14 @@ export class DriftInstance {
   private timer?: NodeJS.Timeout;
   private lastFlush = 0;
   private readonly ctx: PartialContext;
+  private readonly layoutFor: (index: number) => Layout;
   private stopped = false;
 
   constructor(private readonly d: InstanceDeps) {
     const c = d.config;
-    this.ctx = { instance: c.instanceId, windowing: c.windowing, referenceVersion: d.reference.version };
+    this.ctx = { instance: c.instanceId, deployment: c.deployment, windowing: c.windowing, referenceVersion: d.reference.version };
+    const schedule = d.schedule;
+    this.layoutFor = schedule ? (k) => schedule.at(k).layout : () => d.layout;
     const topics = [c.connection.topics.scoringLog, ...(c.outcomes ? [c.connection.topics.outcomes!] : [])];
     this.group = new GroupConsumer({
       kafka: d.kafka,
@@ -204,7 +210,7 @@ export class DriftInstance {
     if (gen !== this.generation) throw new ServiceError('STATE_INVALID', 'consumer group rebalanced while loading a checkpoint', true);
     const st: PartitionState = {
       partition,
-      windows: new PartitionWindows(partition, this.d.config.window, this.d.layout, cp, this.d.config.eventTime),
+      windows: new PartitionWindows(partition, this.d.config.window, this.layoutFor, cp, this.d.config.eventTime),
       join: new OutcomeJoin(this.d.config.joinMaxEntries),
       perf: new Map(),
       lastRecordAt,
@@ -247,7 +253,7 @@ export class DriftInstance {
   }
 
   private async onScoringLog(st: PartitionState, messages: EachBatchPayload['batch']['messages'], partition: number, heartbeat: () => Promise<void>): Promise<boolean> {
-    const { registry, layout, config, decoder } = this.d;
+    const { registry, config, decoder } = this.d;
     const dropped: Record<string, number> = {};
     let count = 0;
     const start = st.windows.checkpoint().offset;
@@ -268,7 +274,7 @@ export class DriftInstance {
       const closed = st.windows.add(rec, offset, Number.isFinite(appended) && appended > 0 ? appended : Date.now());
       count++;
       for (const w of closed) {
-        const v = windowPartialValue(w, layout, this.ctx, st.windows.progress);
+        const v = windowPartialValue(w, w.layout, this.ctx, st.windows.progress);
         this.outbox.push({ key: partialKey(v), value: registry.encodeSync(this.d.partialSchemaId, v) });
       }
       if (config.outcomes) {
@@ -360,7 +366,7 @@ export class DriftInstance {
         future += st.windows.takeFuture();
         const changed = !st.reported || st.reported.progress !== r.progress || st.reported.idle !== r.idle || st.reported.openFrom !== r.openFrom || lateNow > 0;
         for (const [k, c] of st.perf) {
-          const v = performancePartialValue(st.partition, k, c, this.ctx, r.progress);
+          const v = performancePartialValue(st.partition, k, c, { ...this.ctx, referenceVersion: this.layoutFor(k).version }, r.progress);
           messages.push({ key: partialKey(v), value: registry.encodeSync(partialSchemaId, v) });
         }
         st.perf.clear();
@@ -399,6 +405,20 @@ export class DriftInstance {
         throw e;
       }
     });
+  }
+
+  /**
+   * The reference schedule changed: windows still open that were opened on another reference than the one
+   * they now belong to are rebuilt — the consumer restarts from the committed checkpoints (the first record
+   * of each partition's oldest open window) and counts them again over the right bins.
+   */
+  onReferenceSwitch(): void {
+    for (const st of this.states.values()) {
+      if (st.windows.staleLayouts(this.layoutFor)) {
+        this.group.restart(new ServiceError('STATE_INVALID', `open windows of partition ${st.partition} predate the switch to v${this.d.schedule?.latest.reference.version}: recounting them`, true));
+        return;
+      }
+    }
   }
 
   async stop(): Promise<void> {

@@ -101,7 +101,7 @@ export class DriftView {
   }
 
   private addWindow(w: DriftWindowValue): void {
-    if (w.windowing !== this.d.config.windowing) return;
+    if (w.windowing !== this.d.config.windowing || (w.deployment ?? '') !== this.d.config.deployment) return;
     this.windows.set(w.window_index, w);
     const latest = w.window_index >= this.latestIndex;
     if (latest) this.latestIndex = w.window_index;
@@ -110,6 +110,7 @@ export class DriftView {
   }
 
   private addAlert(a: DriftAlertValue): void {
+    if ((a.deployment ?? '') !== this.d.config.deployment) return;
     if (this.alertKeys.has(a.dedup_key)) return;
     this.alertKeys.add(a.dedup_key);
     this.alerts.push(a);

@@ -32,6 +32,10 @@ export interface WindowResult {
   readonly firstEventAt: number;
   readonly lastEventAt: number;
   readonly referenceVersion: string;
+  /** Set by the aggregator: the deployment, the reference's model sha256 and first window (reference-schedule.ts). */
+  readonly deployment?: string;
+  readonly referenceSha256?: string;
+  readonly referenceSinceWindow?: number;
   readonly modelName: string;
   readonly referenceRecords: number;
   readonly records: number;

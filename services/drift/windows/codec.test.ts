@@ -28,7 +28,7 @@ import { syntheticRecord, syntheticReference } from '../../../support/drift-synt
 const type = (name: string) => avsc.Type.forSchema(JSON.parse(readFileSync(join(SCHEMAS_DIR, `${name}.avsc`), 'utf8')) as avsc.Schema);
 const reference = syntheticReference(8);
 const layout = layoutOf(reference);
-const ctx = { instance: 'i1', windowing: 'time:size=1000:hop=1000:lateness=0', referenceVersion: reference.version };
+const ctx = { instance: 'i1', deployment: 'd', windowing: 'time:size=1000:hop=1000:lateness=0', referenceVersion: reference.version };
 
 function closedWindow() {
   const pw = new PartitionWindows(3, { by: 'time', size: 1000, hop: 1000, lateness: 0 }, layout);

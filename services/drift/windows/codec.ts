@@ -32,6 +32,7 @@ export interface DriftPartialValue {
   instance: string;
   windowing: string;
   reference_version: string;
+  deployment: string;
   source_partition: number;
   progress: number;
   idle: boolean;
@@ -49,6 +50,7 @@ export interface DriftPartialValue {
 
 export interface PartialContext {
   readonly instance: string;
+  readonly deployment: string;
   readonly windowing: string;
   readonly referenceVersion: string;
 }
@@ -73,6 +75,7 @@ const base = (ctx: PartialContext, partition: number, progress: number) => ({
   instance: ctx.instance,
   windowing: ctx.windowing,
   reference_version: ctx.referenceVersion,
+  deployment: ctx.deployment,
   source_partition: partition,
   progress: progressValue(progress),
   idle: false,
@@ -91,6 +94,7 @@ const base = (ctx: PartialContext, partition: number, progress: number) => ({
 export function windowPartialValue(w: ClosedWindow, layout: Layout, ctx: PartialContext, progress: number): DriftPartialValue {
   return {
     ...base(ctx, w.partition, progress),
+    reference_version: w.layout.version,
     kind: 'WINDOW',
     window_index: w.index,
     window_start: w.start,
@@ -129,8 +133,9 @@ export function performancePartialValue(partition: number, index: number, c: Per
   };
 }
 
-export function partialKey(v: Pick<DriftPartialValue, 'kind' | 'window_index' | 'source_partition'>): string {
-  return v.kind === 'PROGRESS' ? `progress:${v.source_partition}` : `${v.window_index}:${v.source_partition}`;
+/** '<deployment>/<window>:<partition>' or '<deployment>/progress:<partition>'. */
+export function partialKey(v: Pick<DriftPartialValue, 'kind' | 'window_index' | 'source_partition' | 'deployment'>): string {
+  return `${v.deployment}/${v.kind === 'PROGRESS' ? `progress:${v.source_partition}` : `${v.window_index}:${v.source_partition}`}`;
 }
 
 export type DecodedPartial =
@@ -194,6 +199,9 @@ export interface DriftWindowValue {
   first_event_at: number;
   last_event_at: number;
   reference_version: string;
+  deployment: string;
+  reference_sha256: string;
+  reference_since_window: number;
   records: number;
   partitions: number[];
   evaluated: boolean;
@@ -211,6 +219,9 @@ export function windowValue(w: WindowResult): DriftWindowValue {
     first_event_at: w.firstEventAt,
     last_event_at: w.lastEventAt,
     reference_version: w.referenceVersion,
+    deployment: w.deployment ?? '',
+    reference_sha256: w.referenceSha256 ?? '',
+    reference_since_window: finiteOr(w.referenceSinceWindow ?? -1, -1),
     records: w.records,
     partitions: [...w.partitions],
     evaluated: w.evaluated,
@@ -238,7 +249,7 @@ export function windowValue(w: WindowResult): DriftWindowValue {
 // ----------------------------------------------------------------------------------------- drift-alert
 export interface DriftAlertValue {
   dedup_key: string;
-  kind: 'DRIFT' | 'RECOVERY' | 'RETRAIN';
+  kind: 'DRIFT' | 'RECOVERY' | 'RETRAIN' | 'REFERENCE';
   target: string;
   severity: Severity;
   window_index: number;
@@ -256,6 +267,13 @@ export interface DriftAlertValue {
   expected: number[];
   model_name: string;
   reference_version: string;
+  deployment: string;
+  reference_sha256: string;
+  drifting_since_reference: string;
+  outcomes_labelled: number;
+  outcomes_required: number;
+  attempt: number;
+  previous_version: string;
   drifting_since_window: number;
   targets: string[];
   action: string;
@@ -274,7 +292,7 @@ const finiteOr = (x: number, d: number) => (Number.isFinite(x) ? x : d);
 export function driftAlertValue(e: DriftEvent, w: WindowResult, now: number): DriftAlertValue {
   const b = eventBounds(w);
   return {
-    dedup_key: `${w.referenceVersion}:${e.target}:${w.index}:${e.kind}`,
+    dedup_key: `${w.deployment ?? ''}/${w.referenceVersion}:${e.target}:${w.index}:${e.kind}`,
     kind: e.kind,
     target: e.target,
     severity: e.severity,
@@ -293,6 +311,12 @@ export function driftAlertValue(e: DriftEvent, w: WindowResult, now: number): Dr
     expected: [...e.result.expected],
     model_name: w.modelName,
     reference_version: w.referenceVersion,
+    ...identity(w),
+    drifting_since_reference: e.sinceReference ?? w.referenceVersion,
+    outcomes_labelled: -1,
+    outcomes_required: -1,
+    attempt: 0,
+    previous_version: '',
     drifting_since_window: e.since,
     targets: [],
     action: '',
@@ -302,11 +326,22 @@ export function driftAlertValue(e: DriftEvent, w: WindowResult, now: number): Dr
   };
 }
 
-export function retrainAlertValue(t: RetrainTrigger, w: WindowResult, action: string, outcome: string, detail: string, now: number): DriftAlertValue {
+const identity = (w: WindowResult) => ({ deployment: w.deployment ?? '', reference_sha256: w.referenceSha256 ?? '' });
+
+export interface RetrainAlertExtra {
+  /** Window index of the incident's trigger (the dedup key names it); default w.index. */
+  readonly incident?: number;
+  readonly attempt?: number;
+  readonly labelled?: number;
+  readonly required?: number;
+}
+
+export function retrainAlertValue(t: RetrainTrigger, w: WindowResult, action: string, outcome: string, detail: string, now: number, x: RetrainAlertExtra = {}): DriftAlertValue {
   const b = eventBounds(w);
   const score = w.targets.find((r) => r.target === 'score');
+  const incident = x.incident ?? w.index;
   return {
-    dedup_key: `${w.referenceVersion}:*:${w.index}:RETRAIN:${outcome}`,
+    dedup_key: `${w.deployment ?? ''}/${w.referenceVersion}:*:${incident}:RETRAIN:${outcome}${x.attempt ? `:${x.attempt}` : ''}`,
     kind: 'RETRAIN',
     target: '*',
     severity: 'ALERT',
@@ -325,11 +360,60 @@ export function retrainAlertValue(t: RetrainTrigger, w: WindowResult, action: st
     expected: [],
     model_name: w.modelName,
     reference_version: w.referenceVersion,
-    drifting_since_window: -1,
+    ...identity(w),
+    drifting_since_reference: '',
+    outcomes_labelled: x.labelled ?? -1,
+    outcomes_required: x.required ?? -1,
+    attempt: x.attempt ?? 0,
+    previous_version: '',
+    drifting_since_window: incident,
     targets: [...t.targets],
     action,
     outcome,
     detail,
+    emitted_at: now,
+  };
+}
+
+/** REFERENCE: windows from `fromWindow` on are compared with `epoch`'s reference instead of `previousVersion`'s. */
+export function referenceAlertValue(
+  e: { fromWindow: number; version: string; modelName: string; sha256: string; records: number; action: string; reason: string; by: string; announcedAt: number },
+  previousVersion: string,
+  spec: { windowing: string; start: number; end: number; deployment: string },
+  now: number,
+): DriftAlertValue {
+  return {
+    dedup_key: `${spec.deployment}/${e.version}:*:${e.fromWindow}:REFERENCE`,
+    kind: 'REFERENCE',
+    target: '*',
+    severity: 'NONE',
+    window_index: e.fromWindow,
+    windowing: spec.windowing,
+    window_start: spec.start,
+    window_end: spec.end,
+    psi: NaN,
+    psi_p_value: NaN,
+    test: 'ks-2samp',
+    statistic: NaN,
+    p_value: NaN,
+    records: 0,
+    reference_records: finiteOr(e.records, -1),
+    counts: [],
+    expected: [],
+    model_name: e.modelName,
+    reference_version: e.version,
+    deployment: spec.deployment,
+    reference_sha256: e.sha256,
+    drifting_since_reference: '',
+    outcomes_labelled: -1,
+    outcomes_required: -1,
+    attempt: 0,
+    previous_version: previousVersion,
+    drifting_since_window: -1,
+    targets: [],
+    action: e.action,
+    outcome: e.action,
+    detail: `${e.action} v${e.version}${e.by ? ` by ${e.by}` : ''}${e.reason ? `: ${e.reason}` : ''}; announced ${new Date(e.announcedAt).toISOString()}`,
     emitted_at: now,
   };
 }
@@ -353,9 +437,10 @@ export function partitionCheckpointFrom(offset: number, metadata: string | null 
   }
 }
 
-export function aggregatorMetadata(a: AggregationCheckpoint, alerts: unknown, windowing: string): string {
+export function aggregatorMetadata(a: AggregationCheckpoint, alerts: unknown, windowing: string, retrain?: unknown): string {
   return JSON.stringify({
     v: 1,
+    ...(retrain !== undefined ? { r: retrain } : {}),
     w: windowing,
     f: Number.isFinite(a.lastFinalized) ? a.lastFinalized : null,
     t: a.through,
@@ -364,14 +449,15 @@ export function aggregatorMetadata(a: AggregationCheckpoint, alerts: unknown, wi
   });
 }
 
-export function aggregatorCheckpointFrom(offset: number, metadata: string | null | undefined): { aggregation: AggregationCheckpoint; alerts: unknown; windowing: string } | undefined {
+export function aggregatorCheckpointFrom(offset: number, metadata: string | null | undefined): { aggregation: AggregationCheckpoint; alerts: unknown; windowing: string; retrain: unknown } | undefined {
   if (!metadata) return undefined;
   try {
-    const m = JSON.parse(metadata) as { v: number; w: string; f: number | null; t: number; p: [number, number | null, number, number | null][]; a: unknown };
+    const m = JSON.parse(metadata) as { v: number; w: string; f: number | null; t: number; p: [number, number | null, number, number | null][]; a: unknown; r?: unknown };
     if (m.v !== 1) return undefined;
     return {
       windowing: m.w,
       alerts: m.a,
+      retrain: m.r,
       aggregation: {
         offset,
         lastFinalized: m.f ?? -Infinity,
@@ -384,17 +470,17 @@ export function aggregatorCheckpointFrom(offset: number, metadata: string | null
   }
 }
 
-/** Alert state in a few bytes: only drifting targets, as [since, okStreak]. */
+/** Alert state in a few bytes: only drifting targets, as [since, okStreak, sinceReference?]. */
 export function alertStateJson(s: AlertState): unknown {
-  const t: Record<string, [number, number]> = {};
-  for (const [name, st] of Object.entries(s.targets)) if (st.drifting) t[name] = [st.since, st.okStreak];
+  const t: Record<string, [number, number] | [number, number, string]> = {};
+  for (const [name, st] of Object.entries(s.targets)) if (st.drifting) t[name] = st.sinceReference ? [st.since, st.okStreak, st.sinceReference] : [st.since, st.okStreak];
   return { t, r: s.retrainEpisode ? 1 : 0 };
 }
 
 export function alertStateFrom(j: unknown): AlertState | undefined {
   if (!j || typeof j !== 'object') return undefined;
-  const { t, r } = j as { t?: Record<string, [number, number]>; r?: number };
+  const { t, r } = j as { t?: Record<string, [number, number, string?]>; r?: number };
   const targets: Record<string, TargetAlertState> = {};
-  for (const [name, [since, okStreak]] of Object.entries(t ?? {})) targets[name] = { drifting: true, since, okStreak };
+  for (const [name, [since, okStreak, sinceReference]] of Object.entries(t ?? {})) targets[name] = { drifting: true, since, okStreak, ...(sinceReference ? { sinceReference } : {}) };
   return { targets, retrainEpisode: r === 1 };
 }

@@ -20,6 +20,8 @@ export interface TargetLayout {
 export interface Layout {
   readonly targets: readonly TargetLayout[];
   readonly size: number;
+  /** Model version of the reference the bins come from (what partials of this layout carry). */
+  readonly version: string;
 }
 
 export function layoutOf(reference: Reference): Layout {
@@ -31,7 +33,7 @@ export function layoutOf(reference: Reference): Layout {
     offset += bins + cells;
     return t;
   });
-  return { targets, size: offset };
+  return { targets, size: offset, version: reference.version };
 }
 
 /** The values a drift window looks at in one scoring-log record. */

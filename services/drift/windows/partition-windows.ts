@@ -43,6 +43,7 @@ export const INITIAL_CHECKPOINT: PartitionCheckpoint = Object.freeze({ offset: 0
 
 interface OpenWindow {
   readonly index: number;
+  readonly layout: Layout;
   readonly counts: Uint32Array;
   records: number;
   readonly firstOffset: number;
@@ -54,6 +55,8 @@ interface OpenWindow {
 export interface ClosedWindow {
   readonly partition: number;
   readonly index: number;
+  /** The reference layout the counts are over (the window's reference when it opened). */
+  readonly layout: Layout;
   readonly start: number;
   readonly end: number;
   readonly counts: Uint32Array;
@@ -75,14 +78,17 @@ export class PartitionWindows {
   private future = 0;
   private processedThrough: number;
   private _lastWindows = { first: 0, last: -1 };
+  private readonly layoutFor: (index: number) => Layout;
 
+  /** `layout`: one layout for every window, or the layout of window k (reference-schedule.ts). */
   constructor(
     readonly partition: number,
     private readonly spec: WindowSpec,
-    private readonly layout: Layout,
+    layout: Layout | ((index: number) => Layout),
     from: PartitionCheckpoint = INITIAL_CHECKPOINT,
     private readonly bounds: EventTimeBounds = NO_EVENT_TIME_BOUNDS,
   ) {
+    this.layoutFor = typeof layout === 'function' ? layout : () => layout;
     this._progress = from.progress;
     this.seq = from.seq;
     this.replayUntil = from.through;
@@ -148,10 +154,11 @@ export class PartitionWindows {
       }
       let w = this.open.get(k);
       if (!w) {
-        w = { index: k, counts: new Uint32Array(this.layout.size), records: 0, firstOffset: offset, firstSeq: this.seq, firstEventAt: rec.eventAt, lastEventAt: rec.eventAt };
+        const layout = this.layoutFor(k);
+        w = { index: k, layout, counts: new Uint32Array(layout.size), records: 0, firstOffset: offset, firstSeq: this.seq, firstEventAt: rec.eventAt, lastEventAt: rec.eventAt };
         this.open.set(k, w);
       }
-      accumulate(w.counts, this.layout, rec);
+      accumulate(w.counts, w.layout, rec);
       w.records++;
       if (rec.eventAt < w.firstEventAt) w.firstEventAt = rec.eventAt;
       if (rec.eventAt > w.lastEventAt) w.lastEventAt = rec.eventAt;
@@ -177,6 +184,7 @@ export class PartitionWindows {
       (out ??= []).push({
         partition: this.partition,
         index: k,
+        layout: w.layout,
         start: windowStart(this.spec, k),
         end: windowEnd(this.spec, k),
         counts: w.counts,
@@ -198,6 +206,12 @@ export class PartitionWindows {
       seq: oldest ? oldest.firstSeq : this.seq,
       through: Math.max(this.processedThrough, this.replayUntil),
     };
+  }
+
+  /** True when an open window was opened on another layout than `layoutFor` gives it now (a reference switch it predates). */
+  staleLayouts(layoutFor: (index: number) => Layout): boolean {
+    for (const w of this.open.values()) if (w.layout !== layoutFor(w.index)) return true;
+    return false;
   }
 
   /** Counts of the open windows (for memory accounting and tests). */

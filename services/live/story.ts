@@ -1,0 +1,63 @@
+/**
+ * The story of `make start` as one line per event, in the order things happen: shock started/ended (the
+ * simulator), DRIFT ALERT with targets and PSI, the retrain loop's steps (RETRAIN started / waiting for
+ * outcomes / failed …), the gate result with its metrics and PROMOTED vN with who and why (the model-updates
+ * announcement the drift monitor verified), SWAPPED vN in ms (the scorer), reference switched, RECOVERY. Pure:
+ * the live process feeds it events and prints the lines it returns; the status area below them is redrawn.
+ */
+import type { DriftAlertValue } from '../drift/windows/codec.ts';
+
+export const STATUS_WIDTH = 120;
+
+const hhmmss = (ms: number) => new Date(ms).toISOString().slice(11, 19);
+const psi = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '?');
+
+/** Cuts a line to `width` columns (status lines never wrap). */
+export function fit(line: string, width = STATUS_WIDTH): string {
+  return line.length <= width ? line : `${line.slice(0, width - 1)}…`;
+}
+
+export type StoryEvent =
+  | { readonly kind: 'shock'; readonly at: number; readonly started: boolean; readonly produced: number }
+  | { readonly kind: 'alerts'; readonly at: number; readonly alerts: readonly DriftAlertValue[] }
+  | { readonly kind: 'promoted'; readonly at: number; readonly version: string; readonly action: string; readonly by: string; readonly reason: string; readonly metrics: Readonly<Record<string, number>>; readonly fromWindow: number }
+  | { readonly kind: 'swap'; readonly at: number; readonly ok: boolean; readonly version: string; readonly previous?: string; readonly ms: number; readonly reason: string };
+
+const METRICS = ['roc_auc', 'pr_auc', 'brier'];
+
+/** The lines an event adds to the story (alerts of one batch are grouped per window and kind). */
+export function storyLines(e: StoryEvent): string[] {
+  const t = hhmmss(e.at);
+  switch (e.kind) {
+    case 'shock':
+      return [`${t} SHOCK ${e.started ? 'STARTED' : 'ENDED'}  at application ${e.produced.toLocaleString('en-US')} (simulator)`];
+    case 'promoted': {
+      const m = METRICS.filter((k) => e.metrics[k] !== undefined).map((k) => `${k} ${e.metrics[k]!.toFixed(3)}`);
+      const lines = m.length ? [`${t} GATE PASSED  v${e.version}: ${m.join(', ')}`] : [];
+      lines.push(`${t} ${e.action === 'ROLLBACK' ? 'ROLLED BACK to' : 'PROMOTED'} v${e.version}${e.by ? ` by ${e.by}` : ''}${e.reason ? `: ${e.reason}` : ''} (drift compares windows from ${e.fromWindow} with it)`);
+      return lines;
+    }
+    case 'swap':
+      return [e.ok ? `${t} SWAPPED v${e.previous ?? '?'} -> v${e.version} in ${Math.round(e.ms)} ms (scorer)` : `${t} SWAP REFUSED v${e.version}: ${e.reason}`];
+    case 'alerts': {
+      const out: string[] = [];
+      const groups = new Map<string, DriftAlertValue[]>();
+      for (const a of e.alerts) {
+        const k = `${a.kind}:${a.window_index}:${a.kind === 'RETRAIN' ? a.outcome : a.kind === 'DRIFT' ? a.severity : ''}`;
+        groups.set(k, [...(groups.get(k) ?? []), a]);
+      }
+      for (const g of groups.values()) {
+        const a = g[0]!;
+        const targets = [...g].sort((x, y) => (y.psi || 0) - (x.psi || 0)).map((x) => `${x.target} ${psi(x.psi)}`).join(', ');
+        if (a.kind === 'DRIFT') out.push(`${t} DRIFT ${a.severity}  window ${a.window_index} vs v${a.reference_version}: ${targets}`);
+        else if (a.kind === 'RECOVERY') out.push(`${t} RECOVERY  window ${a.window_index} vs v${a.reference_version}: ${g.map((x) => x.target).join(', ')}${a.drifting_since_reference && a.drifting_since_reference !== a.reference_version ? ` (drift began against v${a.drifting_since_reference})` : ''}`);
+        else if (a.kind === 'REFERENCE') out.push(`${t} REFERENCE SWITCHED  v${a.previous_version} -> v${a.reference_version} from window ${a.window_index}`);
+        else if (a.kind === 'RETRAIN') {
+          const label = a.outcome === 'started' ? 'RETRAIN STARTED' : a.outcome === 'waiting' ? 'RETRAIN WAITING' : `RETRAIN ${a.outcome.toUpperCase()}`;
+          out.push(`${t} ${label}  ${a.targets.length ? `(${a.targets.join(', ')}) ` : ''}${a.detail}`);
+        }
+      }
+      return out;
+    }
+  }
+}
