@@ -24,7 +24,8 @@ async function committedAtLeast(run: FaultRun, n: number): Promise<void> {
   }, 90_000, 200);
 }
 
-describe('scorer process faults', () => {
+// NOT RUN YET on this branch (see the branch report): enable with FAULT_PROCESS=1 until it has passed here.
+describe.skipIf(process.env.FAULT_PROCESS !== '1')('scorer process faults', () => {
   afterAll(() => {
     for (const r of runs) r.killAll();
   });
