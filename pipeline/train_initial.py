@@ -24,6 +24,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from xgboost import XGBClassifier
 
+from pipeline.explain import explain_artifacts
 from pipeline.artifacts import data_sha256, iso_utc, sha256_bytes, write_bytes_atomic, write_json_atomic
 from pipeline.features import feature_names
 from pipeline.metrics import classification_metrics
@@ -171,8 +172,12 @@ def train(out: Path, rows: int = 50_000, seed: int = 42, version: str | None = N
         "rows": golden_X.tolist(),
         "probabilities": predict_default(model, golden_X).tolist(),
     }
+    trees_bytes, golden_fields, explain_fields = explain_artifacts(model, names, golden_X)
+    golden.update(golden_fields)
+    metadata.update(explain_fields)
     out.mkdir(parents=True, exist_ok=True)
     write_bytes_atomic(out / "model.onnx", model_bytes)
+    write_bytes_atomic(out / "trees.json", trees_bytes)
     write_json_atomic(out / "golden.json", golden)
     write_json_atomic(out / "metadata.json", metadata)
     return TrainingResult(metadata, model, population, train_idx, holdout_idx)

@@ -32,6 +32,7 @@ from pipeline.batch.errors import PipelineError
 from pipeline.batch.layout import CANDIDATE_DIR, DATASET_CSV, DATASET_INFO, GATE_REPORT, TRAIN_DIR
 from pipeline.batch.monotone import violations
 from pipeline.batch.params import ExportParams, Params
+from pipeline.explain import explain_artifacts
 from pipeline.model import predict_default
 from pipeline.onnx_export import ParityError, assert_parity, onnx_probabilities, parity_max_abs_diff, signature_metadata, to_onnx
 from pipeline.paths import POPULATION_SPEC
@@ -125,10 +126,14 @@ def export(candidate: Candidate, gate: dict[str, Any], dataset_info: dict[str, A
     golden_idx = np.sort(rng.choice(len(candidate.holdout_idx), size=min(GOLDEN_ROWS, len(candidate.holdout_idx)), replace=False))
     golden_X = candidate.X_holdout[golden_idx].astype(np.float32).astype(np.float64)
     golden = {"feature_names": names, "input_dtype": "float32", "rows": golden_X.tolist(), "probabilities": predict_default(candidate.model, golden_X).tolist()}
+    trees_bytes, golden_fields, explain_fields = explain_artifacts(candidate.model, names, golden_X)
+    golden.update(golden_fields)
+    metadata.update(explain_fields)
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
     write_bytes_atomic(out / "model.onnx", model_bytes)
+    write_bytes_atomic(out / "trees.json", trees_bytes)
     write_json_atomic(out / "golden.json", golden)
     write_json_atomic(out / "gate.json", gate)
     write_json_atomic(out / "metadata.json", metadata)

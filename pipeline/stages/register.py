@@ -5,7 +5,7 @@ the next version number (above every ``models/<name>/<n>/`` folder and every ver
 MLflow registry), logs an MLflow run (params, holdout metrics, the champion's metrics on the same
 holdout, parity, tags; the artifacts under ``model/``), registers it under the model name (tag
 ``served_version``), and writes ``models/<name>/<version>/`` (model.onnx, metadata.json with the
-version, golden.json, gate.json, registry.json). Nothing is announced: see ``promote``.
+version, trees.json, golden.json, gate.json, registry.json). Nothing is announced: see ``promote``.
 
 Usage::
 
@@ -32,7 +32,7 @@ from pipeline.batch.versions import reserve_next
 from pipeline.stages.common import EXIT_OK, load_params, parser, run
 from pipeline.stages.export import CANDIDATE_VERSION
 
-FILES = ("model.onnx", "golden.json", "gate.json")
+FILES = ("model.onnx", "trees.json", "golden.json", "gate.json")
 
 
 class Registered(NamedTuple):
