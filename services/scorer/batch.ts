@@ -8,6 +8,8 @@ import type { Result } from '../shared/result.ts';
 import type { ScoreResult } from './model/model-host.ts';
 import { packFeatures } from './model/model-host.ts';
 import type { DecisionPolicy } from './policy.ts';
+import type { ReasonDirections } from './explain/reasons.ts';
+import { FEATURE_NAMES } from '../shared/schemas.ts';
 import {
   deadLetterRecord,
   decisionRecord,
@@ -16,6 +18,7 @@ import {
   type DecisionRecord,
   type InputMessage,
   type ModelIdentity,
+  type RowExplanation,
   type ScoringLogRecord,
 } from './records.ts';
 import { describeFieldErrors, validateApplication, type ValidApplication } from './validate.ts';
@@ -26,6 +29,14 @@ export type DecodeFn = (value: Buffer | null) => Decoded | Promise<Decoded>;
 
 export interface Scorer extends ModelIdentity {
   score(data: Float32Array, rows: number): Promise<ScoreResult>;
+  /** How this version's contributions read as reason directions (absent: no reasons). */
+  readonly reasonDirections?: ReasonDirections;
+}
+
+/** The explanation of row `i` of a scored batch, when the scorer explained it. */
+export function rowExplanation(scorer: Scorer, result: ScoreResult, i: number): RowExplanation | undefined {
+  if (!result.contributions || !scorer.reasonDirections) return undefined;
+  return { contributions: result.contributions, offset: i * (FEATURE_NAMES.length + 1), directions: scorer.reasonDirections };
 }
 
 export interface BatchOutput {
@@ -78,18 +89,20 @@ export async function processBatch(messages: readonly InputMessage[], ctx: Batch
   const identity: ModelIdentity = { name: scorer.name, version: scorer.version };
   if (valid.length === 0) return { decisions: [], logs: [], deadLetters, keys: [], inferenceMs: 0, modelVersion: identity.version };
   const rows = valid.map((v) => v.app.features);
-  const [{ probabilities, inferenceMs }, shadow] = await Promise.all([
+  const [result, shadow] = await Promise.all([
     scorer.score(packFeatures(rows), valid.length),
     ctx.shadow ? ctx.shadow.score(packFeatures(rows), valid.length).catch(() => undefined) : undefined,
   ]);
+  const { probabilities, inferenceMs } = result;
   const scoredAt = now();
   const decisions: DecisionRecord[] = [];
   const logs: ScoringLogRecord[] = [];
   const keys: string[] = [];
   valid.forEach(({ app, msg }, i) => {
-    const d = decisionRecord(app, probabilities[i]!, identity, ctx.policy, msg, scoredAt);
+    const explanation = rowExplanation(scorer, result, i);
+    const d = decisionRecord(app, probabilities[i]!, identity, ctx.policy, msg, scoredAt, explanation);
     decisions.push(d);
-    logs.push(scoringLogRecord(app, d, inferenceMs, valid.length, shadow ? { version: ctx.shadow!.version, probability: shadow.probabilities[i]! } : undefined));
+    logs.push(scoringLogRecord(app, d, inferenceMs, valid.length, shadow ? { version: ctx.shadow!.version, probability: shadow.probabilities[i]! } : undefined, explanation));
     keys.push(app.application_id);
   });
   return { decisions, logs, deadLetters, keys, inferenceMs, modelVersion: identity.version };

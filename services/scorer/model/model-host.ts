@@ -13,6 +13,7 @@ import { Worker } from 'node:worker_threads';
 import 'onnxruntime-node';
 import { ServiceError } from '../../shared/errors.ts';
 import { FEATURE_NAMES } from '../../shared/schemas.ts';
+import { reasonDirections, type ReasonDirections } from '../explain/reasons.ts';
 import { readModelFiles, type ModelMetadata } from './metadata.ts';
 
 export interface ScoreResult {
@@ -55,6 +56,8 @@ export class ModelHost {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private closed = false;
+  /** How this version's contributions read as reason directions (monotone constraints, training medians). */
+  readonly reasonDirections: ReasonDirections;
 
   private constructor(
     private readonly worker: Worker,
@@ -63,6 +66,7 @@ export class ModelHost {
     /** The trees' check at load; absent when the host does not explain. */
     readonly treesCheck?: TreesCheck,
   ) {
+    this.reasonDirections = reasonDirections(metadata);
     worker.on('message', (m: { type: string; id?: number; probs?: Float64Array; durationMs?: number; contributions?: Float64Array; explainMs?: number; message?: string }) => {
       const p = m.id !== undefined ? this.pending.get(m.id) : undefined;
       if (!p) return;
