@@ -63,11 +63,12 @@ export: $(VENV)/.install-stamp ## Pipeline: ONNX + metadata of the gated candida
 	$(STAGE).export $(ARGS)
 register: $(VENV)/.install-stamp ## Pipeline: give the exported candidate a version (models/, MLflow registry)
 	$(STAGE).register $(ARGS)
-promote: $(VENV)/.install-stamp ## Announce a version as champion on model-updates: make promote VERSION=3
-	@if [ -z "$(VERSION)" ]; then echo "usage: make promote VERSION=<version>"; exit 2; fi
-	@$(with-stack) $(STAGE).promote --version $(VERSION) $(ARGS)
-rollback: $(VENV)/.install-stamp ## Re-announce the previous champion on model-updates (action ROLLBACK)
-	@$(with-stack) $(STAGE).promote --rollback $(ARGS)
+promote: $(VENV)/.install-stamp ## Announce a champion, approved: make promote VERSION=3 APPROVED_BY=jane REASON="..."
+	@if [ -z "$(VERSION)" ] || [ -z "$(APPROVED_BY)" ] || [ -z "$(REASON)" ]; then echo "usage: make promote VERSION=<version> APPROVED_BY=<who approves> REASON=\"<why>\" (every change of champion is approved: all three are required)"; exit 2; fi
+	@$(with-stack) $(STAGE).promote --version $(VERSION) --approved-by "$(APPROVED_BY)" --reason "$(REASON)" $(ARGS)
+rollback: $(VENV)/.install-stamp ## Re-announce the previous champion (action ROLLBACK): make rollback APPROVED_BY=jane REASON="..."
+	@if [ -z "$(APPROVED_BY)" ] || [ -z "$(REASON)" ]; then echo "usage: make rollback APPROVED_BY=<who approves> REASON=\"<why>\" (every change of champion is approved)"; exit 2; fi
+	@$(with-stack) $(STAGE).promote --rollback --approved-by "$(APPROVED_BY)" --reason "$(REASON)" $(ARGS)
 retrain: $(VENV)/.install-stamp ## The whole loop on the running stack: extract (Kafka) -> train -> gate -> export -> register -> promote
 	@$(with-stack) $(STAGE).retrain $(ARGS)
 dvc-repro: $(VENV)/.install-stamp ## dvc repro of dvc.yaml (offline, generated data); reruns only what changed

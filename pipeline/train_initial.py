@@ -24,6 +24,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from xgboost import XGBClassifier
 
+from pipeline.card import calibration_table, write_card
 from pipeline.explain import explain_artifacts
 from pipeline.artifacts import data_sha256, iso_utc, sha256_bytes, write_bytes_atomic, write_json_atomic
 from pipeline.features import feature_names
@@ -162,6 +163,7 @@ def train(out: Path, rows: int = 50_000, seed: int = 42, version: str | None = N
         },
         "metrics": metrics,
         "parity_max_abs_diff": parity,
+        "calibration": calibration_table(y[holdout_idx], p_holdout),
         "reference": reference,
     }
     golden_idx = np.sort(rng.choice(holdout_idx, size=min(GOLDEN_ROWS, len(holdout_idx)), replace=False))
@@ -179,6 +181,7 @@ def train(out: Path, rows: int = 50_000, seed: int = 42, version: str | None = N
     write_bytes_atomic(out / "model.onnx", model_bytes)
     write_bytes_atomic(out / "trees.json", trees_bytes)
     write_json_atomic(out / "golden.json", golden)
+    write_card(out, metadata)
     write_json_atomic(out / "metadata.json", metadata)
     return TrainingResult(metadata, model, population, train_idx, holdout_idx)
 

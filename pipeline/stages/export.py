@@ -32,6 +32,7 @@ from pipeline.batch.errors import PipelineError
 from pipeline.batch.layout import CANDIDATE_DIR, DATASET_CSV, DATASET_INFO, GATE_REPORT, TRAIN_DIR
 from pipeline.batch.monotone import violations
 from pipeline.batch.params import ExportParams, Params
+from pipeline.card import calibration_table, write_card
 from pipeline.explain import explain_artifacts
 from pipeline.model import predict_default
 from pipeline.onnx_export import ParityError, assert_parity, onnx_probabilities, parity_max_abs_diff, signature_metadata, to_onnx
@@ -98,6 +99,7 @@ def build_metadata(candidate: Candidate, proto: Any, model_bytes: bytes, gate: d
             "champion": None if champion is None else {"version": champion["version"], "metrics": champion["metrics"]},
         },
         "parity_max_abs_diff": parity,
+        "calibration": calibration_table(candidate.y_holdout, predict_default(candidate.model, candidate.X_holdout)),
         "monotone_check": monotone,
         "reference": reference,
     }
@@ -136,6 +138,7 @@ def export(candidate: Candidate, gate: dict[str, Any], dataset_info: dict[str, A
     write_bytes_atomic(out / "trees.json", trees_bytes)
     write_json_atomic(out / "golden.json", golden)
     write_json_atomic(out / "gate.json", gate)
+    write_card(out, metadata)
     write_json_atomic(out / "metadata.json", metadata)
     return metadata
 

@@ -5,7 +5,7 @@ the next version number (above every ``models/<name>/<n>/`` folder and every ver
 MLflow registry), logs an MLflow run (params, holdout metrics, the champion's metrics on the same
 holdout, parity, tags; the artifacts under ``model/``), registers it under the model name (tag
 ``served_version``), and writes ``models/<name>/<version>/`` (model.onnx, metadata.json with the
-version, trees.json, golden.json, gate.json, registry.json). Nothing is announced: see ``promote``.
+version, trees.json, golden.json, gate.json, model-card.md/.html, registry.json). Nothing is announced: see ``promote``.
 
 Usage::
 
@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from pipeline.artifacts import sha256_bytes, write_json_atomic
+from pipeline.card import write_card
 from pipeline.batch import tracking
 from pipeline.batch.errors import PipelineError
 from pipeline.batch.layout import CANDIDATE_DIR, DATASET_INFO, TRAIN_DIR, resolve
@@ -33,6 +34,7 @@ from pipeline.stages.common import EXIT_OK, load_params, parser, run
 from pipeline.stages.export import CANDIDATE_VERSION
 
 FILES = ("model.onnx", "trees.json", "golden.json", "gate.json")
+CARD_FILES = ("model-card.md", "model-card.html")
 
 
 class Registered(NamedTuple):
@@ -113,6 +115,8 @@ def register(candidate_dir: Path, models_dir: Path, name: str, uri: str, train_d
             for f in FILES:
                 shutil.copyfile(candidate_dir / f, staging / f)
             write_json_atomic(staging / "metadata.json", final)
+            # The card again, with the version number; logged to MLflow with the model (the "model" artifacts).
+            write_card(staging, final)
             extra = Path(tmp) / "inputs"
             extra.mkdir()
             for path in (train_info_path, dataset_info):
@@ -121,7 +125,7 @@ def register(candidate_dir: Path, models_dir: Path, name: str, uri: str, train_d
             tags = {"served_version": version, "gate": "passed", "model_sha256": metadata["model_sha256"], "dataset_sha256": metadata["training"]["dataset_sha256"]}
             run_id, artifact_uri = tracking.log_run(uri, name, run_params(metadata, train_info), run_metrics(metadata), tags, {"model": staging, "inputs": extra})
             mlflow_version = tracking.register(uri, name, run_id, f"{artifact_uri}/model", version, {"model_sha256": metadata["model_sha256"]})
-            for f in (*FILES, "metadata.json"):
+            for f in (*FILES, *CARD_FILES, "metadata.json"):
                 shutil.copyfile(staging / f, folder / f)
         write_json_atomic(folder / "registry.json", {"tracking_uri": uri, "run_id": run_id, "mlflow_version": mlflow_version, "served_version": version})
     except BaseException:

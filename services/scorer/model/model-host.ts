@@ -17,6 +17,10 @@ import { reasonDirections, type ReasonDirections } from '../explain/reasons.ts';
 import { readModelFiles, type ModelMetadata } from './metadata.ts';
 
 export interface ScoreResult {
+  /**
+   * P(default) per row: ONNX's, or - when the host explains - sigmoid(bias + sum of the row's
+   * contributions), checked against ONNX's (so an explained decision's reasons add up to its probability).
+   */
   readonly probabilities: Float64Array;
   /** Wall time of the native run in the worker. */
   readonly inferenceMs: number;

@@ -12,6 +12,8 @@ import * as ort from 'onnxruntime-node';
 let session;
 /** @type {{ contributions(d: Float32Array, r: number): Float64Array, probabilities(d: Float32Array, r: number): Float64Array } | undefined} */
 let explainer;
+/** How far an explained row's served probability may be from ONNX's before the batch fails (float32 rounding is ~1e-7). */
+const SERVED_TOLERANCE = 1e-5;
 const { modelBytes, inputName, outputName, probabilityColumn, featureCount, intraOpThreads, trees } = workerData;
 
 async function loadExplainer() {
@@ -83,6 +85,17 @@ async function run(data, rows, explain = false) {
   if (!explain || !explainer) return { probs, durationMs };
   const t1 = performance.now();
   const contributions = explainer.contributions(data, rows);
+  // An explained decision serves sigmoid(bias + sum of its contributions), so its reasons add up to its
+  // probability exactly; ONNX (float32, summed in float32) stays the check: a row further from it than
+  // SERVED_TOLERANCE fails the batch.
+  const k = featureCount + 1;
+  for (let i = 0; i < rows; i++) {
+    let m = 0;
+    for (let j = 0; j < k; j++) m += contributions[i * k + j];
+    const p = 1 / (1 + Math.exp(-m));
+    if (!(Math.abs(p - probs[i]) <= SERVED_TOLERANCE)) throw new Error(`row ${i}: trees give P(default) ${p}, ONNX ${probs[i]} (more than ${SERVED_TOLERANCE} apart)`);
+    probs[i] = p;
+  }
   return { probs, durationMs, contributions, explainMs: performance.now() - t1 };
 }
 
