@@ -75,6 +75,10 @@ dvc-repro: $(VENV)/.install-stamp ## dvc repro of dvc.yaml (offline, generated d
 	PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/dvc repro $(ARGS)
 
 # ---------------------------------------------------------------------------------------------- run
+.PHONY: replay
+replay: node_modules/.install-stamp ## Re-score the scoring log with the versions it names: make replay ARGS="--from 2026-12-01T10:00Z --to 2026-12-01T11:00Z"
+	@$(with-stack) $(TSX) services/replay/main.ts $(ARGS)
+
 .PHONY: stack stack-down stack-status
 stack: node_modules/.install-stamp ## Start the local Kafka broker and schema registry (background)
 	@if [ -n "$$KAFKA_BROKERS" ]; then echo "KAFKA_BROKERS is set ($$KAFKA_BROKERS): using that cluster, starting nothing"; else $(TSX) infra/local/stack.ts up; fi

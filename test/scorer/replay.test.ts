@@ -56,7 +56,7 @@ describe('replay over a mid-stream promotion', () => {
     const producer = kafkaClient('replay-producer').producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     let sent = 0;
-    const producing = produceApplications(producer, registry, appSchema, source, { topic: topics.applications!, count: N, ratePerSec: 600, onProgress: (s) => (sent = s.sent) });
+    const producing = produceApplications(producer, registry, appSchema, source, { topic: topics.applications!, count: N, ratePerSec: 1000, onProgress: (s) => (sent = s.sent) });
     await waitUntil('a third of the stream', () => sent >= N / 3, 60_000, 100);
     const value = {
       model_name: NAME,
@@ -80,7 +80,7 @@ describe('replay over a mid-stream promotion', () => {
     await producer.disconnect();
     const read = await readTopic(topics.scoringLog!, { expected: stats.sent - stats.invalid, timeoutMs: 240_000 });
     logs = await decodeValues<ScoringLogRecord>(registry, read.messages);
-  });
+  }, 420_000);
   afterAll(async () => service?.stop());
 
   it('the stream was scored by both versions, and the activation carried its approval', () => {
