@@ -42,7 +42,7 @@ bench-deps: $(VENV)/.bench-stamp ## Install the benchmark peers' Python packages
 install: node_modules/.install-stamp $(VENV)/.install-stamp ## Install Node modules and the Python virtualenv
 	$(TSX) infra/local/stack.ts fetch
 
-$(MODEL)/model.onnx: $(VENV)/.install-stamp $(wildcard pipeline/*.py) schemas/population.json schemas/loan-application.avsc
+$(MODEL)/model.onnx: $(VENV)/.install-stamp $(wildcard pipeline/*.py pipeline/model/*.py pipeline/population/*.py) schemas/population.json schemas/loan-application.avsc
 	$(PY) -m pipeline.train_initial --out $(MODEL)
 
 .PHONY: model
@@ -170,8 +170,14 @@ test-py: $(VENV)/.install-stamp node_modules/.install-stamp
 test-unit: node_modules/.install-stamp
 	npx vitest run --project unit
 
+# The import graphs: no cycle in TypeScript (madge) or between pipeline/ packages (import-linter,
+# .importlinter layers); bench/ and production code import nothing from test/ (infra/check-imports.ts).
+.PHONY: imports
+imports: node_modules/.install-stamp $(VENV)/.install-stamp ## Import-graph check: TypeScript cycles and folder rules (madge), Python layers/cycles (import-linter)
+	$(TSX) infra/check-imports.ts
+
 .PHONY: test
-test: install model bench-deps typecheck lint ops-tools browser ## The whole suite: typecheck, then pytest + vitest unit + integration against one broker
+test: install model bench-deps typecheck lint imports ops-tools browser ## The whole suite: typecheck, imports, then pytest + vitest unit + integration against one broker
 	$(TSX) test/run-suite.ts
 
 .PHONY: bench

@@ -22,7 +22,7 @@ import { AvroRegistry } from '../services/shared/registry.ts';
 import { REPO_ROOT } from '../services/shared/schemas.ts';
 import { produceApplications } from '../services/simulator/producer.ts';
 import { populationSource } from '../services/simulator/source.ts';
-import { run } from '../test/helpers/processes.ts';
+import { run } from '../support/processes.ts';
 
 const { values } = parseArgs({ options: { n: { type: 'string', default: '300000' }, 'swap-after': { type: 'string', default: '6' } } });
 const N = Number(values.n);

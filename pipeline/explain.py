@@ -12,8 +12,9 @@ the model it serves. This module writes what it needs into a bundle:
 * the golden rows' XGBoost ``pred_contribs`` (the last column is the bias) and margins, added to
   ``golden.json``: the reference the TypeScript parity test holds the scorer to (within 1e-5).
 
-Both bundle writers (``pipeline.train_initial`` and ``pipeline.stages.export``) call
-:func:`explain_artifacts`, so every exported version carries the same artefacts.
+The one bundle writer (:func:`pipeline.model.bundle.write_bundle`) gets them as hooks from
+:func:`bundle_hooks` - with the model card (``pipeline.card``) and the holdout calibration table - in both
+of its callers (``pipeline.train_initial`` and ``pipeline.stages.export``), so every version carries them.
 """
 
 from __future__ import annotations
@@ -122,3 +123,40 @@ def explain_artifacts(model: XGBClassifier, feature_names: list[str], golden_X: 
     golden_fields = {"contributions": np.asarray(contribs, dtype=np.float64).tolist(), "margins": np.asarray(margins, dtype=np.float64).tolist()}
     metadata_fields = {"trees_sha256": sha256_bytes(trees_bytes), "trees_format": TREES_FORMAT}
     return trees_bytes, golden_fields, metadata_fields
+
+
+def bundle_hooks(model: XGBClassifier, feature_names: list[str], y_holdout: np.ndarray) -> tuple[list[Any], list[Any], list[Any]]:
+    """The explanation artefacts as hooks of the one bundle writer (:func:`pipeline.model.bundle.write_bundle`).
+
+    Returns
+    -------
+    tuple
+        ``(extras, golden_fields, checks)``: ``trees.json`` (adds ``trees_sha256``/``trees_format``) and the
+        model card (``model-card.md``, ``model-card.html``, listed last so they see the whole metadata);
+        the golden rows' ``pred_contribs`` and margins; the holdout calibration table (``calibration``).
+    """
+    from pipeline.card import calibration_table, render_html, render_markdown
+    from pipeline.model.bundle import Artefact
+    from pipeline.model.classifier import predict_default
+
+    trees_bytes = json.dumps(compact_trees(model, feature_names), separators=(",", ":")).encode("utf-8")
+    trees = Artefact("trees.json", lambda _e, _m: trees_bytes, lambda _e, data: {"trees_sha256": sha256_bytes(data), "trees_format": TREES_FORMAT})
+
+    def card_md(_e: Any, metadata: dict[str, Any]) -> bytes:
+        return render_markdown(dict(metadata)).encode("utf-8")
+
+    def card_html(_e: Any, metadata: dict[str, Any]) -> bytes:
+        return render_html(render_markdown(dict(metadata))).encode("utf-8")
+
+    def golden_contribs(exported: Any) -> dict[str, Any]:
+        booster = model.get_booster()
+        dm = DMatrix(np.asarray(exported.golden_X, dtype=np.float32), feature_names=booster.feature_names)
+        return {
+            "contributions": np.asarray(booster.predict(dm, pred_contribs=True), dtype=np.float64).tolist(),
+            "margins": np.asarray(booster.predict(dm, output_margin=True), dtype=np.float64).tolist(),
+        }
+
+    def calibration(exported: Any) -> dict[str, Any]:
+        return {"calibration": calibration_table(np.asarray(y_holdout), predict_default(model, exported.input.X_holdout))}
+
+    return [trees, Artefact("model-card.md", card_md), Artefact("model-card.html", card_html)], [golden_contribs], [calibration]

@@ -2,7 +2,7 @@
 
 Same job as services/scorer in at-least-once mode: consume Avro loan applications, decode them with
 the Confluent Avro deserializer (fastavro underneath), validate them with the same rules
-(pipeline/validation.py, vectorized over the batch), score the valid ones in one onnxruntime call per
+(pipeline/population/validation.py, vectorized over the batch), score the valid ones in one onnxruntime call per
 batch with the same model, produce a decision and a scoring-log record per application (Confluent Avro
 serializer) and a dead letter per bad message, wait for the broker's acks, then commit the offsets.
 
@@ -41,13 +41,14 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
-from pipeline.validation import rule_violations  # noqa: E402  (the scorer's rules, vectorized)
+from pipeline.schemas import record_name  # noqa: E402
+from pipeline.population.validation import rule_violations  # noqa: E402  (the scorer's rules, vectorized)
 
 # Decision policy: the scorer's defaults (services/scorer/policy.ts).
 CLASSIFICATION_THRESHOLD, RISK_MEDIUM_AT, RISK_HIGH_AT, REVIEW_AT, DECLINE_AT = 0.5, 0.3, 0.6, 0.3, 0.6
-APPLICATION_RECORD = "com.creditrisk.v1.LoanApplication"
+APPLICATION_RECORD = record_name("loan-application")
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-# Which field each rule of pipeline/validation.py is about (for the dead letter's field_errors).
+# Which field each rule of pipeline/population/validation.py is about (for the dead letter's field_errors).
 RULE_FIELDS = {
     "all finite": "(record)",
     "age int in [18, 120]": "age",

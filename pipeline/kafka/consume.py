@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 
-from pipeline.batch.errors import PipelineError
+from pipeline.errors import PipelineError
 from pipeline.kafka.settings import KafkaSettings
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from confluent_kafka import KafkaError, Message, Producer
 
-from pipeline.batch.errors import PipelineError
+from pipeline.errors import PipelineError
 from pipeline.kafka.settings import KafkaSettings
 
 

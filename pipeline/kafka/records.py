@@ -8,13 +8,10 @@ from typing import Any, NamedTuple
 from pipeline.kafka.consume import read_topic
 from pipeline.kafka.registry import DecodeFailure, SchemaRegistry
 from pipeline.kafka.settings import KafkaSettings
+from pipeline.schemas import record_name
 
-RECORD_NAMES = {
-    "scoring-log": "com.creditrisk.v1.ScoringLogRecord",
-    "loan-outcome": "com.creditrisk.v1.LoanOutcome",
-    "model-update": "com.creditrisk.v1.ModelUpdate",
-}
-"""Full Avro record name of each schema in ``schemas/``."""
+RECORD_NAMES = {name: record_name(name) for name in ("scoring-log", "loan-outcome", "model-update")}
+"""Full Avro record name of each schema the pipeline reads, from ``schemas/<name>.avsc``."""
 
 
 class TopicValues(NamedTuple):

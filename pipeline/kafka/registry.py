@@ -5,7 +5,7 @@ under ``<topic>-value`` (topic-name strategy) with BACKWARD compatibility, as th
 services do. Logical types are ignored on both sides, so ``timestamp-millis`` fields are plain
 ``int`` epoch milliseconds in Python. A message that cannot be decoded is a value
 (:class:`DecodeFailure`), not an exception; an unreachable registry raises a retriable
-:class:`~pipeline.batch.errors.PipelineError`.
+:class:`~pipeline.errors.PipelineError`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 import fastavro
 import requests
 
-from pipeline.batch.errors import PipelineError
+from pipeline.errors import PipelineError
 from pipeline.paths import SCHEMAS_DIR
 
 MAGIC = 0

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.batch.errors import PipelineError
+from pipeline.errors import PipelineError
 from pipeline.paths import REPO_ROOT
 
 STACK_ENV = REPO_ROOT / ".local" / "stack.env"

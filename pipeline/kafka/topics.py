@@ -5,7 +5,7 @@ from __future__ import annotations
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from pipeline.batch.errors import PipelineError
+from pipeline.errors import PipelineError
 from pipeline.kafka.settings import KafkaSettings, topic_definition
 
 

@@ -7,9 +7,9 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from pipeline.batch import params as params_mod
-from pipeline.batch.errors import PipelineError
-from pipeline.batch.layout import PARAMS_FILE
+from pipeline.retrain import params as params_mod
+from pipeline.errors import PipelineError
+from pipeline.retrain.layout import PARAMS_FILE
 
 EXIT_OK = 0
 EXIT_REFUSED = 1

@@ -25,13 +25,13 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from pipeline.artifacts import iso_utc, write_bytes_atomic, write_json_atomic
-from pipeline.batch.dataset import Dataset, file_sha256, from_records, read_file, to_csv_bytes
-from pipeline.batch.errors import PipelineError
-from pipeline.batch.generate import generated_dataset
-from pipeline.batch.join import join, parse_bound
-from pipeline.batch.layout import DATASET_CSV, DATASET_INFO, resolve
-from pipeline.batch.params import DataParams, replace
-from pipeline.features import feature_names
+from pipeline.retrain.dataset import Dataset, file_sha256, from_records, read_file, to_csv_bytes
+from pipeline.errors import PipelineError
+from pipeline.retrain.generate import generated_dataset
+from pipeline.retrain.join import join, parse_bound
+from pipeline.retrain.layout import DATASET_CSV, DATASET_INFO, resolve
+from pipeline.retrain.params import DataParams, replace
+from pipeline.population.features import feature_names
 from pipeline.stages.common import EXIT_OK, load_params, parser, run
 
 

@@ -18,15 +18,15 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from pipeline.artifacts import iso_utc, write_json_atomic
-from pipeline.batch import candidate as candidate_mod
-from pipeline.batch.candidate import Candidate
-from pipeline.batch.champion import Champion, resolve_champion
-from pipeline.batch.evaluation import metrics_with_oracle, oracle_probability
-from pipeline.batch.gate_rules import champion_checks, failed, floor_checks, table
-from pipeline.batch.layout import DATASET_CSV, GATE_REPORT, TRAIN_DIR, artifact_uri, resolve
-from pipeline.batch.params import Params, replace
-from pipeline.model import predict_default
-from pipeline.onnx_export import onnx_probabilities
+from pipeline.retrain import candidate as candidate_mod
+from pipeline.retrain.candidate import Candidate
+from pipeline.retrain.champion import Champion, resolve_champion
+from pipeline.retrain.evaluation import metrics_with_oracle, oracle_probability
+from pipeline.retrain.gate_rules import champion_checks, failed, floor_checks, table
+from pipeline.retrain.layout import DATASET_CSV, GATE_REPORT, TRAIN_DIR, artifact_uri, resolve
+from pipeline.retrain.params import Params, replace
+from pipeline.model.classifier import predict_default
+from pipeline.model.onnx_export import onnx_probabilities
 from pipeline.stages.common import EXIT_OK, EXIT_REFUSED, load_params, parser, run
 
 
@@ -87,7 +87,7 @@ def evaluate(candidate: Candidate, champion: Champion | None, params: Params) ->
 
 def render(report: dict[str, Any]) -> str:
     """Return the human-readable gate output: the table, the oracle line and the verdict."""
-    from pipeline.batch.gate_rules import Check
+    from pipeline.retrain.gate_rules import Check
 
     checks = [Check(**c) for c in report["checks"]]
     m = report["metrics"]

@@ -8,7 +8,7 @@ the champion announced until now (the latest record on the topic, else ``champio
 rolled back from). After the broker acknowledges the record, ``champion.json`` is rewritten (with
 a history) and the MLflow registry alias ``champion`` points at the version, when it was registered.
 
-Every change of champion carries an approval (``pipeline.batch.approval``): ``--approved-by`` and
+Every change of champion carries an approval (``pipeline.retrain.approval``): ``--approved-by`` and
 ``--reason`` are required (``make promote VERSION=3 APPROVED_BY=jane REASON="..."``); the retrain loop
 passes its own automatic approval. The approval goes into the ModelUpdate record, ``champion.json``
 and the MLflow version's ``approval.*`` tags.
@@ -27,13 +27,13 @@ import time
 from typing import Any, NamedTuple
 
 from pipeline.artifacts import write_json_atomic
-from pipeline.batch import approval as approval_mod
-from pipeline.batch import tracking
-from pipeline.batch.announcement import announcer, champion_record, model_update
-from pipeline.batch.champion import current_announcement, default_folder, load_folder
-from pipeline.batch.errors import PipelineError
-from pipeline.batch.layout import artifact_uri, champion_file, model_dir, resolve
-from pipeline.batch.params import Params, replace
+from pipeline.retrain import approval as approval_mod
+from pipeline.retrain import tracking
+from pipeline.retrain.announcement import announcer, champion_record, model_update
+from pipeline.retrain.champion import current_announcement, default_folder, load_folder
+from pipeline.errors import PipelineError
+from pipeline.retrain.layout import artifact_uri, champion_file, model_dir, resolve
+from pipeline.retrain.params import Params, replace
 from pipeline.stages.common import EXIT_OK, load_params, parser, run
 
 

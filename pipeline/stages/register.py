@@ -5,7 +5,8 @@ the next version number (above every ``models/<name>/<n>/`` folder and every ver
 MLflow registry), logs an MLflow run (params, holdout metrics, the champion's metrics on the same
 holdout, parity, tags; the artifacts under ``model/``), registers it under the model name (tag
 ``served_version``), and writes ``models/<name>/<version>/`` (model.onnx, metadata.json with the
-version, trees.json, golden.json, gate.json, model-card.md/.html, registry.json). Nothing is announced: see ``promote``.
+version, golden.json, gate.json, any extra artefacts of the bundle, registry.json). Nothing is
+announced: see ``promote``.
 
 Usage::
 
@@ -25,16 +26,23 @@ from typing import Any, NamedTuple
 
 from pipeline.artifacts import sha256_bytes, write_json_atomic
 from pipeline.card import write_card
-from pipeline.batch import tracking
-from pipeline.batch.errors import PipelineError
-from pipeline.batch.layout import CANDIDATE_DIR, DATASET_INFO, TRAIN_DIR, resolve
-from pipeline.batch.params import replace
-from pipeline.batch.versions import reserve_next
+from pipeline.retrain import tracking
+from pipeline.errors import PipelineError
+from pipeline.retrain.layout import CANDIDATE_DIR, DATASET_INFO, TRAIN_DIR, resolve
+from pipeline.retrain.params import replace
+from pipeline.retrain.versions import reserve_next
+from pipeline.model.bundle import GOLDEN_FILE, METADATA_FILE, MODEL_FILE
 from pipeline.stages.common import EXIT_OK, load_params, parser, run
-from pipeline.stages.export import CANDIDATE_VERSION
+from pipeline.stages.export import CANDIDATE_VERSION, GATE_FILE
 
-FILES = ("model.onnx", "trees.json", "golden.json", "gate.json")
-CARD_FILES = ("model-card.md", "model-card.html")
+FILES = (MODEL_FILE, GOLDEN_FILE, GATE_FILE)
+"""Files every candidate bundle has besides ``metadata.json``; every other file the export stage wrote
+(extra artefacts of :func:`pipeline.model.bundle.write_bundle`) is copied along with them."""
+
+
+def bundle_files(folder: Path) -> list[str]:
+    """Return the candidate bundle's files to copy (all regular files except ``metadata.json``), sorted."""
+    return sorted(p.name for p in folder.iterdir() if p.is_file() and p.name != METADATA_FILE and not p.name.startswith("."))
 
 
 class Registered(NamedTuple):
@@ -112,11 +120,13 @@ def register(candidate_dir: Path, models_dir: Path, name: str, uri: str, train_d
         with tempfile.TemporaryDirectory(prefix="register-") as tmp:
             staging = Path(tmp) / "model"
             staging.mkdir()
-            for f in FILES:
+            files = bundle_files(candidate_dir)
+            for f in files:
                 shutil.copyfile(candidate_dir / f, staging / f)
             write_json_atomic(staging / "metadata.json", final)
-            # The card again, with the version number; logged to MLflow with the model (the "model" artifacts).
-            write_card(staging, final)
+            # The model card again, with the version number; logged to MLflow with the model's artifacts.
+            if (staging / "model-card.md").is_file():
+                write_card(staging, final)
             extra = Path(tmp) / "inputs"
             extra.mkdir()
             for path in (train_info_path, dataset_info):
@@ -125,7 +135,7 @@ def register(candidate_dir: Path, models_dir: Path, name: str, uri: str, train_d
             tags = {"served_version": version, "gate": "passed", "model_sha256": metadata["model_sha256"], "dataset_sha256": metadata["training"]["dataset_sha256"]}
             run_id, artifact_uri = tracking.log_run(uri, name, run_params(metadata, train_info), run_metrics(metadata), tags, {"model": staging, "inputs": extra})
             mlflow_version = tracking.register(uri, name, run_id, f"{artifact_uri}/model", version, {"model_sha256": metadata["model_sha256"]})
-            for f in (*FILES, *CARD_FILES, "metadata.json"):
+            for f in (*files, METADATA_FILE):
                 shutil.copyfile(staging / f, folder / f)
         write_json_atomic(folder / "registry.json", {"tracking_uri": uri, "run_id": run_id, "mlflow_version": mlflow_version, "served_version": version})
     except BaseException:

@@ -20,14 +20,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from pipeline.batch import tracking
-from pipeline.batch.champion import resolve_champion
-from pipeline.batch.layout import DATA_DIR, resolve
-from pipeline.batch.params import Params, replace
+from pipeline.retrain import tracking
+from pipeline.retrain.champion import resolve_champion
+from pipeline.retrain.layout import DATA_DIR, resolve
+from pipeline.retrain.params import Params, replace
 from pipeline.stages import export as export_stage
 from pipeline.stages import extract as extract_stage
 from pipeline.stages import gate as gate_stage
-from pipeline.batch import approval as approval_mod
+from pipeline.retrain import approval as approval_mod
 from pipeline.stages import promote as promote_stage
 from pipeline.stages import register as register_stage
 from pipeline.stages import train as train_stage

@@ -17,13 +17,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from pipeline.model import classifier
 from pipeline.artifacts import data_sha256, iso_utc, write_json_atomic
-from pipeline.batch import trainer
-from pipeline.batch.candidate import INFO_FILE, MODEL_FILE, Candidate, split
-from pipeline.batch.dataset import file_sha256, read_csv
-from pipeline.batch.layout import DATASET_CSV, TRAIN_DIR
-from pipeline.batch.params import TrainParams, replace
-from pipeline.features import feature_names
+from pipeline.retrain.candidate import INFO_FILE, MODEL_FILE, Candidate, split
+from pipeline.retrain.dataset import file_sha256, read_csv
+from pipeline.retrain.layout import DATASET_CSV, TRAIN_DIR
+from pipeline.retrain.params import TrainParams, replace
+from pipeline.population.features import feature_names
 from pipeline.stages.common import EXIT_OK, load_params, parser, run
 
 
@@ -46,10 +46,10 @@ def train(dataset_path: Path, out: Path, params: TrainParams) -> Candidate:
     names = feature_names()
     dataset = read_csv(dataset_path, names)
     train_idx, holdout_idx = split(dataset, params.holdout_fraction)
-    xgb_params = trainer.xgboost_params(params.xgboost)
-    constraints = trainer.constraints_for(names, params.monotone)
+    xgb_params = classifier.xgboost_params(params.xgboost)
+    constraints = classifier.constraints_for(names, params.monotone)
     started = time.perf_counter()
-    model = trainer.fit(dataset.X[train_idx], dataset.defaulted[train_idx], params.seed, constraints, xgb_params)
+    model = classifier.fit(dataset.X[train_idx], dataset.defaulted[train_idx], params.seed, constraints, xgb_params)
     seconds = time.perf_counter() - started
     t = dataset.submitted_at
     info: dict[str, Any] = {
@@ -68,7 +68,7 @@ def train(dataset_path: Path, out: Path, params: TrainParams) -> Candidate:
         "train_default_rate": float(dataset.defaulted[train_idx].mean()),
     }
     out.mkdir(parents=True, exist_ok=True)
-    trainer.save(model, out / MODEL_FILE)
+    classifier.save(model, out / MODEL_FILE)
     write_json_atomic(out / INFO_FILE, info)
     print(f"  fit {seconds:.1f}s")
     return Candidate(dataset, train_idx, holdout_idx, model, info)

@@ -142,7 +142,7 @@ def unique_topic() -> Iterator:
 @pytest.fixture(scope="session")
 def mlflow_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An initialised, empty MLflow sqlite store (creating one runs the schema migrations, a few seconds)."""
-    from pipeline.batch import tracking
+    from pipeline.retrain import tracking
 
     path = tmp_path_factory.mktemp("mlflow-template") / "mlflow.db"
     tracking.registered_versions(f"sqlite:///{path}", "none")

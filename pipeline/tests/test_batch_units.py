@@ -7,15 +7,15 @@ import json
 import numpy as np
 import pytest
 
-from pipeline.batch import params as params_mod
-from pipeline.batch.dataset import read_csv, read_file, to_csv_bytes
-from pipeline.batch.errors import PipelineError
-from pipeline.batch.gate_rules import champion_checks, failed, floor_checks
-from pipeline.batch.generate import generated_dataset
-from pipeline.batch.join import join
-from pipeline.batch.params import GateParams, Margins
-from pipeline.batch.versions import reserve_next
-from pipeline.features import feature_names
+from pipeline.retrain import params as params_mod
+from pipeline.retrain.dataset import read_csv, read_file, to_csv_bytes
+from pipeline.errors import PipelineError
+from pipeline.retrain.gate_rules import champion_checks, failed, floor_checks
+from pipeline.retrain.generate import generated_dataset
+from pipeline.retrain.join import join
+from pipeline.retrain.params import GateParams, Margins
+from pipeline.retrain.versions import reserve_next
+from pipeline.population.features import feature_names
 from pipeline.paths import REPO_ROOT
 
 

@@ -5,12 +5,14 @@ import importlib
 
 import pytest
 
-MODULES = ["artifacts", "expressions", "features", "metrics", "model", "population", "reference", "train_initial", "validation"]
+MODULES = ["artifacts", "errors", "schemas", "train_initial"]
+MODULES += ["model.bundle", "model.classifier", "model.metrics", "model.monotone", "model.reference"]
+MODULES += ["population.expressions", "population.features", "population.synthetic", "population.validation"]
 MODULES += [
-    "batch.announcement", "batch.dataset", "batch.errors", "batch.evaluation", "batch.gate_rules", "batch.generate",
-    "batch.join", "batch.layout", "batch.monotone", "batch.params", "batch.tracking", "batch.trainer", "batch.versions",
-    "kafka.registry", "kafka.settings",
+    "retrain.announcement", "retrain.dataset", "retrain.evaluation", "retrain.gate_rules", "retrain.generate",
+    "retrain.join", "retrain.layout", "retrain.params", "retrain.tracking", "retrain.versions",
 ]
+MODULES += ["kafka.registry", "kafka.settings"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from pipeline.expressions import evaluate, references
+from pipeline.population.expressions import evaluate, references
 
 
 def test_operators_evaluate_elementwise():

@@ -4,9 +4,9 @@ import json
 
 import onnx
 
-from pipeline.features import feature_names, feature_types
+from pipeline.population.features import feature_names, feature_types
 from pipeline.paths import LOAN_APPLICATION_SCHEMA
-from pipeline.population import load_spec
+from pipeline.population.synthetic import load_spec
 
 
 def _avsc_features() -> list[str]:

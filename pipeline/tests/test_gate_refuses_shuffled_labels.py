@@ -6,9 +6,9 @@ import json
 
 import numpy as np
 
-from pipeline.batch import tracking
-from pipeline.batch.dataset import to_csv_bytes
-from pipeline.batch.generate import generated_dataset
+from pipeline.retrain import tracking
+from pipeline.retrain.dataset import to_csv_bytes
+from pipeline.retrain.generate import generated_dataset
 from pipeline.kafka.settings import kafka_settings
 from pipeline.kafka.topics import admin_client, topic_exists
 from pipeline.stages import gate, retrain

@@ -8,9 +8,9 @@ import numpy as np
 from confluent_kafka import Producer
 from confluent_kafka.admin import NewTopic
 
-from pipeline.batch.dataset import read_csv
-from pipeline.batch.generate import generated_dataset
-from pipeline.features import feature_names
+from pipeline.retrain.dataset import read_csv
+from pipeline.retrain.generate import generated_dataset
+from pipeline.population.features import feature_names
 from pipeline.kafka.produce import produce_all
 from pipeline.kafka.registry import SchemaRegistry
 from pipeline.kafka.settings import kafka_settings

@@ -11,11 +11,11 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from pipeline.artifacts import sha256_bytes
-from pipeline.batch import candidate as candidate_mod
-from pipeline.batch.champion import load_folder
-from pipeline.batch.params import Params
-from pipeline.features import feature_names
-from pipeline.onnx_export import onnx_probabilities
+from pipeline.retrain import candidate as candidate_mod
+from pipeline.retrain.champion import load_folder
+from pipeline.retrain.params import Params
+from pipeline.population.features import feature_names
+from pipeline.model.onnx_export import onnx_probabilities
 from pipeline.stages import export, gate
 from pipeline.stages.common import EXIT_ERROR, EXIT_OK
 
@@ -42,8 +42,8 @@ def test_holdout_is_the_latest_rows_and_the_same_as_trained_on(offline_run):
 
 
 def test_the_oracle_from_the_spec_matches_the_recorded_probability(offline_run):
-    from pipeline.batch.dataset import Dataset
-    from pipeline.batch.evaluation import oracle_probability
+    from pipeline.retrain.dataset import Dataset
+    from pipeline.retrain.evaluation import oracle_probability
 
     ds = candidate_mod.load(offline_run.dataset, offline_run.train_dir).dataset
     without = Dataset(*ds[:4], np.full(ds.rows, np.nan), ds.feature_names)
@@ -89,13 +89,13 @@ def test_champion_is_scored_on_the_same_holdout(offline_run, tmp_path, capsys):
 
 
 def test_a_tighter_champion_margin_refuses_a_worse_candidate(offline_run, tmp_path):
-    from pipeline.batch.champion import Champion
-    from pipeline.batch.params import GateParams, Margins
-    from pipeline.model import XGB_PARAMS
+    from pipeline.retrain.champion import Champion
+    from pipeline.retrain.params import GateParams, Margins
+    from pipeline.model.classifier import XGB_PARAMS
 
     candidate = candidate_mod.load(offline_run.dataset, offline_run.train_dir)
     # a weaker candidate: 5 shallow trees
-    from pipeline.batch.trainer import fit
+    from pipeline.model.classifier import fit
 
     weak_model = fit(candidate.X_train, candidate.dataset.defaulted[candidate.train_idx], 1, tuple(candidate.info["monotone_constraints"].values()), {**XGB_PARAMS, "n_estimators": 5, "max_depth": 1})
     weak = candidate._replace(model=weak_model)

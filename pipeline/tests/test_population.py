@@ -7,8 +7,8 @@ import pytest
 from scipy.stats import ks_2samp
 from sklearn.metrics import roc_auc_score
 
-from pipeline.features import feature_names
-from pipeline.population import (
+from pipeline.population.features import feature_names
+from pipeline.population.synthetic import (
     affected_by_shock,
     apply_shock,
     as_columns,
@@ -18,7 +18,7 @@ from pipeline.population import (
     load_spec,
     _iso_to_ms,
 )
-from pipeline.validation import invalid_rows, rule_violations
+from pipeline.population.validation import invalid_rows, rule_violations
 
 N = 200_000
 

@@ -7,9 +7,10 @@ import json
 from confluent_kafka.admin import ConfigResource
 
 from pipeline.artifacts import sha256_bytes
-from pipeline.batch import tracking
-from pipeline.batch.layout import folder_of_uri
+from pipeline.retrain import tracking
+from pipeline.retrain.layout import folder_of_uri
 from pipeline.kafka.consume import read_topic
+from pipeline.kafka.records import RECORD_NAMES
 from pipeline.kafka.registry import Decoded, SchemaRegistry
 from pipeline.kafka.settings import kafka_settings
 from pipeline.kafka.topics import admin_client
@@ -24,7 +25,7 @@ def _records(topic):
     registry = SchemaRegistry(settings.registry_url)  # a fresh client: ids resolved through the registry
     out = []
     for record in read_topic(settings, topic, timeout_s=30):
-        decoded = registry.decode(record.value, "com.creditrisk.v1.ModelUpdate")
+        decoded = registry.decode(record.value, RECORD_NAMES["model-update"])
         assert isinstance(decoded, Decoded), decoded
         out.append((record.key, decoded.value))
     return out

@@ -9,9 +9,9 @@ from sklearn.metrics import roc_auc_score
 from xgboost import XGBClassifier
 
 from pipeline.artifacts import sha256_bytes
-from pipeline.features import feature_names
-from pipeline.model import predict_default
-from pipeline.onnx_export import (
+from pipeline.population.features import feature_names
+from pipeline.model.classifier import predict_default
+from pipeline.model.onnx_export import (
     ParityError,
     assert_parity,
     check_base_margin,
@@ -21,8 +21,8 @@ from pipeline.onnx_export import (
     to_onnx,
     xgboost_base_margin,
 )
-from pipeline.population import generate
-from pipeline.reference import bin_index
+from pipeline.population.synthetic import generate
+from pipeline.model.reference import bin_index
 from pipeline.train_initial import main
 
 

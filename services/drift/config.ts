@@ -6,8 +6,8 @@ import { checkHeartbeat, deepFreeze, env, parseDuration, parseEnv } from '../sha
 import { ConfigError } from '../shared/errors.ts';
 import { compileConnection, connectionEnv, type ConnectionConfig } from '../shared/kafka/connection.ts';
 import { REPO_ROOT } from '../shared/schemas.ts';
-import type { Bands } from './psi.ts';
-import { windowingId, windowSpecProblems, type WindowSpec } from './windows.ts';
+import type { Bands } from './statistics/psi.ts';
+import { windowingId, windowSpecProblems, type WindowSpec } from './windows/windows.ts';
 
 export const driftEnv = {
   ...connectionEnv,

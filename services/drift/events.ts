@@ -1,8 +1,8 @@
 /** The drift monitor's instrumentation events. Metrics (metrics.ts), logs and the live view attach as listeners. */
 import type { InstrumentationEvent } from '../shared/instrumentation.ts';
 import { Instrumentation } from '../shared/instrumentation.ts';
-import type { DriftAlertValue, DriftWindowValue } from './codec.ts';
-import type { WindowResult } from './evaluate.ts';
+import type { DriftAlertValue, DriftWindowValue } from './windows/codec.ts';
+import type { WindowResult } from './statistics/evaluate.ts';
 
 export type DriftComponent = 'instance' | 'aggregator' | 'view';
 

@@ -12,17 +12,17 @@ import { ServiceError } from '../shared/errors.ts';
 import { AvroRegistry, type RegistryConfig } from '../shared/registry.ts';
 import { withRetry } from '../shared/retry.ts';
 import { createMissingTopics, registerWithRetry, startupRetry } from '../shared/startup.ts';
-import { DriftAggregator } from './aggregator.ts';
+import { DriftAggregator } from './kafka/aggregator.ts';
 import type { DriftConfig } from './config.ts';
 import { createDriftInstrumentation, type DriftInstrumentation } from './events.ts';
-import { buildDriftHttp, driftSummary, type DriftHttpDeps } from './http.ts';
-import { DriftInstance } from './instance.ts';
-import { layoutOf, type Layout } from './layout.ts';
-import { attachDriftMetrics } from './metrics.ts';
-import { ScoringLogDecoder } from './record-decoder.ts';
-import { loadReference, type Reference } from './reference.ts';
-import type { CommandOutcome } from './retrain.ts';
-import { DriftView } from './view.ts';
+import { buildDriftHttp, driftSummary, type DriftHttpDeps } from './http/http.ts';
+import { DriftInstance } from './kafka/instance.ts';
+import { layoutOf, type Layout } from './windows/layout.ts';
+import { attachDriftMetrics } from './http/metrics.ts';
+import { ScoringLogDecoder } from './windows/record-decoder.ts';
+import { loadReference, type Reference } from './statistics/reference.ts';
+import type { CommandOutcome } from './aggregation/retrain.ts';
+import { DriftView } from './kafka/view.ts';
 
 export type ServiceState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
 

@@ -6,7 +6,7 @@
  * LIVE_INVALID (share of deliberately invalid messages, default 0.02).
  *
  * The drift monitor runs here too (logs: .local/logs/drift.log, report on DRIFT_HTTP_PORT, default 8090),
- * with the settings of services/drift/live-panel.ts liveDriftEnv (30 s windows, the default PSI bands 0.1 / 0.25),
+ * with the settings of services/drift/http/live-panel.ts liveDriftEnv (30 s windows, the default PSI bands 0.1 / 0.25),
  * and the simulator injects the macro shock
  * of schemas/population.json after LIVE_SHOCK_AFTER applications (default 30000, 0 = never) for
  * LIVE_SHOCK_FOR applications (default 36000, 0 = for good): shock -> drift alerts -> recovery, on screen.
@@ -20,9 +20,9 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import pino from 'pino';
-import type { DriftAlertValue, DriftWindowValue } from '../drift/codec.ts';
+import type { DriftAlertValue, DriftWindowValue } from '../drift/windows/codec.ts';
 import { loadDriftConfig } from '../drift/config.ts';
-import { liveDriftEnv, renderDriftPanel } from '../drift/live-panel.ts';
+import { liveDriftEnv, renderDriftPanel } from '../drift/http/live-panel.ts';
 import { DriftService } from '../drift/service.ts';
 import { loadScorerConfig } from '../scorer/config.ts';
 import { ScorerService } from '../scorer/service.ts';

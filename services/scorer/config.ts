@@ -5,7 +5,7 @@ import { checkHeartbeat, deepFreeze, env, parseEnv } from '../shared/config.ts';
 import { ConfigError } from '../shared/errors.ts';
 import { compileConnection, connectionEnv, type ConnectionConfig } from '../shared/kafka/connection.ts';
 import { FEATURE_NAMES, REPO_ROOT } from '../shared/schemas.ts';
-import { DEFAULT_REASONS_MAX, policyProblems, type DecisionPolicy } from './policy.ts';
+import { DEFAULT_POLICY, DEFAULT_REASONS_MAX, policyProblems, type DecisionPolicy } from './policy.ts';
 
 export const scorerEnv = {
   ...connectionEnv,
@@ -25,11 +25,11 @@ export const scorerEnv = {
   SCORER_SHADOW_MODEL_DIR: env.optionalString(),
   SCORER_FOLLOW_MODEL_UPDATES: env.bool(true),
   ORT_INTRA_OP_THREADS: env.int(1, 1, 64),
-  CLASSIFICATION_THRESHOLD: env.number(0.5, 0, 1),
-  RISK_MEDIUM_AT: env.number(0.3, 0, 1),
-  RISK_HIGH_AT: env.number(0.6, 0, 1),
-  DECISION_REVIEW_AT: env.number(0.3, 0, 1),
-  DECISION_DECLINE_AT: env.number(0.6, 0, 1),
+  CLASSIFICATION_THRESHOLD: env.number(DEFAULT_POLICY.classificationThreshold, 0, 1),
+  RISK_MEDIUM_AT: env.number(DEFAULT_POLICY.risk.mediumAt, 0, 1),
+  RISK_HIGH_AT: env.number(DEFAULT_POLICY.risk.highAt, 0, 1),
+  DECISION_REVIEW_AT: env.number(DEFAULT_POLICY.decision.reviewAt, 0, 1),
+  DECISION_DECLINE_AT: env.number(DEFAULT_POLICY.decision.declineAt, 0, 1),
   REASONS_MAX: env.int(DEFAULT_REASONS_MAX, 0, FEATURE_NAMES.length),
   EXPLAIN_DECISIONS: env.bool(true),
   HTTP_HOST: env.string('0.0.0.0'),

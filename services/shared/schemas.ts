@@ -35,6 +35,12 @@ export function loadSchema(name: string): AvroRecordSchema {
   return s;
 }
 
+/** Full Avro name (namespace.name) of the record `schemas/<name>.avsc` defines, e.g. com.creditrisk.v1.LoanApplication. */
+export function recordName(name: string): string {
+  const s = loadSchema(name);
+  return s.namespace ? `${s.namespace}.${s.name}` : s.name;
+}
+
 export function schemaText(name: string): string {
   return JSON.stringify(loadSchema(name));
 }

@@ -1,6 +1,6 @@
 /**
  * Evaluator of the population spec's expression language (same operations, same order as
- * pipeline/expressions.py, so both give the same floating-point results):
+ * pipeline/population/expressions.py, so both give the same floating-point results):
  * a number; a feature name; {add|mul|min|max: [e, ...]} folded left to right; {sub|div: [a, b]};
  * {exp|log|log1p: e}.
  *

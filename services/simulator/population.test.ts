@@ -1,6 +1,6 @@
 /**
  * The TypeScript interpreter of schemas/population.json against the Python one, through the fixture
- * test/fixtures/population-golden.json (written by `python -m pipeline.make_population_fixture`).
+ * test/fixtures/population-golden.json (written by `python -m pipeline.population.fixture`).
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -79,7 +79,7 @@ describe('population spec', () => {
 
   it('is the spec the fixture was generated from', () => {
     const sha = createHash('sha256').update(readFileSync(join(REPO_ROOT, 'schemas', 'population.json'))).digest('hex');
-    expect(sha, 'schemas/population.json changed: run `python -m pipeline.make_population_fixture`').toBe(fixture.spec_sha256);
+    expect(sha, 'schemas/population.json changed: run `python -m pipeline.population.fixture`').toBe(fixture.spec_sha256);
   });
 
   it('rejects an expression that reads a later feature', () => {

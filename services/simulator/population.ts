@@ -1,6 +1,6 @@
 /**
  * TypeScript interpreter of schemas/population.json: samples loan applications from the same
- * distributions as pipeline/population.py (not the same random stream) and computes the true default
+ * distributions as pipeline/population/synthetic.py (not the same random stream) and computes the true default
  * probability exactly as Python does. Pure: the caller parses the spec and owns the rng.
  *
  * @example

@@ -1,7 +1,7 @@
 /**
  * Types of schemas/population.json and pure operations on the spec: the shock as parameter changes,
  * and which features the shock affects. The spec is the single description of the synthetic
- * population shared with the Python pipeline (pipeline/population.py).
+ * population shared with the Python pipeline (pipeline/population/synthetic.py).
  */
 import { references, type Expr } from './expression.ts';
 

@@ -10,7 +10,7 @@ import { REPO_ROOT } from '../../services/shared/schemas.ts';
 import { QUICK, SCENARIOS } from '../../bench/lib/args.ts';
 import { driftBenchFile } from '../../bench/scenarios/drift.ts';
 import { stack } from '../helpers/cluster.ts';
-import { run as runCommand } from '../helpers/processes.ts';
+import { run as runCommand } from '../../support/processes.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the parsed results file, navigated freely by the assertions
 type Json = Record<string, any>;

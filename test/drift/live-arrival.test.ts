@@ -9,7 +9,7 @@ import { ModelHost } from '../../services/scorer/model/model-host.ts';
 import { createTopics, kafkaClient, registryClient, uniqueTopics, waitUntil } from '../helpers/cluster.ts';
 import { initialModelDir } from '../helpers/model.ts';
 import { byWindow, driftEnv, startDrift, TopicReader } from './helpers.ts';
-import { produceScoringLog } from './scoring-log.ts';
+import { produceScoringLog } from '../../support/scoring-log.ts';
 
 const WINDOW_MS = 60_000;
 const STEP_MS = 10;

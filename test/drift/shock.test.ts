@@ -16,7 +16,7 @@
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DriftAlertValue, DriftWindowValue } from '../../services/drift/codec.ts';
+import type { DriftAlertValue, DriftWindowValue } from '../../services/drift/windows/codec.ts';
 import type { DriftService } from '../../services/drift/service.ts';
 import { ModelHost } from '../../services/scorer/model/model-host.ts';
 import type { ScoringLogRecord } from '../../services/scorer/records.ts';
@@ -29,7 +29,7 @@ import { createTopics, kafkaClient, registryClient, uniqueTopics, waitUntil } fr
 import { initialModelDir } from '../helpers/model.ts';
 import { dumpDom, screenshot } from './chromium.ts';
 import { byWindow, driftEnv, startDrift, TopicReader } from './helpers.ts';
-import { produceScoringLog, type StreamOptions } from './scoring-log.ts';
+import { produceScoringLog, type StreamOptions } from '../../support/scoring-log.ts';
 
 const N = 200_000;
 const SHOCK_FROM = 100_000;

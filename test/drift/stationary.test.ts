@@ -12,15 +12,15 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DriftWindowValue } from '../../services/drift/codec.ts';
+import type { DriftWindowValue } from '../../services/drift/windows/codec.ts';
 import type { DriftService } from '../../services/drift/service.ts';
 import { ModelHost } from '../../services/scorer/model/model-host.ts';
 import { REPO_ROOT } from '../../services/shared/schemas.ts';
 import { createTopics, kafkaClient, registryClient, uniqueTopics, waitUntil } from '../helpers/cluster.ts';
 import { initialModelDir } from '../helpers/model.ts';
-import { startService, type ServiceProcess } from '../helpers/processes.ts';
+import { startService, type ServiceProcess } from '../../support/processes.ts';
 import { byWindow, driftEnv, LOG_DIR, startDrift, TopicReader, windowFingerprint } from './helpers.ts';
-import { produceScoringLog, scoredRecords, type StreamOptions } from './scoring-log.ts';
+import { produceScoringLog, scoredRecords, type StreamOptions } from '../../support/scoring-log.ts';
 
 const N = 200_000;
 const WINDOW_MS = 60_000;

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../services/shared/schemas.ts';
 import { initialModelDir } from './model.ts';
-import { run } from './processes.ts';
+import { run } from '../../support/processes.ts';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { REPO_ROOT } from '../../services/shared/schemas.ts';
 import { serviceEnv, waitUntil } from '../helpers/cluster.ts';
 import { initialModelDir } from '../helpers/model.ts';
-import { startService, type ServiceProcess } from '../helpers/processes.ts';
+import { startService, type ServiceProcess } from '../../support/processes.ts';
 
 export interface OpsService {
   /** Compose service name and Prometheus job. */

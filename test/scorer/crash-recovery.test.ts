@@ -9,7 +9,7 @@ import { produceApplications } from '../../services/simulator/producer.ts';
 import { populationSource } from '../../services/simulator/source.ts';
 import { createTopics, decodeValues, groupLag, kafkaClient, readTopic, registryClient, serviceEnv, uniqueTopics, waitUntil } from '../helpers/cluster.ts';
 import { initialModelDir } from '../helpers/model.ts';
-import { startService, type ServiceProcess } from '../helpers/processes.ts';
+import { startService, type ServiceProcess } from '../../support/processes.ts';
 
 const N = 10_000;
 

@@ -11,7 +11,7 @@ import type { Consumer, Kafka, Producer } from 'kafkajs';
 import { errorCode } from '../../shared/errors.ts';
 import { idempotentRetry } from '../../shared/kafka/client.ts';
 import type { AvroRegistry } from '../../shared/registry.ts';
-import { REPO_ROOT } from '../../shared/schemas.ts';
+import { recordName, REPO_ROOT } from '../../shared/schemas.ts';
 import type { ScorerInstrumentation } from '../events.ts';
 import { fetchArtifact } from './artifact.ts';
 import { ModelHost } from './model-host.ts';
@@ -56,7 +56,7 @@ export interface WatcherDeps {
   readonly catchUpTimeoutMs?: number;
 }
 
-export const MODEL_UPDATE_RECORD = 'com.creditrisk.v1.ModelUpdate';
+export const MODEL_UPDATE_RECORD = recordName('model-update');
 
 export class ModelUpdateWatcher {
   private consumer?: Consumer;

@@ -1,1 +1,0 @@
-"""The retraining pipeline's pure parts: parameters, datasets, joins, gate rules, versions."""

@@ -1,1 +1,0 @@
-"""Benchmarks of the batch pipeline (run by hand; not tests)."""
