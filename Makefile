@@ -63,17 +63,22 @@ export: $(VENV)/.install-stamp ## Pipeline: ONNX + metadata of the gated candida
 	$(STAGE).export $(ARGS)
 register: $(VENV)/.install-stamp ## Pipeline: give the exported candidate a version (models/, MLflow registry)
 	$(STAGE).register $(ARGS)
-promote: $(VENV)/.install-stamp ## Announce a version as champion on model-updates: make promote VERSION=3
-	@if [ -z "$(VERSION)" ]; then echo "usage: make promote VERSION=<version>"; exit 2; fi
-	@$(with-stack) $(STAGE).promote --version $(VERSION) $(ARGS)
-rollback: $(VENV)/.install-stamp ## Re-announce the previous champion on model-updates (action ROLLBACK)
-	@$(with-stack) $(STAGE).promote --rollback $(ARGS)
+promote: $(VENV)/.install-stamp ## Announce a champion, approved: make promote VERSION=3 APPROVED_BY=jane REASON="..."
+	@if [ -z "$(VERSION)" ] || [ -z "$(APPROVED_BY)" ] || [ -z "$(REASON)" ]; then echo "usage: make promote VERSION=<version> APPROVED_BY=<who approves> REASON=\"<why>\" (every change of champion is approved: all three are required)"; exit 2; fi
+	@$(with-stack) $(STAGE).promote --version $(VERSION) --approved-by "$(APPROVED_BY)" --reason "$(REASON)" $(ARGS)
+rollback: $(VENV)/.install-stamp ## Re-announce the previous champion (action ROLLBACK): make rollback APPROVED_BY=jane REASON="..."
+	@if [ -z "$(APPROVED_BY)" ] || [ -z "$(REASON)" ]; then echo "usage: make rollback APPROVED_BY=<who approves> REASON=\"<why>\" (every change of champion is approved)"; exit 2; fi
+	@$(with-stack) $(STAGE).promote --rollback --approved-by "$(APPROVED_BY)" --reason "$(REASON)" $(ARGS)
 retrain: $(VENV)/.install-stamp ## The whole loop on the running stack: extract (Kafka) -> train -> gate -> export -> register -> promote
 	@$(with-stack) $(STAGE).retrain $(ARGS)
 dvc-repro: $(VENV)/.install-stamp ## dvc repro of dvc.yaml (offline, generated data); reruns only what changed
 	PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/dvc repro $(ARGS)
 
 # ---------------------------------------------------------------------------------------------- run
+.PHONY: replay
+replay: node_modules/.install-stamp ## Re-score the scoring log with the versions it names: make replay ARGS="--from 2026-12-01T10:00Z --to 2026-12-01T11:00Z"
+	@$(with-stack) $(TSX) services/replay/main.ts $(ARGS)
+
 .PHONY: stack stack-down stack-status
 stack: node_modules/.install-stamp ## Start the local Kafka broker and schema registry (background); STACK_BROKERS=3 for a 3-broker cluster
 	@if [ -n "$$KAFKA_BROKERS" ]; then echo "KAFKA_BROKERS is set ($$KAFKA_BROKERS): using that cluster, starting nothing"; else $(TSX) infra/local/stack.ts up; fi

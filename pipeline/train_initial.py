@@ -26,6 +26,7 @@ from xgboost import XGBClassifier
 
 from pipeline.artifacts import data_sha256, iso_utc, sha256_bytes
 from pipeline.retrain.layout import MODEL_NAME
+from pipeline.explain import bundle_hooks
 from pipeline.model.bundle import Artefact, BundleInput, GoldenFields, write_bundle
 from pipeline.population.features import feature_names
 from pipeline.model.metrics import classification_metrics
@@ -121,7 +122,9 @@ def train(out: Path, rows: int = 50_000, seed: int = 42, version: str | None = N
         metrics=metrics,
         metadata={"created_at": created_at},
     )
-    metadata = write_bundle(bundle, out, extras=extras, golden_fields=golden_fields)
+    # The explanation artefacts (trees.json, pred_contribs of the golden rows, calibration, model card).
+    explain_extras, explain_golden, explain_checks = bundle_hooks(model, names, y[holdout_idx])
+    metadata = write_bundle(bundle, out, extras=(*extras, *explain_extras), checks=explain_checks, golden_fields=(*golden_fields, *explain_golden))
     return TrainingResult(metadata, model, population, train_idx, holdout_idx)
 
 

@@ -5,7 +5,7 @@
 import type { BenchCluster, TopicSet } from './cluster.ts';
 import { PYTHON, start, type Proc } from './proc.ts';
 
-export type StreamContenderId = 'scorer-eos' | 'scorer-alo' | 'peer-a';
+export type StreamContenderId = 'scorer-eos' | 'scorer-alo' | 'scorer-eos-noexplain' | 'peer-a';
 
 export interface StreamContender {
   readonly id: StreamContenderId;
@@ -17,10 +17,10 @@ export interface StreamContender {
   start(cluster: BenchCluster, topics: TopicSet, groupId: string, opts?: { profileDir?: string }): Proc;
 }
 
-function scorer(id: 'scorer-eos' | 'scorer-alo', delivery: 'exactly-once' | 'at-least-once'): StreamContender {
+function scorer(id: 'scorer-eos' | 'scorer-alo' | 'scorer-eos-noexplain', delivery: 'exactly-once' | 'at-least-once', extraEnv: Record<string, string> = {}): StreamContender {
   return {
     id,
-    description: `this scorer (services/scorer, Node ${process.version}, kafkajs + avsc + zod + onnxruntime-node), ${delivery}, default settings`,
+    description: `this scorer (services/scorer, Node ${process.version}, kafkajs + avsc + zod + onnxruntime-node), ${delivery}, ${extraEnv.EXPLAIN_DECISIONS === 'false' ? 'without explanations (EXPLAIN_DECISIONS=false: no contributions, no reasons)' : 'default settings (every decision explained)'}`,
     joined: /joined consumer group/,
     start(cluster, topics, groupId, opts = {}) {
       const args = [...(opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}/${groupId}`] : []), '--import', 'tsx', 'services/scorer/main.ts'];
@@ -32,6 +32,7 @@ function scorer(id: 'scorer-eos' | 'scorer-alo', delivery: 'exactly-once' | 'at-
         HTTP_HOST: '127.0.0.1',
         HTTP_PORT: '0',
         LOG_LEVEL: 'info',
+        ...extraEnv,
       });
     },
   };
@@ -39,6 +40,8 @@ function scorer(id: 'scorer-eos' | 'scorer-alo', delivery: 'exactly-once' | 'at-
 
 export const SCORER_EOS = scorer('scorer-eos', 'exactly-once');
 export const SCORER_ALO = scorer('scorer-alo', 'at-least-once');
+/** Exactly-once without explanations: what reasons and contributions cost (issue 12: reasons-on >= 85% of this). */
+export const SCORER_EOS_NOEXPLAIN = scorer('scorer-eos-noexplain', 'exactly-once', { EXPLAIN_DECISIONS: 'false' });
 
 export const PEER_A: StreamContender = {
   id: 'peer-a',
@@ -50,7 +53,7 @@ export const PEER_A: StreamContender = {
   },
 };
 
-export const STREAM_CONTENDERS: readonly StreamContender[] = [SCORER_EOS, SCORER_ALO, PEER_A];
+export const STREAM_CONTENDERS: readonly StreamContender[] = [SCORER_EOS, SCORER_ALO, SCORER_EOS_NOEXPLAIN, PEER_A];
 
 /** The streaming contenders selected with --contenders (all by default). */
 export function selectedContenders(ids?: readonly string[]): StreamContender[] {

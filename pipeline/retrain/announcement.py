@@ -21,7 +21,7 @@ def announcer() -> str:
     return f"{user}@{socket.gethostname()} (pipeline)"
 
 
-def model_update(name: str, version: str, artifact_uri: str, sha256: str, action: str, previous_version: str | None, metrics: Mapping[str, Any], reason: str, announced_at_ms: int, announced_by: str) -> dict[str, Any]:
+def model_update(name: str, version: str, artifact_uri: str, sha256: str, action: str, previous_version: str | None, metrics: Mapping[str, Any], reason: str, announced_at_ms: int, announced_by: str, approval: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Return a ModelUpdate value; ``metrics`` keeps finite numbers only (the schema's map<double>).
 
     Examples
@@ -44,6 +44,7 @@ def model_update(name: str, version: str, artifact_uri: str, sha256: str, action
         "reason": reason,
         "announced_at": int(announced_at_ms),
         "announced_by": announced_by,
+        "approval": None if approval is None else dict(approval),
     }
 
 

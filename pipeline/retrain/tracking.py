@@ -145,3 +145,15 @@ def set_champion(uri: str, name: str, served_version: str) -> str | None:
     version = str(max(int(v.version) for v in matches))
     _client(uri).set_registered_model_alias(name, CHAMPION_ALIAS, version)
     return version
+
+
+def tag_version(uri: str, name: str, served_version: str, tags: Mapping[str, str]) -> str | None:
+    """Set ``tags`` on the registered version serving as ``served_version``; return its MLflow version (None if unregistered)."""
+    matches = [v for v in registered_versions(uri, name) if v.tags.get(SERVED_VERSION_TAG) == served_version]
+    if not matches:
+        return None
+    version = str(max(int(v.version) for v in matches))
+    client = _client(uri)
+    for k, v in tags.items():
+        client.set_model_version_tag(name, version, k, v)
+    return version

@@ -32,6 +32,7 @@ from pipeline.errors import PipelineError
 from pipeline.retrain.layout import CANDIDATE_DIR, DATASET_CSV, DATASET_INFO, GATE_REPORT, TRAIN_DIR
 from pipeline.model.monotone import violations
 from pipeline.retrain.params import ExportParams, Params
+from pipeline.explain import bundle_hooks
 from pipeline.model.bundle import Artefact, BundleInput, Exported, GoldenFields, write_bundle
 from pipeline.model.onnx_export import ParityError, onnx_probabilities
 from pipeline.paths import POPULATION_SPEC
@@ -127,7 +128,9 @@ def export(
         return {"monotone_check": check_monotone(exported.model_bytes, candidate, params.export)}
 
     gate_report = Artefact(GATE_FILE, lambda _exported, _metadata: gate)
-    return write_bundle(bundle_input(candidate, gate, dataset_info, params), out, extras=(gate_report, *extras), checks=(monotone,), golden_fields=golden_fields, clean=True)
+    # The explanation artefacts (trees.json, pred_contribs of the golden rows, calibration, model card last).
+    explain_extras, explain_golden, explain_checks = bundle_hooks(candidate.model, list(candidate.dataset.feature_names), candidate.y_holdout)
+    return write_bundle(bundle_input(candidate, gate, dataset_info, params), out, extras=(gate_report, *extras, *explain_extras), checks=(monotone, *explain_checks), golden_fields=(*golden_fields, *explain_golden), clean=True)
 
 
 def main(argv: list[str] | None = None) -> int:

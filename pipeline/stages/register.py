@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from pipeline.artifacts import sha256_bytes, write_json_atomic
+from pipeline.card import write_card
 from pipeline.retrain import tracking
 from pipeline.errors import PipelineError
 from pipeline.retrain.layout import CANDIDATE_DIR, DATASET_INFO, TRAIN_DIR, resolve
@@ -123,6 +124,9 @@ def register(candidate_dir: Path, models_dir: Path, name: str, uri: str, train_d
             for f in files:
                 shutil.copyfile(candidate_dir / f, staging / f)
             write_json_atomic(staging / "metadata.json", final)
+            # The model card again, with the version number; logged to MLflow with the model's artifacts.
+            if (staging / "model-card.md").is_file():
+                write_card(staging, final)
             extra = Path(tmp) / "inputs"
             extra.mkdir()
             for path in (train_info_path, dataset_info):

@@ -27,6 +27,7 @@ from pipeline.retrain.params import Params, replace
 from pipeline.stages import export as export_stage
 from pipeline.stages import extract as extract_stage
 from pipeline.stages import gate as gate_stage
+from pipeline.retrain import approval as approval_mod
 from pipeline.stages import promote as promote_stage
 from pipeline.stages import register as register_stage
 from pipeline.stages import train as train_stage
@@ -119,7 +120,10 @@ def retrain(params: Params, workdir: Path, uri: str, stop_after: str = "promote"
         print(clock.summary())
         return EXIT_OK
 
-    announced = promote_stage.promote(params, registered.version, reason or "retrained and gated", uri)
+    # The loop approves its own promotion; the record says which drift window and which gate result it rests on.
+    approval = approval_mod.automatic(reason, int(time.time() * 1000), result.report)
+    announced = promote_stage.promote(params, registered.version, reason or "retrained and gated", uri, approval)
+    print(f"  approval: {approval['approved_by']} ({approval['mode']}): {approval['reason']}")
     print(f"promote: v{registered.version} announced on {announced.topic} [{announced.partition}@{announced.offset}] (previous v{announced.update['previous_version']})")
     clock.lap("promote")
     print(clock.summary())

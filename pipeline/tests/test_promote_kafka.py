@@ -43,9 +43,13 @@ def test_promote_publishes_a_decodable_model_update_and_rollback_reannounces_the
     meta = json.loads((models / NAME / "2" / "metadata.json").read_text())
     assert meta["version"] == "2" and meta["created_at"]
 
-    assert promote.main(["--version", "1", *common]) == EXIT_OK
-    assert promote.main(["--version", "2", "--reason", "better", *common]) == EXIT_OK
-    assert promote.main(["--rollback", *common]) == EXIT_OK
+    # Without an approval nothing is announced: who and why are required.
+    assert promote.main(["--version", "1", *common]) == EXIT_ERROR
+    assert promote.main(["--version", "1", "--approved-by", "ana", *common]) == EXIT_ERROR
+    assert "APPROVAL_REQUIRED" in capsys.readouterr().err
+    assert promote.main(["--version", "1", "--approved-by", "ana", "--reason", "first champion", *common]) == EXIT_OK
+    assert promote.main(["--version", "2", "--approved-by", "ben", "--reason", "better", *common]) == EXIT_OK
+    assert promote.main(["--rollback", "--approved-by", "ana", "--reason", "v2 regressed", *common]) == EXIT_OK
     out = capsys.readouterr().out
     assert f"on {topic} [0@2]" in out
 
@@ -55,6 +59,9 @@ def test_promote_publishes_a_decodable_model_update_and_rollback_reannounces_the
     assert (first["action"], first["version"], first["previous_version"]) == ("PROMOTE", "1", None)
     assert (second["action"], second["version"], second["previous_version"], second["reason"]) == ("PROMOTE", "2", "1", "better")
     assert (third["action"], third["version"], third["previous_version"]) == ("ROLLBACK", "1", "2")
+    assert (second["approval"]["approved_by"], second["approval"]["reason"], second["approval"]["mode"]) == ("ben", "better", "MANUAL")
+    assert second["approval"]["evidence"]["gate"].startswith("passed")
+    assert third["approval"]["reason"] == "v2 regressed" and third["approval"]["approved_at"] > 0
     for value in records:
         update = value[1]
         folder = folder_of_uri(update["artifact_uri"])
@@ -70,6 +77,8 @@ def test_promote_publishes_a_decodable_model_update_and_rollback_reannounces_the
     from mlflow import MlflowClient
 
     assert MlflowClient(tracking_uri=mlflow_uri).get_model_version_by_alias(NAME, "champion").version == mlflow_v1
+    tags = MlflowClient(tracking_uri=mlflow_uri).get_model_version(NAME, mlflow_v1).tags
+    assert (tags["approval.approved_by"], tags["approval.reason"], tags["approval.mode"]) == ("ana", "v2 regressed", "MANUAL")
 
     # the topic was created from infra/topics.json: one partition, compacted
     admin = admin_client(kafka_settings())
@@ -87,14 +96,15 @@ def test_promote_refuses_a_tampered_artifact_and_publishes_nothing(offline_run, 
     assert register.main(["--candidate", str(offline_run.candidate), *common]) == EXIT_OK
     onnx_path = models / NAME / "1" / "model.onnx"
     onnx_path.write_bytes(onnx_path.read_bytes() + b"\0")
-    assert promote.main(["--version", "1", *common]) == EXIT_ERROR
+    approved = ["--approved-by", "ana", "--reason", "test"]
+    assert promote.main(["--version", "1", *approved, *common]) == EXIT_ERROR
     assert "CHAMPION_INVALID" in capsys.readouterr().err
-    assert promote.main(["--version", "7", *common]) == EXIT_ERROR  # no such version
+    assert promote.main(["--version", "7", *approved, *common]) == EXIT_ERROR  # no such version
     assert _records(topic) == []
     assert not (models / NAME / "champion.json").exists()
 
 
 def test_rollback_without_a_previous_champion_is_refused(kafka_stack, unique_topic, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("TOPIC_MODEL_UPDATES", unique_topic("model-updates"))
-    assert promote.main(["--rollback", "--models-dir", str(tmp_path / "models"), "--tracking-uri", f"sqlite:///{tmp_path}/m.db"]) == EXIT_ERROR
+    assert promote.main(["--rollback", "--approved-by", "ana", "--reason", "test", "--models-dir", str(tmp_path / "models"), "--tracking-uri", f"sqlite:///{tmp_path}/m.db"]) == EXIT_ERROR
     assert "NOTHING_TO_ROLL_BACK" in capsys.readouterr().err

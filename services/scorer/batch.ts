@@ -8,6 +8,8 @@ import type { Result } from '../shared/result.ts';
 import type { ScoreResult } from './model/model-host.ts';
 import { packFeatures } from './model/model-host.ts';
 import type { DecisionPolicy } from './policy.ts';
+import type { ReasonDirections } from './explain/reasons.ts';
+import { FEATURE_NAMES } from '../shared/schemas.ts';
 import {
   deadLetterRecord,
   decisionRecord,
@@ -16,6 +18,7 @@ import {
   type DecisionRecord,
   type InputMessage,
   type ModelIdentity,
+  type RowExplanation,
   type ScoringLogRecord,
 } from './records.ts';
 import { describeFieldErrors, validateApplication, type ValidApplication, type Validator } from './validate.ts';
@@ -26,6 +29,14 @@ export type DecodeFn = (value: Buffer | null) => Decoded | Promise<Decoded>;
 
 export interface Scorer extends ModelIdentity {
   score(data: Float32Array, rows: number): Promise<ScoreResult>;
+  /** How this version's contributions read as reason directions (absent: no reasons). */
+  readonly reasonDirections?: ReasonDirections;
+}
+
+/** The explanation of row `i` of a scored batch, when the scorer explained it. */
+export function rowExplanation(scorer: Scorer, result: ScoreResult, i: number): RowExplanation | undefined {
+  if (!result.contributions || !scorer.reasonDirections) return undefined;
+  return { contributions: result.contributions, offset: i * (FEATURE_NAMES.length + 1), directions: scorer.reasonDirections };
 }
 
 /** One scored application: its decision and scoring-log record, and the key both are written under. */
@@ -84,14 +95,16 @@ export async function processBatch(messages: readonly InputMessage[], ctx: Batch
   const identity: ModelIdentity = { name: scorer.name, version: scorer.version };
   if (valid.length === 0) return { scored: [], deadLetters, inferenceMs: 0, modelVersion: identity.version };
   const rows = valid.map((v) => v.app.features);
-  const [{ probabilities, inferenceMs }, shadow] = await Promise.all([
+  const [result, shadow] = await Promise.all([
     scorer.score(packFeatures(rows), valid.length),
     ctx.shadow ? ctx.shadow.score(packFeatures(rows), valid.length).catch(() => undefined) : undefined,
   ]);
+  const { probabilities, inferenceMs } = result;
   const scoredAt = now();
   const scored: Scored[] = valid.map(({ app, msg }, i) => {
-    const decision = decisionRecord(app, probabilities[i]!, identity, ctx.policy, msg, scoredAt);
-    const log = scoringLogRecord(app, decision, inferenceMs, valid.length, shadow ? { version: ctx.shadow!.version, probability: shadow.probabilities[i]! } : undefined);
+    const explanation = rowExplanation(scorer, result, i);
+    const decision = decisionRecord(app, probabilities[i]!, identity, ctx.policy, msg, scoredAt, explanation);
+    const log = scoringLogRecord(app, decision, inferenceMs, valid.length, shadow ? { version: ctx.shadow!.version, probability: shadow.probabilities[i]! } : undefined, explanation);
     return { key: app.application_id, decision, log };
   });
   return { scored, deadLetters, inferenceMs, modelVersion: identity.version };

@@ -5,8 +5,8 @@ import { checkHeartbeat, deepFreeze, env, parseEnv } from '../shared/config.ts';
 import { ConfigError } from '../shared/errors.ts';
 import { compileInputBounds, inputBoundsEnv, type InputBounds } from '../shared/input-bounds.ts';
 import { compileConnection, connectionEnv, type ConnectionConfig } from '../shared/kafka/connection.ts';
-import { REPO_ROOT } from '../shared/schemas.ts';
-import { DEFAULT_POLICY, policyProblems, type DecisionPolicy } from './policy.ts';
+import { FEATURE_NAMES, REPO_ROOT } from '../shared/schemas.ts';
+import { DEFAULT_POLICY, DEFAULT_REASONS_MAX, policyProblems, type DecisionPolicy } from './policy.ts';
 
 export const scorerEnv = {
   ...connectionEnv,
@@ -31,6 +31,8 @@ export const scorerEnv = {
   RISK_HIGH_AT: env.number(DEFAULT_POLICY.risk.highAt, 0, 1),
   DECISION_REVIEW_AT: env.number(DEFAULT_POLICY.decision.reviewAt, 0, 1),
   DECISION_DECLINE_AT: env.number(DEFAULT_POLICY.decision.declineAt, 0, 1),
+  REASONS_MAX: env.int(DEFAULT_REASONS_MAX, 0, FEATURE_NAMES.length),
+  EXPLAIN_DECISIONS: env.bool(true),
   HTTP_HOST: env.string('0.0.0.0'),
   HTTP_PORT: env.int(8080, 0, 65535),
   LOG_LEVEL: env.oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
@@ -60,6 +62,8 @@ export interface ScorerConfig {
   readonly shadowModelDir?: string;
   readonly followModelUpdates: boolean;
   readonly intraOpThreads: number;
+  /** Explain every decision (TreeSHAP contributions, reasons); off only to measure what it costs. */
+  readonly explain: boolean;
   readonly policy: DecisionPolicy;
   /** Sanity bounds of the input (SUBMITTED_AT_EARLIEST, SUBMITTED_AT_MAX_SKEW, MAX_*; schemas/input-bounds.json). */
   readonly inputBounds: InputBounds;
@@ -77,6 +81,7 @@ export function loadScorerConfig(rawEnv: NodeJS.ProcessEnv = process.env): Score
     classificationThreshold: raw.CLASSIFICATION_THRESHOLD,
     risk: { mediumAt: raw.RISK_MEDIUM_AT, highAt: raw.RISK_HIGH_AT },
     decision: { reviewAt: raw.DECISION_REVIEW_AT, declineAt: raw.DECISION_DECLINE_AT },
+    reasonsMax: raw.REASONS_MAX,
   };
   const problems = policyProblems(policy);
   if (problems.length) {
@@ -108,6 +113,7 @@ export function loadScorerConfig(rawEnv: NodeJS.ProcessEnv = process.env): Score
     ...(raw.SCORER_SHADOW_MODEL_DIR ? { shadowModelDir: resolve(REPO_ROOT, raw.SCORER_SHADOW_MODEL_DIR) } : {}),
     followModelUpdates: raw.SCORER_FOLLOW_MODEL_UPDATES,
     intraOpThreads: raw.ORT_INTRA_OP_THREADS,
+    explain: raw.EXPLAIN_DECISIONS,
     policy,
     inputBounds,
     http: { host: raw.HTTP_HOST, port: raw.HTTP_PORT },

@@ -4,7 +4,7 @@ import type { Registry } from 'prom-client';
 import { avroToJsonSchema } from '../shared/http/avro-json-schema.ts';
 import { createServiceHttp, ERROR_SCHEMA } from '../shared/http/server.ts';
 import { loadSchema } from '../shared/schemas.ts';
-import type { Scorer } from './batch.ts';
+import { rowExplanation, type Scorer } from './batch.ts';
 import type { ScorerInstrumentation } from './events.ts';
 import { packFeatures } from './model/model-host.ts';
 import type { DecisionPolicy } from './policy.ts';
@@ -76,8 +76,9 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
       done(503);
       return reply.code(503).send({ error: 'no model loaded' });
     }
-    const { probabilities } = await model.score(packFeatures([v.value.features]), 1);
-    const record = decisionRecord(v.value, probabilities[0]!, { name: model.name, version: model.version }, deps.policy, { topic: 'http', partition: -1, offset: -1 }, Date.now());
+    const result = await model.score(packFeatures([v.value.features]), 1);
+    // The same record (and reasons) as the Kafka path builds in batch.ts.
+    const record = decisionRecord(v.value, result.probabilities[0]!, { name: model.name, version: model.version }, deps.policy, { topic: 'http', partition: -1, offset: -1 }, Date.now(), rowExplanation(model, result, 0));
     done(200);
     return record;
   });

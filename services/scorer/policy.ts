@@ -9,12 +9,17 @@ export interface DecisionPolicy {
   readonly risk: { readonly mediumAt: number; readonly highAt: number };
   /** APPROVE below reviewAt, REVIEW in [reviewAt, declineAt), DECLINE from declineAt. */
   readonly decision: { readonly reviewAt: number; readonly declineAt: number };
+  /** At most this many adverse-action reasons on a REVIEW/DECLINE decision (REASONS_MAX; default 4, 0 = none). */
+  readonly reasonsMax?: number;
 }
+
+export const DEFAULT_REASONS_MAX = 4;
 
 export const DEFAULT_POLICY: DecisionPolicy = Object.freeze({
   classificationThreshold: 0.5,
   risk: Object.freeze({ mediumAt: 0.3, highAt: 0.6 }),
   decision: Object.freeze({ reviewAt: 0.3, declineAt: 0.6 }),
+  reasonsMax: DEFAULT_REASONS_MAX,
 });
 
 /** Returns the names of the inconsistent settings, empty when the policy is valid. */

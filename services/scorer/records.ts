@@ -2,7 +2,9 @@
  * Pure construction of the scorer's output records (decision, scoring log, dead letter) from plain data.
  * Field names follow schemas/*.avsc.
  */
-import { decide, type Decision, type DecisionPolicy, type RiskCategory } from './policy.ts';
+import { reasonsFor, type Reason, type ReasonDirections } from './explain/reasons.ts';
+import { decide, DEFAULT_REASONS_MAX, type Decision, type DecisionPolicy, type RiskCategory } from './policy.ts';
+import { FEATURE_NAMES } from '../shared/schemas.ts';
 import type { FieldError, ValidApplication } from './validate.ts';
 
 export interface SourceCoordinates {
@@ -36,6 +38,15 @@ export interface DecisionRecord {
   source_topic: string;
   source_partition: number;
   source_offset: number;
+  /** Adverse-action reasons (REVIEW/DECLINE), largest contribution first; empty for APPROVE. */
+  reasons: Reason[];
+}
+
+/** One row's explanation: contributions to the margin (pred_contribs layout, bias last) and how to read them. */
+export interface RowExplanation {
+  readonly contributions: ArrayLike<number>;
+  readonly offset: number;
+  readonly directions: ReasonDirections;
 }
 
 export interface ScoringLogRecord {
@@ -56,6 +67,12 @@ export interface ScoringLogRecord {
   source_offset: number;
   shadow_model_version: string | null;
   shadow_probability: number | null;
+  /** Every feature's TreeSHAP contribution to the margin; empty when the scorer did not explain. */
+  contributions: Record<string, number>;
+  /** The margin the contributions start from (base margin + expected tree outputs); null when not explained. */
+  contribution_bias: number | null;
+  /** The codes of the decision's reasons, in order (replay compares them). */
+  reason_codes: string[];
 }
 
 export type DeadLetterCode = 'DECODE_MAGIC_BYTE' | 'DECODE_UNKNOWN_SCHEMA' | 'DECODE_MALFORMED' | 'DECODE_WRONG_SCHEMA' | 'VALIDATION_FAILED';
@@ -81,8 +98,12 @@ export function decisionRecord(
   policy: DecisionPolicy,
   src: SourceCoordinates,
   scoredAt: number,
+  explanation?: RowExplanation,
 ): DecisionRecord {
   const d = decide(p, policy);
+  const reasons = explanation
+    ? reasonsFor(d.decision, app.features, explanation.contributions, explanation.offset, explanation.directions, policy.reasonsMax ?? DEFAULT_REASONS_MAX)
+    : [];
   return {
     application_id: app.application_id,
     probability_of_default: p,
@@ -96,6 +117,7 @@ export function decisionRecord(
     source_topic: src.topic,
     source_partition: src.partition,
     source_offset: src.offset,
+    reasons,
   };
 }
 
@@ -105,7 +127,10 @@ export function scoringLogRecord(
   inferenceMs: number,
   batchSize: number,
   shadow?: { readonly version: string; readonly probability: number },
+  explanation?: RowExplanation,
 ): ScoringLogRecord {
+  const contributions: Record<string, number> = {};
+  if (explanation) FEATURE_NAMES.forEach((f, j) => (contributions[f] = explanation.contributions[explanation.offset + j]!));
   return {
     application_id: app.application_id,
     submitted_at: app.submitted_at,
@@ -124,6 +149,9 @@ export function scoringLogRecord(
     source_offset: decision.source_offset,
     shadow_model_version: shadow?.version ?? null,
     shadow_probability: shadow?.probability ?? null,
+    contributions,
+    contribution_bias: explanation ? explanation.contributions[explanation.offset + FEATURE_NAMES.length]! : null,
+    reason_codes: decision.reasons.map((r) => r.code),
   };
 }
 

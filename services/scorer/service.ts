@@ -137,11 +137,11 @@ export class ScorerService {
 
   private async startAll(): Promise<void> {
     const c = this.config;
-    const initial = await ModelHost.load(c.modelDir, { intraOpThreads: c.intraOpThreads });
+    const initial = await ModelHost.load(c.modelDir, { intraOpThreads: c.intraOpThreads, explain: c.explain });
     this.slot = new ModelSlot(initial);
     this.events.emit('model.loaded', initial.loadedEvent);
     if (c.shadowModelDir) {
-      this.shadow = await ModelHost.load(c.shadowModelDir, { intraOpThreads: c.intraOpThreads });
+      this.shadow = await ModelHost.load(c.shadowModelDir, { intraOpThreads: c.intraOpThreads, explain: false });
       this.log.info({ version: this.shadow.version }, 'shadow model loaded: it scores every batch into the scoring log only');
     }
 
@@ -184,6 +184,7 @@ export class ScorerService {
         modelEventSchemaId,
         instance: `scorer@${c.instanceId}`,
         intraOpThreads: c.intraOpThreads,
+        explain: c.explain,
       });
       // Serve the latest announced champion before consuming the first application.
       await this.watcher.start();

@@ -1,7 +1,8 @@
 /**
  * The spine, end to end on the real broker and registry: 10,000 applications with 5% invalid ones of every
  * kind -> exactly 9,500 decisions and log records, exactly 500 dead letters each with a reason, lag 0; and
- * POST /predict returns the Kafka path's probability for the same application.
+ * POST /predict returns the Kafka path's probability and reasons for the same application; every
+ * REVIEW/DECLINE decision carries 1-4 reasons and every log record its contributions.
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +15,8 @@ import { produceApplications, type ProduceStats } from '../../services/simulator
 import { populationSource } from '../../services/simulator/source.ts';
 import { createTopics, decodeValues, groupLag, kafkaClient, readTopic, registryClient, serviceEnv, uniqueTopics, waitUntil } from '../helpers/cluster.ts';
 import { initialModelDir } from '../helpers/model.ts';
+import { reasonCatalogue } from '../../services/scorer/explain/reasons.ts';
+import { FEATURE_NAMES } from '../../services/shared/schemas.ts';
 
 const N = 10_000;
 const INVALID_SHARE = 0.05;
@@ -111,6 +114,34 @@ describe('scorer end to end (exactly-once)', () => {
     }
   });
 
+  it('every REVIEW/DECLINE decision carries 1-4 catalogue reasons, APPROVE none; the log carries every contribution and the bias', () => {
+    const codes = new Map(reasonCatalogue().reasons.map((r) => [r.code, r]));
+    const logs = new Map(decoded.logs.map((l) => [l.application_id, l]));
+    const seen = { APPROVE: 0, REVIEW: 0, DECLINE: 0 } as Record<string, number>;
+    const wrong: string[] = [];
+    const features = [...FEATURE_NAMES].sort().join(',');
+    for (const d of decoded.decisions) {
+      const id = d.application_id as string;
+      const reasons = d.reasons as { code: string; feature: string; text: string; contribution: number }[];
+      seen[d.decision as string]!++;
+      if (d.decision === 'APPROVE' && reasons.length !== 0) wrong.push(`${id}: APPROVE with reasons`);
+      if (d.decision !== 'APPROVE' && (reasons.length < 1 || reasons.length > 4)) wrong.push(`${id}: ${d.decision} with ${reasons.length} reasons`);
+      for (const r of reasons) {
+        const entry = codes.get(r.code);
+        if (!entry || entry.feature !== r.feature || entry.text !== r.text || !(r.contribution > 0)) wrong.push(`${id}: reason ${JSON.stringify(r)} not from the catalogue`);
+      }
+      const log = logs.get(id)!;
+      if ((log.reason_codes as string[]).join(',') !== reasons.map((r) => r.code).join(',')) wrong.push(`${id}: log reason codes differ`);
+      const contributions = log.contributions as Record<string, number>;
+      if (Object.keys(contributions).sort().join(',') !== features) wrong.push(`${id}: log contributions ${Object.keys(contributions)}`);
+      const margin = (log.contribution_bias as number) + Object.values(contributions).reduce((a, b) => a + b, 0);
+      const p = d.probability_of_default as number;
+      if (!(Math.abs(margin - Math.log(p / (1 - p))) < 1e-5)) wrong.push(`${id}: bias + contributions ${margin} != logit(${p})`);
+    }
+    expect(wrong.slice(0, 10)).toEqual([]);
+    expect(seen.REVIEW! + seen.DECLINE!).toBeGreaterThan(500);
+  });
+
   it('leaves no consumer lag', async () => {
     await waitUntil('lag 0', async () => (await groupLag(groupId, topics.applications!)) === 0, 30_000);
   });
@@ -119,7 +150,8 @@ describe('scorer end to end (exactly-once)', () => {
     const base = `http://${service.httpAddress!.replace(/^https?:\/\//, '')}`;
     const byId = new Map(decoded.decisions.map((d) => [d.application_id, d]));
     let compared = 0;
-    for (let i = 0; i < 60 && compared < 20; i++) {
+    let withReasons = 0;
+    for (let i = 0; i < 200 && (compared < 20 || withReasons < 5); i++) {
       const app = source(i);
       const kafkaDecision = byId.get(app.application_id);
       if (!kafkaDecision) continue;
@@ -128,9 +160,12 @@ describe('scorer end to end (exactly-once)', () => {
       const body = (await res.json()) as Record<string, unknown>;
       expect(body.probability_of_default).toBe(kafkaDecision.probability_of_default);
       expect(body.decision).toBe(kafkaDecision.decision);
+      expect(body.reasons).toEqual(kafkaDecision.reasons);
+      if ((kafkaDecision.reasons as unknown[]).length > 0) withReasons++;
       compared++;
     }
-    expect(compared).toBe(20);
+    expect(compared).toBeGreaterThanOrEqual(20);
+    expect(withReasons).toBeGreaterThanOrEqual(5);
     const bad = await fetch(`${base}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...source(0), debt_to_income_ratio: 11 }) });
     expect(bad.status).toBe(422);
     const body = (await bad.json()) as { field_errors: { field: string; rule: string }[] };

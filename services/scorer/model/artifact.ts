@@ -1,11 +1,14 @@
 /**
  * Where a model announcement's artifact lives: a folder (relative to the repository root, or file://) or an
- * http(s) URL of a folder holding model.onnx and metadata.json, downloaded into a local cache.
+ * http(s) URL of a folder holding BUNDLE_FILES, downloaded into a local cache.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ServiceError } from '../../shared/errors.ts';
+
+/** The files of a model bundle the scorer reads (trees.json and golden.json: the explanations and their check). */
+export const BUNDLE_FILES = ['model.onnx', 'metadata.json', 'trees.json', 'golden.json'] as const;
 
 export type ArtifactLocation = { readonly kind: 'dir'; readonly path: string } | { readonly kind: 'http'; readonly url: string };
 
@@ -17,13 +20,13 @@ export function parseArtifactUri(uri: string, root: string): ArtifactLocation {
   return { kind: 'dir', path: isAbsolute(uri) ? uri : resolve(root, uri) };
 }
 
-/** Returns a local folder with model.onnx and metadata.json for `uri`. */
+/** Returns a local folder with the bundle's files for `uri`. */
 export async function fetchArtifact(uri: string, root: string, cacheDir: string, key: string): Promise<string> {
   const loc = parseArtifactUri(uri, root);
   if (loc.kind === 'dir') return loc.path;
   const dir = join(cacheDir, key.replace(/[^A-Za-z0-9._-]/g, '_'));
   await mkdir(dir, { recursive: true });
-  for (const file of ['model.onnx', 'metadata.json']) {
+  for (const file of BUNDLE_FILES) {
     let res: Response;
     try {
       res = await fetch(`${loc.url}/${file}`, { signal: AbortSignal.timeout(60_000) });

@@ -26,6 +26,9 @@ export const metadataSchema = z.object({
   output_probability_name: z.string().min(1),
   probability_column: z.number().int().min(0).default(1),
   model_sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  /** sha256 of trees.json (pipeline/explain.py), the trees the decisions are explained with. */
+  trees_sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  trees_format: z.string().optional(),
   metrics: z.record(z.number()).default({}),
   training: z.record(z.unknown()).optional(),
   reference: z
@@ -44,6 +47,45 @@ export interface LoadedModelFiles {
   readonly modelPath: string;
   readonly modelBytes: Buffer;
   readonly metadata: ModelMetadata;
+  /** trees.json (checksum verified) and the golden rows the trees are checked on; absent without `trees`. */
+  readonly trees?: { readonly bytes: Buffer; readonly goldenRows: number[][] };
+}
+
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+async function readBundleFile(dir: string, file: string): Promise<Buffer> {
+  try {
+    return await readFile(join(dir, file));
+  } catch (e) {
+    throw new ServiceError('MODEL_INVALID', `cannot read ${join(dir, file)}: ${(e as Error).message}`, false, { dir }, { cause: e });
+  }
+}
+
+/**
+ * Reads trees.json (its sha256 must equal metadata.trees_sha256) and golden.json's rows. A bundle without
+ * trees is refused: the scorer explains every decision it makes.
+ */
+export async function readTreeFiles(dir: string, metadata: ModelMetadata): Promise<{ bytes: Buffer; goldenRows: number[][] }> {
+  if (!metadata.trees_sha256) {
+    throw new ServiceError('MODEL_INVALID', `model ${dir} has no trees (metadata.json has no trees_sha256): decisions could not be explained; re-export it with the current pipeline (pipeline/explain.py)`, false, { dir });
+  }
+  const bytes = await readBundleFile(dir, 'trees.json');
+  const sha = sha256(bytes);
+  if (sha !== metadata.trees_sha256) {
+    throw new ServiceError('MODEL_INVALID', `checksum mismatch for ${join(dir, 'trees.json')}: metadata.trees_sha256 is ${metadata.trees_sha256}, file is ${sha}`, false, { dir, sha });
+  }
+  let golden: unknown;
+  try {
+    golden = JSON.parse((await readBundleFile(dir, 'golden.json')).toString('utf8'));
+  } catch (e) {
+    if (e instanceof ServiceError) throw e;
+    throw new ServiceError('MODEL_INVALID', `${join(dir, 'golden.json')} is not JSON: ${(e as Error).message}`, false, { dir }, { cause: e });
+  }
+  const rows = (golden as { rows?: unknown }).rows;
+  if (!Array.isArray(rows) || rows.length === 0 || rows.some((r) => !Array.isArray(r) || r.length !== FEATURE_NAMES.length || r.some((v) => typeof v !== 'number'))) {
+    throw new ServiceError('MODEL_INVALID', `${join(dir, 'golden.json')}: rows must be a non-empty array of ${FEATURE_NAMES.length} numbers each (the trees are checked against the ONNX model on them)`, false, { dir });
+  }
+  return { bytes, goldenRows: rows as number[][] };
 }
 
 export function checkFeatureOrder(names: readonly string[]): void {
@@ -67,8 +109,8 @@ export async function readMetadata(dir: string): Promise<ModelMetadata> {
   return parsed.data;
 }
 
-/** Reads and checks metadata.json and model.onnx in `dir` (sha256, feature order). */
-export async function readModelFiles(dir: string, expectedSha256?: string): Promise<LoadedModelFiles> {
+/** Reads and checks metadata.json and model.onnx in `dir` (sha256, feature order), and trees.json unless `trees` is false. */
+export async function readModelFiles(dir: string, expectedSha256?: string, trees = true): Promise<LoadedModelFiles> {
   const metadata = await readMetadata(dir);
   checkFeatureOrder(metadata.feature_names);
   const modelPath = join(dir, 'model.onnx');
@@ -78,11 +120,11 @@ export async function readModelFiles(dir: string, expectedSha256?: string): Prom
   } catch (e) {
     throw new ServiceError('MODEL_INVALID', `cannot read ${modelPath}: ${(e as Error).message}`, false, { dir }, { cause: e });
   }
-  const sha = createHash('sha256').update(modelBytes).digest('hex');
+  const sha = sha256(modelBytes);
   for (const [what, want] of [['metadata.model_sha256', metadata.model_sha256], ['announced sha256', expectedSha256]] as const) {
     if (want !== undefined && want !== sha) {
       throw new ServiceError('MODEL_INVALID', `checksum mismatch for ${modelPath}: ${what} is ${want}, file is ${sha}`, false, { dir, sha });
     }
   }
-  return { dir, modelPath, modelBytes, metadata };
+  return { dir, modelPath, modelBytes, metadata, ...(trees ? { trees: await readTreeFiles(dir, metadata) } : {}) };
 }

@@ -1,8 +1,11 @@
 /**
- * The model adapter: one loaded model version, its ONNX session living in a worker thread. `score` takes a
- * batch of feature rows (schema order) and returns P(default) per row. `close` terminates the worker, which
- * frees the native session with the thread.
+ * The model adapter: one loaded model version, its ONNX session and its trees living in a worker thread.
+ * `score` takes a batch of feature rows (schema order) and returns P(default) per row and, when the host
+ * explains, every row's contributions to the margin (TreeSHAP, services/scorer/explain/). `close`
+ * terminates the worker, which frees the native session with the thread.
  */
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 // Loaded here, in the main thread, only so that the native addon is registered with the process once:
 // without it, the addon loads in the first worker but every later worker (the next model version in a
@@ -10,19 +13,46 @@ import { Worker } from 'node:worker_threads';
 import 'onnxruntime-node';
 import { ServiceError } from '../../shared/errors.ts';
 import { FEATURE_NAMES } from '../../shared/schemas.ts';
+import { reasonDirections, type ReasonDirections } from '../explain/reasons.ts';
 import { readModelFiles, type ModelMetadata } from './metadata.ts';
 
 export interface ScoreResult {
+  /**
+   * P(default) per row: ONNX's, or - when the host explains - sigmoid(bias + sum of the row's
+   * contributions), checked against ONNX's (so an explained decision's reasons add up to its probability).
+   */
   readonly probabilities: Float64Array;
   /** Wall time of the native run in the worker. */
   readonly inferenceMs: number;
+  /** rows x (features + 1) contributions to the margin, the bias last; absent when the model does not explain. */
+  readonly contributions?: Float64Array;
+  /** Wall time of the contributions in the worker. */
+  readonly explainMs?: number;
 }
 
 export interface ModelLoadOptions {
   readonly intraOpThreads?: number;
   /** sha256 the artifact must have (from a model-update announcement). */
   readonly expectedSha256?: string;
+  /** Load the trees and explain every scored row (default true). */
+  readonly explain?: boolean;
 }
+
+/** How far the trees' probabilities may be from the ONNX model's on the golden rows. */
+export const TREES_TOLERANCE = 1e-6;
+
+/** The result of checking a bundle's trees against its ONNX model when it loads. */
+export interface TreesCheck {
+  readonly rows: number;
+  readonly maxAbsDiff: number;
+  readonly worstRow: number;
+  /** max |sigmoid(bias + sum of contributions) - sigmoid(margin)| over the golden rows. */
+  readonly additivity: number;
+  readonly buildMs: number;
+}
+
+// The worker imports the explainer as TypeScript from the sources (through tsx) or as the compiled .js.
+const EXPLAINER_URL = new URL(`../explain/explainer${extname(fileURLToPath(import.meta.url))}`, import.meta.url).href;
 
 type Pending = { resolve: (r: ScoreResult) => void; reject: (e: Error) => void };
 
@@ -30,17 +60,24 @@ export class ModelHost {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private closed = false;
+  /** How this version's contributions read as reason directions (monotone constraints, training medians). */
+  readonly reasonDirections: ReasonDirections;
 
   private constructor(
     private readonly worker: Worker,
     readonly metadata: ModelMetadata,
     readonly dir: string,
+    /** The trees' check at load; absent when the host does not explain. */
+    readonly treesCheck?: TreesCheck,
   ) {
-    worker.on('message', (m: { type: string; id?: number; probs?: Float64Array; durationMs?: number; message?: string }) => {
+    this.reasonDirections = reasonDirections(metadata);
+    worker.on('message', (m: { type: string; id?: number; probs?: Float64Array; durationMs?: number; contributions?: Float64Array; explainMs?: number; message?: string }) => {
       const p = m.id !== undefined ? this.pending.get(m.id) : undefined;
       if (!p) return;
       this.pending.delete(m.id!);
-      if (m.type === 'result') p.resolve({ probabilities: m.probs!, inferenceMs: m.durationMs! });
+      if (m.type === 'result') {
+        p.resolve({ probabilities: m.probs!, inferenceMs: m.durationMs!, ...(m.contributions ? { contributions: m.contributions, explainMs: m.explainMs! } : {}) });
+      }
       else p.reject(new ServiceError('INFERENCE_FAILED', `inference failed: ${m.message}`, false, { version: metadata.version }));
     });
     worker.on('error', (e) => this.failAll(e));
@@ -59,9 +96,19 @@ export class ModelHost {
     return { name: this.name, version: this.version, ...(Number.isFinite(createdAt) ? { createdAt } : {}) };
   }
 
-  /** Loads `dir` (model.onnx + metadata.json), checks it and warms it up with one scored row. */
+  /** Whether scored batches come with contributions. */
+  get explains(): boolean {
+    return this.treesCheck !== undefined;
+  }
+
+  /**
+   * Loads `dir` (model.onnx + metadata.json, and trees.json + golden.json unless explain is off), checks
+   * it - the trees must reproduce the ONNX probabilities on the golden rows within TREES_TOLERANCE - and
+   * warms it up with one scored row.
+   */
   static async load(dir: string, opts: ModelLoadOptions = {}): Promise<ModelHost> {
-    const files = await readModelFiles(dir, opts.expectedSha256);
+    const explain = opts.explain ?? true;
+    const files = await readModelFiles(dir, opts.expectedSha256, explain);
     const { metadata } = files;
     const worker = new Worker(new URL('./session-worker.mjs', import.meta.url), {
       workerData: {
@@ -71,11 +118,14 @@ export class ModelHost {
         probabilityColumn: metadata.probability_column,
         featureCount: FEATURE_NAMES.length,
         intraOpThreads: opts.intraOpThreads ?? 1,
+        trees: files.trees ? { bytes: files.trees.bytes, goldenRows: files.trees.goldenRows, featureNames: FEATURE_NAMES, moduleUrl: EXPLAINER_URL } : undefined,
       },
     });
+    let treesCheck: TreesCheck | undefined;
     try {
       await new Promise<void>((resolve, reject) => {
-        const onMsg = (m: { type: string; message?: string }) => {
+        const onMsg = (m: { type: string; message?: string; treesCheck?: TreesCheck }) => {
+          treesCheck = m.treesCheck;
           if (m.type === 'loaded') resolve();
           else if (m.type === 'error') reject(new Error(m.message));
         };
@@ -88,7 +138,16 @@ export class ModelHost {
       await worker.terminate();
       throw new ServiceError('MODEL_LOAD_FAILED', `cannot load model ${dir}: ${(e as Error).message}`, false, { dir }, { cause: e });
     }
-    const host = new ModelHost(worker, metadata, dir);
+    if (files.trees && !(treesCheck && treesCheck.maxAbsDiff <= TREES_TOLERANCE && treesCheck.additivity <= TREES_TOLERANCE)) {
+      await worker.terminate();
+      throw new ServiceError(
+        'MODEL_TREES_MISMATCH',
+        `model ${dir}: trees.json does not reproduce model.onnx: max |p_trees - p_onnx| ${treesCheck?.maxAbsDiff} (golden row ${treesCheck?.worstRow}), additivity ${treesCheck?.additivity}, over ${treesCheck?.rows} golden rows (tolerance ${TREES_TOLERANCE})`,
+        false,
+        { dir, ...treesCheck },
+      );
+    }
+    const host = new ModelHost(worker, metadata, dir, treesCheck);
     // Warm-up: the first run allocates; also proves the model produces a probability in [0, 1].
     const warm = await host.score(new Float32Array(FEATURE_NAMES.length).fill(1), 1).catch(async (e: Error) => {
       await host.close();
@@ -111,7 +170,7 @@ export class ModelHost {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ type: 'run', id, data, rows }, [data.buffer as ArrayBuffer]);
+      this.worker.postMessage({ type: 'run', id, data, rows, explain: this.explains }, [data.buffer as ArrayBuffer]);
     });
   }
 

@@ -1,7 +1,8 @@
 /**
  * Hot swap: follows the compacted model-updates topic. At start it reads the topic to its end and serves
  * the latest announced version of its model; afterwards each announcement is fetched, verified (sha256,
- * input signature against the schema, a warm-up run) and swapped in between batches. A broken artifact is
+ * input signature against the schema, trees.json's sha256 and that its trees reproduce the ONNX model on
+ * the golden rows, a warm-up run) and swapped in between batches. A broken artifact is
  * refused, the serving model stays, and the outcome is published on model-events, logged and counted.
  */
 import { randomUUID } from 'node:crypto';
@@ -16,6 +17,15 @@ import { fetchArtifact } from './artifact.ts';
 import { ModelHost } from './model-host.ts';
 import type { ModelSlot } from './model-slot.ts';
 
+/** Who approved a change of champion and why (schemas/model-update.avsc). */
+export interface Approval {
+  approved_by: string;
+  reason: string;
+  approved_at: number;
+  mode: 'MANUAL' | 'AUTOMATIC';
+  evidence: Record<string, string>;
+}
+
 export interface ModelUpdate {
   model_name: string;
   version: string;
@@ -27,6 +37,8 @@ export interface ModelUpdate {
   reason: string;
   announced_at: number;
   announced_by: string;
+  /** Absent in records written before approvals existed. */
+  approval?: Approval | null;
 }
 
 export interface WatcherDeps {
@@ -39,6 +51,8 @@ export interface WatcherDeps {
   readonly modelEventSchemaId: number;
   readonly instance: string;
   readonly intraOpThreads: number;
+  /** Load announced versions with their trees and explain (default true). */
+  readonly explain?: boolean;
   readonly catchUpTimeoutMs?: number;
 }
 
@@ -113,13 +127,14 @@ export class ModelUpdateWatcher {
     let next: ModelHost | undefined;
     try {
       const dir = await fetchArtifact(u.artifact_uri, REPO_ROOT, join(REPO_ROOT, '.cache', 'models'), `${u.model_name}-${u.version}`);
-      next = await ModelHost.load(dir, { expectedSha256: u.sha256, intraOpThreads: this.deps.intraOpThreads });
+      next = await ModelHost.load(dir, { expectedSha256: u.sha256, intraOpThreads: this.deps.intraOpThreads, explain: this.deps.explain ?? true });
       if (next.version !== u.version) throw new Error(`artifact metadata says version ${next.version}, the announcement says ${u.version}`);
       if (next.name !== u.model_name) throw new Error(`artifact is model ${next.name}, the announcement is for ${u.model_name}`);
       const previous = await slot.swap(next);
       events.emit('model.loaded', next.loadedEvent);
       events.emit('model.swap', { result: 'activated', version: u.version, previousVersion: previous.version, reason: `${u.action} ${u.reason}`.trim(), durationMs: performance.now() - started });
-      await this.publish(u, 'ACTIVATED', `${u.action}${u.reason ? `: ${u.reason}` : ''}`);
+      const approved = u.approval ? ` (approved by ${u.approval.approved_by}: ${u.approval.reason})` : '';
+      await this.publish(u, 'ACTIVATED', `${u.action}${u.reason ? `: ${u.reason}` : ''}${approved}`);
     } catch (e) {
       if (next && slot.current !== next) await next.close();
       const reason = `${errorCode(e)}: ${(e as Error).message}`;
@@ -137,6 +152,8 @@ export class ModelUpdateWatcher {
       reason,
       serving_version: this.deps.slot.current.version,
       at: Date.now(),
+      // The approval travels with the activation, so model-events shows who approved what a scorer serves.
+      approval: outcome === 'ACTIVATED' ? (u.approval ?? null) : null,
     };
     await this.producer!.send({ topic: this.deps.eventsTopic, messages: [{ key: this.deps.instance, value: this.deps.registry.encodeSync(this.deps.modelEventSchemaId, value) }] }).catch(() => undefined);
   }
