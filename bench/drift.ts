@@ -25,7 +25,7 @@ import { ScoringLogDecoder } from '../services/drift/windows/record-decoder.ts';
 import { layoutOf } from '../services/drift/windows/layout.ts';
 import { PartitionWindows } from '../services/drift/windows/partition-windows.ts';
 import { loadReference } from '../services/drift/statistics/reference.ts';
-import { DriftService, writerSchema } from '../services/drift/service.ts';
+import { DriftService } from '../services/drift/service.ts';
 import { ModelHost } from '../services/scorer/model/model-host.ts';
 import type { ScoringLogRecord } from '../services/scorer/records.ts';
 import { createKafka } from '../services/shared/kafka/client.ts';
@@ -74,7 +74,7 @@ async function core(registry: AvroRegistry, messages: { value: Buffer }[]) {
   const spec = { by: 'time' as const, size: 60_000, hop: 60_000, lateness: 5000 };
   const parts = Array.from({ length: 6 }, (_, p) => new PartitionWindows(p, spec, layout));
   // The service's decoder (reader compiled per writer schema); warm-up (JIT, schema fetch), then the measured pass.
-  const decoder = new ScoringLogDecoder(registry, (id) => writerSchema(connectionFromEnv().registry, id));
+  const decoder = new ScoringLogDecoder(registry, (id) => registry.writerSchema(id));
   for (let i = 0; i < Math.min(20_000, messages.length); i++) await decoder.decode(messages[i]!.value);
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();

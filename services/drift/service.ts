@@ -6,11 +6,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { Kafka } from 'kafkajs';
 import type { Registry } from 'prom-client';
-import { createKafka } from '../shared/kafka/client.ts';
-import { httpCall, tlsAgent, type HttpResponse } from '../shared/http-client.ts';
-import type { Logger } from '../shared/log.ts';
 import { ServiceError } from '../shared/errors.ts';
-import { AvroRegistry, type RegistryConfig } from '../shared/registry.ts';
+import { createKafka } from '../shared/kafka/client.ts';
+import { Lifecycle, type LifecycleState } from '../shared/lifecycle.ts';
+import type { Logger } from '../shared/log.ts';
+import { AvroRegistry } from '../shared/registry.ts';
 import { withRetry } from '../shared/retry.ts';
 import { prepareCluster, registerWithRetry, startupRetry } from '../shared/startup.ts';
 import { DriftAggregator } from './kafka/aggregator.ts';
@@ -28,7 +28,7 @@ import { ReferenceSchedule } from './statistics/reference-schedule.ts';
 import type { CommandOutcome } from './aggregation/retrain.ts';
 import { DriftView } from './kafka/view.ts';
 
-export type ServiceState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
+export type ServiceState = LifecycleState;
 
 export const DRIFT_TOPIC_ROLES = ['scoringLog', 'outcomes', 'driftPartials', 'driftWindows', 'driftAlerts', 'modelUpdates'] as const;
 
@@ -37,29 +37,8 @@ export interface DriftServiceOptions {
   readonly runRetrain?: (command: string, env: Record<string, string>, timeoutMs: number) => Promise<CommandOutcome>;
 }
 
-const agents = new WeakMap<RegistryConfig, ReturnType<typeof tlsAgent>>();
-function registryAgent(registry: RegistryConfig): ReturnType<typeof tlsAgent> {
-  if (!agents.has(registry)) agents.set(registry, tlsAgent(registry.ca));
-  return agents.get(registry);
-}
-
-/** The writer schema (parsed JSON) of a registry schema id; undefined when the registry does not know it. */
-export async function writerSchema(registry: RegistryConfig, id: number): Promise<unknown | undefined> {
-  const headers: Record<string, string> = registry.username ? { authorization: `Basic ${Buffer.from(`${registry.username}:${registry.password ?? ''}`).toString('base64')}` } : {};
-  let res: HttpResponse;
-  try {
-    res = await httpCall(`${registry.url}/schemas/ids/${id}`, { headers, timeoutMs: 10_000 }, registryAgent(registry));
-  } catch (e) {
-    throw new ServiceError('REGISTRY_UNAVAILABLE', `schema registry at ${registry.url} unreachable: ${(e as Error).message}`, true, { id }, { cause: e });
-  }
-  if (res.status === 404) return undefined;
-  if (!res.ok) throw new ServiceError('REGISTRY_UNAVAILABLE', `schema id ${id}: registry answered ${res.status}`, res.status >= 500, { id });
-  const body = (await res.json()) as { schema?: string };
-  return body.schema ? (JSON.parse(body.schema) as unknown) : undefined;
-}
-
 export class DriftService {
-  private _state: ServiceState = 'created';
+  private readonly life: Lifecycle;
   readonly events: DriftInstrumentation = createDriftInstrumentation();
   readonly metrics: Registry;
   private reference?: Reference;
@@ -72,7 +51,6 @@ export class DriftService {
   private follower?: ChampionFollower;
   private http?: FastifyInstance;
   private httpDeps?: DriftHttpDeps;
-  private stopping?: Promise<void>;
   private _httpAddress?: string;
 
   constructor(
@@ -80,12 +58,13 @@ export class DriftService {
     private readonly log: Logger,
     private readonly options: DriftServiceOptions = {},
   ) {
+    this.life = new Lifecycle('drift monitor', config.shutdownTimeoutMs);
     this.metrics = attachDriftMetrics(this.events);
     this.attachLogs();
   }
 
   get state(): ServiceState {
-    return this._state;
+    return this.life.state;
   }
   get httpAddress(): string | undefined {
     return this._httpAddress;
@@ -149,17 +128,22 @@ export class DriftService {
 
   notReadyReasons(): string[] {
     const r: string[] = [];
-    if (this._state !== 'running') r.push(`service is ${this._state}`);
+    if (this.life.state !== 'running') r.push(`service is ${this.life.state}`);
     if (!this.instance?.ready) r.push('the instance has not joined its consumer group');
     if (this.config.aggregate && !this.aggregator?.ready) r.push('the aggregator has not joined its consumer group');
     return r;
   }
 
-  async start(): Promise<void> {
-    if (this._state !== 'created') throw new Error(`cannot start from ${this._state}`);
-    this._state = 'starting';
+  start(): Promise<void> {
+    return this.life.start(
+      () => this.startAll(),
+      () => this.shutdown(),
+    );
+  }
+
+  private async startAll(): Promise<void> {
     const c = this.config;
-    try {
+    {
       const metadata = await readMetadata(c.modelDir);
       const reference = compileReference(metadata, c.referenceRecords);
       const layout = layoutOf(reference);
@@ -186,8 +170,8 @@ export class DriftService {
         aggregatorActive: () => this.aggregatorActive,
         partitions: () => this.sourcePartitions,
         notReadyReasons: () => this.notReadyReasons(),
-        notAliveReasons: () => [...(this._state === 'failed' ? ['service failed'] : []), ...this.deadReasons()],
-        state: () => this._state,
+        notAliveReasons: () => [...(this.life.state === 'failed' ? ['service failed'] : []), ...this.deadReasons()],
+        state: () => this.life.state,
       };
       this.http = await buildDriftHttp(this.httpDeps);
       this._httpAddress = await this.http.listen({ host: c.http.host, port: c.http.port });
@@ -215,7 +199,7 @@ export class DriftService {
         await this.follower.start();
       }
 
-      const decoder = new ScoringLogDecoder(registry, (id) => withRetry(() => writerSchema(c.connection.registry, id), retry));
+      const decoder = new ScoringLogDecoder(registry, (id) => withRetry(() => registry.writerSchema(id), retry));
       this.instance = new DriftInstance({ kafka, registry, config: c, reference, layout, schedule, events: this.events, partialSchemaId: partial, decoder });
       if (c.aggregate) {
         this.aggregator = new DriftAggregator({
@@ -235,12 +219,7 @@ export class DriftService {
       await this.view.start();
       await this.aggregator?.start();
       await this.instance.start();
-      this._state = 'running';
       this.log.info({ groupId: c.groupId, input: topics.scoringLog, windowing: c.windowing, reference: `${reference.modelName} v${reference.version}`, http: this._httpAddress }, 'drift monitor running');
-    } catch (e) {
-      this._state = 'failed';
-      await this.shutdown();
-      throw e;
     }
   }
 
@@ -253,15 +232,11 @@ export class DriftService {
     await this.http?.close().catch(() => undefined);
   }
 
-  /** Idempotent. */
+  /** Idempotent and bounded by SHUTDOWN_TIMEOUT (services/shared/lifecycle.ts). */
   stop(): Promise<void> {
-    this.stopping ??= (async () => {
-      if (this._state === 'stopped') return;
-      this._state = 'stopping';
+    return this.life.stop(async () => {
       await this.shutdown();
-      this._state = 'stopped';
       this.log.info('drift monitor stopped');
-    })();
-    return this.stopping;
+    });
   }
 }

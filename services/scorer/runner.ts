@@ -29,6 +29,7 @@ import type { ScorerInstrumentation } from './events.ts';
 import { GroupCommitter, type OffsetToCommit, type TopicMessages } from './group-commit.ts';
 import type { InputMessage } from './records.ts';
 import { buildValidator } from './validate.ts';
+import { recordName } from '../shared/schemas.ts';
 
 export type RunnerState = LifecycleState;
 
@@ -59,7 +60,7 @@ export interface RunnerDeps {
  */
 const IDEMPOTENT_RETRY = idempotentRetry(10);
 
-export const APPLICATION_RECORD = 'com.creditrisk.v1.LoanApplication';
+export const APPLICATION_RECORD = recordName('loan-application');
 
 /** One set of live clients; replaced as a whole when one of them dies. */
 interface Session {

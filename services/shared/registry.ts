@@ -65,6 +65,20 @@ export class AvroRegistry {
     return { authorization: `Basic ${Buffer.from(`${this.config.username}:${this.config.password ?? ''}`).toString('base64')}` };
   }
 
+  /** The writer schema (parsed JSON) of a schema id; undefined when the registry does not know it. */
+  async writerSchema(id: number): Promise<unknown | undefined> {
+    let res: HttpResponse;
+    try {
+      res = await httpCall(`${this.config.url}/schemas/ids/${id}`, { headers: this.authHeaders(), timeoutMs: 10_000 }, this.agent);
+    } catch (e) {
+      throw new ServiceError('REGISTRY_UNAVAILABLE', `schema registry at ${this.config.url} unreachable: ${(e as Error).message}`, true, { id }, { cause: e });
+    }
+    if (res.status === 404) return undefined;
+    if (!res.ok) throw new ServiceError('REGISTRY_UNAVAILABLE', `schema id ${id}: registry answered ${res.status}`, res.status >= 500, { id });
+    const body = (await res.json()) as { schema?: string };
+    return body.schema ? (JSON.parse(body.schema) as unknown) : undefined;
+  }
+
   /** Sets a subject's compatibility level (Confluent `PUT /config/{subject}`). */
   async setCompatibility(subject: string, level: Compatibility): Promise<void> {
     let res: HttpResponse;
