@@ -28,6 +28,10 @@ RULE_FIELDS = {
     "num_open_accounts int >= 0": "num_open_accounts",
     "num_late_payments int >= 0": "num_late_payments",
     "loan_amount > 0": "loan_amount",
+    "annual_income <= MAX_ANNUAL_INCOME": "annual_income",
+    "loan_amount <= MAX_LOAN_AMOUNT": "loan_amount",
+    "num_open_accounts <= MAX_OPEN_ACCOUNTS": "num_open_accounts",
+    "num_late_payments <= MAX_LATE_PAYMENTS": "num_late_payments",
 }
 """The field each rule of pipeline/population/validation.py is about (``all finite`` names every non-finite field)."""
 
