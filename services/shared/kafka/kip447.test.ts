@@ -4,6 +4,8 @@ import {
   decodeOffsetFetchV7,
   decodeTxnOffsetCommitV3,
   encodeOffsetFetchV7,
+  markRequireStable,
+  requiresStable,
   encodeTxnOffsetCommitV3,
   kip447Installed,
   NO_GENERATION,
@@ -51,9 +53,18 @@ describe('TxnOffsetCommit v3', () => {
 
 describe('OffsetFetch v7', () => {
   it('encodes the request with require_stable', () => {
-    const buf = encodeOffsetFetchV7({ groupId: 'g', topics: [{ topic: 't', partitions: [{ partition: 0 }, { partition: 1 }] }] });
+    const buf = encodeOffsetFetchV7({ groupId: 'g', topics: markRequireStable([{ topic: 't', partitions: [{ partition: 0 }, { partition: 1 }] }]) });
     expect(buf.toString('hex')).toBe(hex('00 02 67 02 02 74 03 00000000 00000001 00 01 00').toString('hex'));
     expect(encodeOffsetFetchV7({ groupId: 'g', topics: null }, false).toString('hex')).toBe('00026700' + '00' + '00');
+  });
+
+  it('asks for stable offsets only where the consumer marked its topics (admin reads get the last committed offset)', () => {
+    const topics = [{ topic: 't', partitions: [{ partition: 0 }] }];
+    expect(requiresStable(topics)).toBe(false);
+    const unmarked = encodeOffsetFetchV7({ groupId: 'g', topics });
+    expect(unmarked[unmarked.length - 2]).toBe(0); // require_stable false, then the empty tag buffer
+    const marked = encodeOffsetFetchV7({ groupId: 'g', topics: markRequireStable([...topics]) });
+    expect(marked[marked.length - 2]).toBe(1);
   });
 
   it('decodes the response', () => {

@@ -174,7 +174,21 @@ export interface OffsetFetchArgs {
   readonly topics: readonly { topic: string; partitions: readonly { partition: number }[] }[] | null;
 }
 
-export function encodeOffsetFetchV7(args: OffsetFetchArgs, requireStable = true): Buffer {
+/**
+ * Marks the topic list of an OffsetFetch sent by a consumer (its start position after an assignment) as
+ * needing stable offsets. Other readers of committed offsets (admin.fetchOffsets: lag monitoring, tests)
+ * want the last committed offset even while a transaction is pending, not UNSTABLE_OFFSET_COMMIT.
+ */
+const REQUIRE_STABLE = Symbol('kip447.requireStable');
+export function markRequireStable<T extends object>(topics: T): T {
+  (topics as Record<symbol, boolean>)[REQUIRE_STABLE] = true;
+  return topics;
+}
+export function requiresStable(topics: unknown): boolean {
+  return typeof topics === 'object' && topics !== null && (topics as Record<symbol, boolean>)[REQUIRE_STABLE] === true;
+}
+
+export function encodeOffsetFetchV7(args: OffsetFetchArgs, requireStable = requiresStable(args.topics)): Buffer {
   const topics =
     args.topics === null || args.topics.length === 0
       ? null // kafkajs: an empty list means all topics
@@ -280,6 +294,20 @@ function install(): boolean {
     request: { apiKey: apiKeys.OffsetFetch!, apiVersion: OFFSET_FETCH_STABLE_VERSION, apiName: 'OffsetFetch', encode: async () => payload(encodeOffsetFetchV7(args)) },
     response: { decode: async (raw: Buffer) => decodeOffsetFetchV7(raw), parse: async (d: OffsetFetchResponse) => parseOffsetFetch(d) },
   })) as never);
+
+  // Only the consumer's own position lookup (OffsetManager.resolveOffsets) asks for stable offsets.
+  const OffsetManager = require('kafkajs/src/consumer/offsetManager/index.js') as { prototype: { getCoordinator: () => Promise<object> } };
+  const getCoordinator = OffsetManager.prototype.getCoordinator;
+  OffsetManager.prototype.getCoordinator = async function (this: unknown) {
+    const broker = (await getCoordinator.call(this)) as { offsetFetch: (a: OffsetFetchArgs) => Promise<unknown> };
+    return new Proxy(broker, {
+      get(target, prop, receiver) {
+        if (prop === 'offsetFetch') return (a: OffsetFetchArgs) => target.offsetFetch({ ...a, topics: a.topics ? markRequireStable([...a.topics]) : a.topics });
+        const v = Reflect.get(target, prop, receiver) as unknown;
+        return typeof v === 'function' ? (v as (...x: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+  };
 
   // Remember the generation each batch was fetched under (captured before the fetch request: if the group
   // moves on during the fetch, the older generation is sent and the commit is rejected, never wrongly accepted).
