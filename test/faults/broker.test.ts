@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serviceEnv, useStack, waitUntil } from '../helpers/cluster.ts';
 import { FaultStack } from '../helpers/fault-stack.ts';
-import { faultRun, lagOf, sleep, verdict, type FaultRun } from './harness.ts';
+import { faultRun, joined, lagOf, sleep, verdict, type FaultRun } from './harness.ts';
 
 const fs = new FaultStack();
 const runs: FaultRun[] = [];
@@ -31,6 +31,7 @@ describe.skipIf(process.env.FAULT_INFRA !== '1')('infrastructure faults (own sin
     const run = await faultRun('broker', (t) => serviceEnv(t));
     runs.push(run);
     const scorer = run.scorer('broker-a');
+    await joined(scorer);
     const first = await run.produce(6000, 2000, { seed: 31 });
     await sleep(500); // mid-stream: the scorer is still working through the backlog
     await fs.killKafka();
@@ -61,6 +62,7 @@ describe.skipIf(process.env.FAULT_INFRA !== '1')('infrastructure faults (own sin
     const run = await faultRun('registry', (t) => serviceEnv(t));
     runs.push(run);
     const scorer = run.scorer('registry-a');
+    await joined(scorer);
     const producing = run.produce(6000, 250, { seed: 41 });
     await sleep(3000);
     await fs.killRegistry();
