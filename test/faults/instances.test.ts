@@ -18,6 +18,9 @@ async function committedAtLeast(run: FaultRun, n: number): Promise<void> {
     try {
       const [o] = await admin.fetchOffsets({ groupId: run.groupId, topics: [run.topics.applications!] });
       return (o?.partitions ?? []).reduce((s, p) => s + Math.max(0, Number(p.offset)), 0) >= n;
+    } catch {
+      // A group not created yet has no coordinator that knows it (NOT_COORDINATOR): not committed yet.
+      return false;
     } finally {
       await admin.disconnect();
     }
