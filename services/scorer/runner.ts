@@ -19,7 +19,7 @@ import { errorCode, isRetriable, ServiceError } from '../shared/errors.ts';
 import { idempotentRetry } from '../shared/kafka/client.ts';
 import { createGroupConsumer } from '../shared/kafka/consumer.ts';
 import { generationOf, type Generation } from '../shared/kafka/kip447.ts';
-import { ClientSupervisor, type SessionContext } from '../shared/kafka/supervisor.ts';
+import { ClientSupervisor, StaleSessionError, type SessionContext } from '../shared/kafka/supervisor.ts';
 import { commitTransaction, isFencedCommit, isProducerFailure, produceThenCommit } from '../shared/kafka/transaction.ts';
 import { Lifecycle, type LifecycleState } from '../shared/lifecycle.ts';
 import type { AvroRegistry } from '../shared/registry.ts';
@@ -134,7 +134,8 @@ export class ScoringRunner {
       kafka,
       { groupId: config.groupId, sessionTimeoutMs: config.sessionTimeoutMs, heartbeatIntervalMs: config.heartbeatIntervalMs, maxBytesPerPartition: config.maxBytesPerPartition },
       {
-        keepRunning: () => this.life.active,
+        // Only the supervisor's current session may be restarted by kafkajs (see SessionContext.current).
+        keepRunning: () => this.life.active && ctx.current,
         onJoin: ({ memberId, assignment }) => {
           // A new generation: offsets are re-read from the group (stable, see kip447.ts), so the floors of
           // the previous generation must not filter anything.
@@ -191,6 +192,8 @@ export class ScoringRunner {
   }
 
   private async onBatch(session: Session, { batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    // A replaced session's consumer that kafkajs brought back: stop it before it holds partitions.
+    if (!session.ctx.current) throw new StaleSessionError('scorer');
     const { topic, partition } = batch;
     const generation = generationOf(batch);
     const key = `${topic}:${partition}`;

@@ -9,14 +9,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serviceEnv, useStack, waitUntil } from '../helpers/cluster.ts';
 import { FaultStack } from '../helpers/fault-stack.ts';
-import { faultRun, lagOf, sleep, verdict, type FaultRun } from './harness.ts';
+import { faultRun, joined, lagOf, sleep, verdict, type FaultRun } from './harness.ts';
 
 const fs = new FaultStack();
 const runs: FaultRun[] = [];
 
-// NOT PASSING YET (see the branch report): both cases timed out in their last run on this machine, and
-// the cause is not found. Run them with FAULT_INFRA=1; they are off by default so `make test` stays green.
-describe.skipIf(process.env.FAULT_INFRA !== '1')('infrastructure faults (own single-broker stack)', () => {
+// Part of `make test` (~165 s for this file on the loaded 2-core machine, most of it the broker's and the
+// registry's own restart); FAULT_INFRA=0 skips it.
+describe.skipIf(process.env.FAULT_INFRA === '0')('infrastructure faults (own single-broker stack)', () => {
   beforeAll(async () => {
     const e = await fs.up();
     useStack({ ...e, mode: 'local' });
@@ -31,6 +31,7 @@ describe.skipIf(process.env.FAULT_INFRA !== '1')('infrastructure faults (own sin
     const run = await faultRun('broker', (t) => serviceEnv(t));
     runs.push(run);
     const scorer = run.scorer('broker-a');
+    await joined(scorer);
     const first = await run.produce(6000, 2000, { seed: 31 });
     await sleep(500); // mid-stream: the scorer is still working through the backlog
     await fs.killKafka();
@@ -61,16 +62,31 @@ describe.skipIf(process.env.FAULT_INFRA !== '1')('infrastructure faults (own sin
     const run = await faultRun('registry', (t) => serviceEnv(t));
     runs.push(run);
     const scorer = run.scorer('registry-a');
+    await joined(scorer);
+    // The scorer registered its output schemas at start-up; the same texts give the same ids. Cached here,
+    // the verdict decodes without waiting for the registry to be back.
+    for (const [topic, schema] of [
+      [run.topics.decisions!, 'loan-decision'],
+      [run.topics.scoringLog!, 'scoring-log'],
+      [run.topics.deadLetters!, 'dead-letter'],
+    ] as const) {
+      await run.registry.warm(await run.registry.registerValueSchema(topic, schema));
+    }
     const producing = run.produce(6000, 250, { seed: 41 });
     await sleep(3000);
     await fs.killRegistry();
+    const downAt = Date.now();
     await sleep(20_000);
+    const upAt = Date.now();
     const restarting = fs.startRegistry();
     const stats = await producing;
     await waitUntil('the scorer to catch up', async () => (await lagOf(run)) === 0, 60_000, 500);
-    await restarting;
     const v = await verdict(run, stats);
-    console.log(`[registry-down] ${JSON.stringify({ ...v, scoredAt: undefined })}`);
+    await restarting;
+    const whileDown = v.scoredAt.filter((t) => t > downAt && t < upAt).length;
+    console.log(`[registry-down] ${JSON.stringify({ ...v, scoredAt: undefined, decidedWhileRegistryDown: whileDown })}`);
+    // ~20 s at 250/s: the scorer kept deciding while the registry was down, not only after it came back.
+    expect(whileDown).toBeGreaterThan(3000);
     expect(v.duplicates).toBe(0);
     expect(v.lost).toBe(0);
     expect(v.logs).toBe(stats.validIds!.length);

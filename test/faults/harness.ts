@@ -5,6 +5,8 @@
  * time without a committed decision while applications were waiting (from the decisions' scored_at).
  */
 import { randomUUID } from 'node:crypto';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Producer } from 'kafkajs';
 import { produceApplications, type ProduceStats } from '../../services/simulator/producer.ts';
 import { populationSource } from '../../services/simulator/source.ts';
@@ -12,6 +14,9 @@ import type { AvroRegistry } from '../../services/shared/registry.ts';
 import { createTopics, decodeValues, groupLag, kafkaClient, readTopic, registryClient, serviceEnv, uniqueTopics } from '../helpers/cluster.ts';
 import { initialModelDir } from '../helpers/model.ts';
 import { startService, type ServiceProcess } from '../../support/processes.ts';
+import { REPO_ROOT } from '../../services/shared/schemas.ts';
+
+const ARTIFACTS = join(REPO_ROOT, 'test-artifacts', 'faults');
 
 export interface FaultRun {
   readonly topics: Record<string, string>;
@@ -51,6 +56,8 @@ export async function faultRun(prefix: string, env: (topics: Record<string, stri
     SCORER_SESSION_TIMEOUT: '6s',
     SCORER_HEARTBEAT_INTERVAL: '1s',
     SCORER_LAG_POLL_INTERVAL: '1s',
+    // info: the recovery lines (joined consumer group, kafka session recovered) are what the tests read.
+    LOG_LEVEL: 'info',
   };
   let producer: Producer | undefined;
   return {
@@ -61,6 +68,11 @@ export async function faultRun(prefix: string, env: (topics: Record<string, stri
     processes,
     scorer(name, extra = {}) {
       const p = startService('services/scorer/main.ts', { ...env(topics), ...base, SCORER_INSTANCE_ID: name, ...extra });
+      // The whole output of every scorer of a fault run, for the post-mortem of a failed run.
+      mkdirSync(ARTIFACTS, { recursive: true });
+      const log = createWriteStream(join(ARTIFACTS, `${prefix}-${name}.log`), { flags: 'a' });
+      p.child.stdout!.pipe(log);
+      p.child.stderr!.pipe(log);
       processes.push(p);
       return p;
     },
@@ -68,7 +80,7 @@ export async function faultRun(prefix: string, env: (topics: Record<string, stri
       producer = kafkaClient(`${prefix}-producer`).producer({ idempotent: true, maxInFlightRequests: 1 });
       await producer.connect();
       try {
-        return await produceApplications(producer, registry, schemaId, populationSource({ seed: opts.seed ?? 7, runId: prefix }), {
+        return await produceApplications(producer, registry, schemaId, populationSource({ seed: opts.seed ?? 7, runId: `${prefix}-${opts.seed ?? 7}` }), {
           topic: topics.applications!,
           count,
           ratePerSec,
@@ -132,6 +144,16 @@ export async function verdict(run: FaultRun, stats: ProduceStats, timeoutMs = 90
     stallSeconds: longestGap(d.map((x) => x.scored_at)),
     scoredAt: d.map((x) => x.scored_at),
   };
+}
+
+/** Resolves once the scorer has joined its group (a fault "mid-stream" needs a scorer that is working). */
+export async function joined(p: ServiceProcess, timeoutMs = 60_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!/joined consumer group/.test(p.output())) {
+    if (p.child.exitCode !== null) throw new Error(`the scorer exited (${p.child.exitCode}) before joining: ${p.output().slice(-2000)}`);
+    if (Date.now() > until) throw new Error(`the scorer did not join within ${timeoutMs} ms: ${p.output().slice(-2000)}`);
+    await sleep(200);
+  }
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -18,14 +18,17 @@ async function committedAtLeast(run: FaultRun, n: number): Promise<void> {
     try {
       const [o] = await admin.fetchOffsets({ groupId: run.groupId, topics: [run.topics.applications!] });
       return (o?.partitions ?? []).reduce((s, p) => s + Math.max(0, Number(p.offset)), 0) >= n;
+    } catch {
+      // A group not created yet has no coordinator that knows it (NOT_COORDINATOR): not committed yet.
+      return false;
     } finally {
       await admin.disconnect();
     }
   }, 90_000, 200);
 }
 
-// NOT RUN YET on this branch (see the branch report): enable with FAULT_PROCESS=1 until it has passed here.
-describe.skipIf(process.env.FAULT_PROCESS !== '1')('scorer process faults', () => {
+// Part of `make test` (~75 s for this file on the loaded 2-core machine); FAULT_PROCESS=0 skips it.
+describe.skipIf(process.env.FAULT_PROCESS === '0')('scorer process faults', () => {
   afterAll(() => {
     for (const r of runs) r.killAll();
   });

@@ -8,7 +8,7 @@
 import type { Consumer, EachBatchPayload, Kafka, PartitionAssigner } from 'kafkajs';
 import { errorCode, isRetriable } from '../../shared/errors.ts';
 import { createGroupConsumer } from '../../shared/kafka/consumer.ts';
-import { ClientSupervisor, type SessionContext } from '../../shared/kafka/supervisor.ts';
+import { ClientSupervisor, StaleSessionError, type SessionContext } from '../../shared/kafka/supervisor.ts';
 import type { DriftComponent, DriftInstrumentation } from '../events.ts';
 
 export interface GroupConsumerOptions {
@@ -84,7 +84,7 @@ export class GroupConsumer {
         ...(o.assigner ? { assigner: o.assigner } : {}),
       },
       {
-        keepRunning: () => !this.stopped,
+        keepRunning: () => !this.stopped && ctx.current,
         onJoin: ({ memberId, assignment }) => {
           this._joined = true;
           ctx.healthy();
@@ -107,7 +107,7 @@ export class GroupConsumer {
     try {
       await c.connect();
       await c.subscribe({ topics: [...o.topics], fromBeginning: o.fromBeginning });
-      await c.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch: (p) => o.eachBatch(p) });
+      await c.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch: (p) => (ctx.current ? o.eachBatch(p) : Promise.reject(new StaleSessionError(o.component))) });
     } catch (e) {
       await c.disconnect().catch(() => undefined);
       throw e;

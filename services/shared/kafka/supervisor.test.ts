@@ -59,6 +59,20 @@ describe('ClientSupervisor', () => {
     expect(sup.alive).toBe(true);
   });
 
+  it('tells a session it is no longer current as soon as it is replaced, and every session once stopped', async () => {
+    const { sup, sessions } = harness();
+    await sup.start();
+    expect(sessions[0]!.ctx.current).toBe(true);
+    sessions[0]!.ctx.fail('admin', new Error('a'));
+    // Before the old session is even closed: a kafkajs restart of its consumer must already be refused.
+    expect(sessions[0]!.ctx.current).toBe(false);
+    await tick(10);
+    expect(sessions[1]!.ctx.current).toBe(true);
+    expect(sessions[0]!.ctx.current).toBe(false);
+    await sup.stop();
+    expect(sessions[1]!.ctx.current).toBe(false);
+  });
+
   it('retries opening with backoff until it works', async () => {
     const { sup, sessions, events } = harness({ failOpens: 3 });
     await sup.start();

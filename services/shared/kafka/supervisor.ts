@@ -26,6 +26,23 @@ export interface SessionContext {
   healthy(): void;
   /** How many sessions were opened before this one (0 for the first). */
   readonly attempt: number;
+  /**
+   * False once the supervisor has replaced (or stopped) this session. A replaced session's clients must do
+   * no more work: kafkajs restarts a crashed consumer even while (or after) it is being disconnected, and
+   * such a zombie member keeps partitions of the group with a producer that is already closed — they then
+   * stall for good while the supervisor believes the new session is healthy. Consumers consult this in
+   * restartOnFailure and before processing a batch.
+   */
+  readonly current: boolean;
+}
+
+/** Thrown by a replaced session's batch handler: non-retriable, so kafkajs stops that consumer for good. */
+export class StaleSessionError extends Error {
+  override readonly name = 'StaleSessionError';
+  readonly retriable = false;
+  constructor(name: string) {
+    super(`${name}: this kafka session was replaced; its consumer stops`);
+  }
 }
 
 export interface SupervisorOptions<S> {
@@ -107,8 +124,13 @@ export class ClientSupervisor<S> {
   }
 
   private context(epoch: number): SessionContext {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- read by the getter below
+    const sup = this;
     return {
       attempt: this.opened,
+      get current() {
+        return epoch === sup.epoch && sup._state !== 'stopped' && sup._state !== 'gave-up';
+      },
       fail: (client, reason) => {
         if (epoch === this.epoch) this.fail(client, reason);
       },

@@ -103,6 +103,7 @@ export function isProducerFailure(e: unknown): boolean {
   if (e instanceof ServiceError) return e.code === 'KAFKA_PRODUCER_FAILED';
   const root = rootCause(e) as { type?: unknown; name?: unknown; message?: unknown } | undefined;
   if (typeof root?.type === 'string' && PRODUCER_FATAL_ERRORS.has(root.type)) return true;
-  // kafkajs' transaction state machine refuses a producer whose previous transaction did not end.
-  return typeof root?.message === 'string' && /Transaction state exception|ongoing transaction/i.test(root.message);
+  // kafkajs' transaction state machine refuses a producer whose previous transaction did not end; a
+  // producer kafkajs disconnected (or that was closed under a running consumer) never reconnects by itself.
+  return typeof root?.message === 'string' && /Transaction state exception|ongoing transaction|producer is disconnected/i.test(root.message);
 }
