@@ -42,29 +42,14 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 from pipeline.schemas import record_name  # noqa: E402
-from pipeline.population.validation import input_bounds, rule_violations, submitted_at_violations  # noqa: E402  (the scorer's rules, vectorized)
+from pipeline.population.validation import RULE_FIELDS as VALIDATION_RULE_FIELDS, TIME_RULE_FIELDS, input_bounds, rule_violations, submitted_at_violations  # noqa: E402  (the scorer's rules, vectorized)
 
 # Decision policy: the scorer's defaults (services/scorer/policy.ts).
 CLASSIFICATION_THRESHOLD, RISK_MEDIUM_AT, RISK_HIGH_AT, REVIEW_AT, DECLINE_AT = 0.5, 0.3, 0.6, 0.3, 0.6
 APPLICATION_RECORD = record_name("loan-application")
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 # Which field each rule of pipeline/population/validation.py is about (for the dead letter's field_errors).
-RULE_FIELDS = {
-    "all finite": "(record)",
-    "age int in [18, 120]": "age",
-    "annual_income > 0": "annual_income",
-    "debt_to_income_ratio in [0, 10]": "debt_to_income_ratio",
-    "credit_history_length int in [0, age-18]": "credit_history_length",
-    "num_open_accounts int >= 0": "num_open_accounts",
-    "num_late_payments int >= 0": "num_late_payments",
-    "loan_amount > 0": "loan_amount",
-    "annual_income <= MAX_ANNUAL_INCOME": "annual_income",
-    "loan_amount <= MAX_LOAN_AMOUNT": "loan_amount",
-    "num_open_accounts <= MAX_OPEN_ACCOUNTS": "num_open_accounts",
-    "num_late_payments <= MAX_LATE_PAYMENTS": "num_late_payments",
-    "submitted_at >= SUBMITTED_AT_EARLIEST": "submitted_at",
-    "submitted_at <= now + SUBMITTED_AT_MAX_SKEW": "submitted_at",
-}
+RULE_FIELDS = {"all finite": "(record)", **VALIDATION_RULE_FIELDS, **TIME_RULE_FIELDS}
 BOUNDS = input_bounds()  # schemas/input-bounds.json with the same env overrides as the scorer
 
 

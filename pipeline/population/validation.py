@@ -124,6 +124,28 @@ DEFAULT_BOUNDS = input_bounds({})
 """The bounds with the file's defaults (no environment)."""
 
 
+RULE_FIELDS = {
+    "age int in [18, 120]": "age",
+    "annual_income > 0": "annual_income",
+    "debt_to_income_ratio in [0, 10]": "debt_to_income_ratio",
+    "credit_history_length int in [0, age-18]": "credit_history_length",
+    "num_open_accounts int >= 0": "num_open_accounts",
+    "num_late_payments int >= 0": "num_late_payments",
+    "loan_amount > 0": "loan_amount",
+    "annual_income <= MAX_ANNUAL_INCOME": "annual_income",
+    "loan_amount <= MAX_LOAN_AMOUNT": "loan_amount",
+    "num_open_accounts <= MAX_OPEN_ACCOUNTS": "num_open_accounts",
+    "num_late_payments <= MAX_LATE_PAYMENTS": "num_late_payments",
+}
+"""The field each feature rule of :func:`rule_violations` is about (``all finite`` is about every non-finite field)."""
+
+TIME_RULE_FIELDS = {
+    "submitted_at >= SUBMITTED_AT_EARLIEST": "submitted_at",
+    "submitted_at <= now + SUBMITTED_AT_MAX_SKEW": "submitted_at",
+}
+"""The field each rule of :func:`submitted_at_violations` is about."""
+
+
 def rule_violations(X: np.ndarray, names: list[str], bounds: InputBounds = DEFAULT_BOUNDS) -> dict[str, np.ndarray]:
     """Return, for each rule, a boolean mask of the rows that break it.
 

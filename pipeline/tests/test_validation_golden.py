@@ -15,25 +15,11 @@ import pytest
 
 from pipeline.population.features import feature_names
 from pipeline.paths import REPO_ROOT
-from pipeline.population.validation import rule_violations
+from pipeline.population.validation import RULE_FIELDS, rule_violations
 
 GOLDEN = json.loads((REPO_ROOT / "test" / "fixtures" / "validation-golden.json").read_text(encoding="utf-8"))
 NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 FINITE_RULE = "all finite"
-RULE_FIELDS = {
-    "age int in [18, 120]": "age",
-    "annual_income > 0": "annual_income",
-    "debt_to_income_ratio in [0, 10]": "debt_to_income_ratio",
-    "credit_history_length int in [0, age-18]": "credit_history_length",
-    "num_open_accounts int >= 0": "num_open_accounts",
-    "num_late_payments int >= 0": "num_late_payments",
-    "loan_amount > 0": "loan_amount",
-    "annual_income <= MAX_ANNUAL_INCOME": "annual_income",
-    "loan_amount <= MAX_LOAN_AMOUNT": "loan_amount",
-    "num_open_accounts <= MAX_OPEN_ACCOUNTS": "num_open_accounts",
-    "num_late_payments <= MAX_LATE_PAYMENTS": "num_late_payments",
-}
-"""The field each rule of pipeline/population/validation.py is about (``all finite`` names every non-finite field)."""
 
 
 def _row(case: dict) -> dict[str, float]:
