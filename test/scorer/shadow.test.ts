@@ -36,7 +36,8 @@ describe('shadow scoring', () => {
       const logs = await readTopic(topics.scoringLog!, { expected: 500 });
       const records = await decodeValues(registry, logs.messages);
       expect(records.length).toBe(500);
-      const challenger = await ModelHost.load(challengerDir);
+      // The scorer loads its shadow without explanations (its probability is ONNX's own output, not sigmoid(bias + contributions)).
+      const challenger = await ModelHost.load(challengerDir, { explain: false });
       const sample = records.slice(0, 40);
       const { probabilities } = await challenger.score(packFeatures(sample.map((r) => r.features as Record<string, number>)), sample.length);
       await challenger.close();
