@@ -197,8 +197,11 @@ test: install model bench-deps typecheck lint imports ops-tools browser ## The w
 	$(TSX) test/run-suite.ts
 
 .PHONY: bench
+# BASELINE: the commit whose scorer runs beside today's in the throughput scenario (this round's base);
+# BASELINE= (empty) skips it.
+BASELINE ?= 0c93f1533f1f673e005f79aab9a5437a967449db
 bench: install model bench-deps ## Benchmarks (not part of make test): bench/run.ts, then the hot-swap dip
-	@$(with-stack) $(TSX) bench/run.ts $(ARGS)
+	@$(with-stack) $(TSX) bench/run.ts $(if $(BASELINE),--baseline $(BASELINE)) $(ARGS)
 	@$(with-stack) $(TSX) bench/hot-swap.ts
 
 .PHONY: bench-hot-swap

@@ -3,11 +3,12 @@
  * model runtime and the broker, all measured in one run on this machine. Writes bench/results/latest.json
  * (one object per scenario) and prints the tables. See docs/performance.md.
  *
- *   node --import tsx bench/run.ts [--quick] [--n N] [--reps R] [--only a,b] [--out FILE] [--profile]
+ *   node --import tsx bench/run.ts [--quick] [--n N] [--reps R] [--only a,b] [--out FILE] [--profile] [--contenders a,b] [--baseline REF]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs, type ScenarioName } from './lib/args.ts';
+import { prepareBaseline } from './lib/baseline.ts';
 import { BenchCluster } from './lib/cluster.ts';
 import { machineInfo } from './lib/machine.ts';
 import { addCrossRatios, renderTables } from './lib/report.ts';
@@ -32,6 +33,8 @@ async function main(): Promise<number> {
   mkdirSync(dirname(out), { recursive: true });
   const profileDir = opts.profile ? join(dirname(out), 'profiles') : undefined;
   if (profileDir) mkdirSync(profileDir, { recursive: true });
+  const log = (m: string) => console.error(`[bench ${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${m}`);
+  const baseline = opts.baseline ? prepareBaseline(opts.baseline, log) : undefined;
   const cluster = await BenchCluster.open();
   const ctx: BenchContext = {
     cluster,
@@ -40,7 +43,8 @@ async function main(): Promise<number> {
     machine: { ...machineInfo(), cluster: await cluster.describe() },
     ...(profileDir ? { profileDir } : {}),
     ...(opts.contenders ? { contenders: opts.contenders } : {}),
-    log: (m) => console.error(`[bench ${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${m}`),
+    ...(baseline ? { baseline } : {}),
+    log,
   };
   const results: ScenarioResult[] = [];
   const want = (s: ScenarioName) => opts.only.includes(s);

@@ -36,6 +36,8 @@ export interface Options {
   readonly profile: boolean;
   /** Streaming contenders to run (default all). */
   readonly contenders?: readonly string[];
+  /** A commit whose scorer runs beside today's in the throughput scenario. */
+  readonly baseline?: string;
 }
 
 export const USAGE = `usage: bench/run.ts [--quick] [--n N] [--reps R] [--only ${SCENARIOS.join(',')}] [--out FILE] [--profile] [--contenders a,b]
@@ -45,7 +47,10 @@ export const USAGE = `usage: bench/run.ts [--quick] [--n N] [--reps R] [--only $
   --only     run only these scenarios (comma-separated)
   --out      results file (default bench/results/latest.json)
   --profile  write V8 CPU profiles of the scorer runs next to the results file
-  --contenders  only these streaming contenders (scorer-eos,scorer-alo,peer-a), for investigating one`;
+  --contenders  only these streaming contenders (scorer-eos,scorer-alo,scorer-eos-noexplain,scorer-alo-noexplain,peer-a,
+             baseline-eos,baseline-alo), for investigating one
+  --baseline also run the scorer as of commit REF (both modes) in the throughput scenario, and report
+             today's throughput without explanations as a ratio to it (make bench: the round's base)`;
 
 export function parseArgs(argv: readonly string[]): Options {
   let quick = false;
@@ -55,6 +60,7 @@ export function parseArgs(argv: readonly string[]): Options {
   let only: ScenarioName[] = [...SCENARIOS];
   let out = 'bench/results/latest.json';
   let contenders: string[] | undefined;
+  let baseline: string | undefined;
   const positive = (flag: string, v: string | undefined) => {
     const x = Number(v);
     if (!Number.isInteger(x) || x < 1) throw new Error(`${flag} needs a positive integer, got ${v}\n${USAGE}`);
@@ -68,6 +74,10 @@ export function parseArgs(argv: readonly string[]): Options {
     else if (a === '--reps') reps = positive(a, argv[++i]);
     else if (a === '--out') out = argv[++i] ?? out;
     else if (a === '--contenders') contenders = (argv[++i] ?? '').split(',').filter(Boolean);
+    else if (a === '--baseline') {
+      baseline = argv[++i];
+      if (!baseline) throw new Error(`--baseline needs a commit\n${USAGE}`);
+    }
     else if (a === '--only') {
       const names = (argv[++i] ?? '').split(',').filter(Boolean);
       const bad = names.filter((s) => !(SCENARIOS as readonly string[]).includes(s));
@@ -78,5 +88,5 @@ export function parseArgs(argv: readonly string[]): Options {
   }
   const base = quick ? QUICK : FULL;
   const sizes: Sizes = { ...base, ...(n ? { n } : {}), ...(reps ? { repetitions: reps } : {}) };
-  return { quick, sizes, only, out, profile, ...(contenders ? { contenders } : {}) };
+  return { quick, sizes, only, out, profile, ...(contenders ? { contenders } : {}), ...(baseline ? { baseline } : {}) };
 }

@@ -43,8 +43,8 @@ export interface Proc {
   stop(graceMs?: number): Promise<void>;
 }
 
-export function start(name: string, cmd: string, args: readonly string[], env: Record<string, string> = {}): Proc {
-  const child = spawn(cmd, args, { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function start(name: string, cmd: string, args: readonly string[], env: Record<string, string> = {}, cwd: string = REPO_ROOT): Proc {
+  const child = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   if (child.pid === undefined) throw new Error(`${name}: could not start ${cmd}`);
   let head = '';
   let out = '';

@@ -96,6 +96,10 @@ function table(rows: string[][]): string[] {
 const LABELS: Record<string, string> = {
   'scorer-eos': 'this scorer, exactly-once',
   'scorer-alo': 'this scorer, at-least-once',
+  'scorer-eos-noexplain': 'this scorer, exactly-once, EXPLAIN_DECISIONS=false',
+  'scorer-alo-noexplain': 'this scorer, at-least-once, EXPLAIN_DECISIONS=false',
+  'baseline-eos': 'baseline commit, exactly-once',
+  'baseline-alo': 'baseline commit, at-least-once',
   'peer-a': 'Peer A: Python confluent-kafka + fastavro + onnxruntime (ALO)',
   'peer-b-xgboost': 'Peer B: FastAPI + XGBoost, 1 request per application',
   'peer-b-onnx': 'Peer B: FastAPI + ONNX, 1 request per application',
@@ -112,7 +116,7 @@ export function renderTables(results: readonly ScenarioResult[]): string {
   if (tp || rr) {
     out.push(`Throughput — median (min–max) of ${tp?.repetitions ?? rr?.repetitions} repetitions; ${tp ? `${tp.n?.toLocaleString('en-US')} applications pre-loaded in 6 partitions` : ''}${rr ? `; Peer B: ${rr.n} requests` : ''}`, '');
     const rows = [['contender', 'applications/s', 'CPU s per 100k', 'peak RSS MB']];
-    for (const id of ['scorer-eos', 'scorer-alo', 'peer-a']) if (tp?.contenders[id]) rows.push([LABELS[id]!, cell(tp.contenders[id]!.appsPerSec), cell(tp.contenders[id]!.cpuSecPer100k, n1), cell(tp.contenders[id]!.peakRssMb)]);
+    for (const id of ['scorer-eos', 'scorer-alo', 'scorer-eos-noexplain', 'scorer-alo-noexplain', 'baseline-eos', 'baseline-alo', 'peer-a']) if (tp?.contenders[id]) rows.push([id.startsWith('baseline') && tp.baselineCommit ? `${LABELS[id]!} ${String(tp.baselineCommit).slice(0, 7)}` : LABELS[id]!, cell(tp.contenders[id]!.appsPerSec), cell(tp.contenders[id]!.cpuSecPer100k, n1), cell(tp.contenders[id]!.peakRssMb)]);
     for (const id of ['peer-b-xgboost', 'peer-b-onnx']) if (rr?.contenders[id]) rows.push([LABELS[id]!, cell(rr.contenders[id]!.requestsPerSec), cell(rr.contenders[id]!.cpuSecPer100k, n1), cell(rr.contenders[id]!.peakRssMb)]);
     out.push(...table(rows), '');
   }

@@ -1,4 +1,5 @@
 /** What every scenario gets and returns: the shape of one entry of bench/results/latest.json. */
+import type { Baseline } from './baseline.ts';
 import type { BenchCluster } from './cluster.ts';
 import type { Machine } from './machine.ts';
 
@@ -27,6 +28,8 @@ export interface BenchContext {
   readonly profileDir?: string;
   /** Streaming contenders to run (--contenders); all when undefined. */
   readonly contenders?: readonly string[];
+  /** The scorer at an earlier commit, run beside today's in the throughput scenario (--baseline REF). */
+  readonly baseline?: Baseline;
   log(msg: string): void;
 }
 
@@ -54,6 +57,8 @@ export interface ScenarioResult {
   ratios: Record<string, number>;
   targets: Target[];
   readonly notes?: readonly string[];
+  /** The commit the baseline contenders ran from (throughput with --baseline). */
+  readonly baselineCommit?: string;
   error?: string;
   readonly seconds: number;
 }

@@ -13,6 +13,9 @@ import { fetchScorerMetrics, type ScorerMetrics } from '../lib/scorer-metrics.ts
 import type { BenchContext, ScenarioResult } from '../lib/scenario.ts';
 import { orderFor, percentile, round, spread } from '../lib/stats.ts';
 
+/** Latency runs the default-settings contenders unless --contenders names others (each costs 2 x 15 s). */
+const LATENCY_DEFAULT = ['scorer-eos', 'scorer-alo', 'peer-a'];
+
 interface LatencyRun {
   readonly contender: string;
   readonly rate: number;
@@ -149,7 +152,7 @@ export async function latencyScenario(ctx: BenchContext): Promise<ScenarioResult
   const started = performance.now();
   const { sizes } = ctx;
   const runs: LatencyRun[] = [];
-  const streamContenders = selectedContenders(ctx.contenders);
+  const streamContenders = selectedContenders(ctx.contenders ?? LATENCY_DEFAULT);
   for (let rep = 0; rep < sizes.latencyRepetitions; rep++) {
     for (const rate of sizes.latencyRates) {
       for (const c of orderFor(streamContenders, rep + sizes.latencyRates.indexOf(rate))) {

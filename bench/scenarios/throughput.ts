@@ -174,7 +174,7 @@ export async function throughputScenario(ctx: BenchContext): Promise<ThroughputR
   const expected = { valid: stats.sent - stats.invalid, invalid: stats.invalid };
   const applicationBytes = recordSizes().application;
   const runs: StreamRun[] = [];
-  const streamContenders = selectedContenders(ctx.contenders);
+  const streamContenders = selectedContenders(ctx.contenders, ctx.baseline);
   for (let rep = 0; rep < sizes.repetitions; rep++) {
     const order = orderFor(streamContenders, rep);
     for (const [position, c] of order.entries()) {
@@ -192,6 +192,11 @@ export async function throughputScenario(ctx: BenchContext): Promise<ThroughputR
   const eos = medianOf(contenders, 'scorer-eos');
   const peerA = medianOf(contenders, 'peer-a');
   const plain = medianOf(contenders, 'scorer-eos-noexplain');
+  const aloPlain = medianOf(contenders, 'scorer-alo-noexplain');
+  // The same work as the baseline commit did (no explanations), against it in the same run (--baseline).
+  const baseEos = medianOf(contenders, 'baseline-eos');
+  const baseAlo = medianOf(contenders, 'baseline-alo');
+  const baseLabel = ctx.baseline ? `baseline ${ctx.baseline.commit.slice(0, 7)}` : 'baseline';
   const cpuOn = medianOf(contenders, 'scorer-eos', 'cpuSecPer100k');
   const cpuOff = medianOf(contenders, 'scorer-eos-noexplain', 'cpuSecPer100k');
   const failed = runs.filter((r) => r.error);
@@ -209,11 +214,21 @@ export async function throughputScenario(ctx: BenchContext): Promise<ThroughputR
       // Explanations (TreeSHAP contributions + reasons) on vs off, exactly-once; CPU s per 100k both ways.
       'scorer-eos/scorer-eos-noexplain': ratio(eos, plain),
       'cpu-per-100k scorer-eos/scorer-eos-noexplain': ratio(cpuOn, cpuOff),
+      'scorer-alo/scorer-alo-noexplain': ratio(alo, aloPlain),
+      'scorer-eos-noexplain/baseline-eos': ratio(plain, baseEos),
+      'scorer-alo-noexplain/baseline-alo': ratio(aloPlain, baseAlo),
+      'scorer-eos/baseline-eos': ratio(eos, baseEos),
     },
     targets: [
       target('scorer at-least-once / Peer A', ratio(alo, peerA), 'min', 1.5),
       target('scorer exactly-once / Peer A', ratio(eos, peerA), 'min', 1),
       target('exactly-once with reasons / without', ratio(eos, plain), 'min', 0.85),
+      ...(ctx.baseline
+        ? [
+            target(`exactly-once without reasons / ${baseLabel}, same run`, ratio(plain, baseEos), 'min', 0.9),
+            target(`at-least-once without reasons / ${baseLabel}, same run`, ratio(aloPlain, baseAlo), 'min', 0.9),
+          ]
+        : []),
     ],
     notes: [
       `${expected.valid} valid + ${expected.invalid} invalid applications (every invalid kind of services/simulator/invalid.ts), ${applicationBytes} bytes per Avro value on average, 6 partitions`,
@@ -223,5 +238,6 @@ export async function throughputScenario(ctx: BenchContext): Promise<ThroughputR
     seconds: round((performance.now() - started) / 1000, 1),
     inputTopic: input,
     applicationBytes,
+    ...(ctx.baseline ? { baselineCommit: ctx.baseline.commit } : {}),
   };
 }
