@@ -25,14 +25,21 @@ node_modules/.install-stamp: package.json package-lock.json .npmrc
 	npm install --no-audit --no-fund --loglevel=error
 	@touch $@
 
+# Python packages are installed with uv (from PyPI, pinned below): the same pinned requirements as pip
+# would install, in ~10 s instead of ~4.5 min here (parallel downloads and unpacking). pip bootstraps it.
+UV_VERSION := 0.13.9
+UV := $(VENV)/bin/uv
+uv-install = $(UV) pip install --quiet --python $(VENV)/bin/python
+
 $(VENV)/.install-stamp: pipeline/requirements.txt pipeline/requirements-mlops.txt pipeline/requirements-drift.txt
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r pipeline/requirements.txt -r pipeline/requirements-mlops.txt -r pipeline/requirements-drift.txt
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(uv-install) -r pipeline/requirements.txt -r pipeline/requirements-mlops.txt -r pipeline/requirements-drift.txt
 	@touch $@
 
 # The benchmark peers' Python packages (bench/peers/), on top of the pipeline's.
 $(VENV)/.bench-stamp: $(VENV)/.install-stamp bench/peers/requirements.txt
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r bench/peers/requirements.txt
+	$(uv-install) -r bench/peers/requirements.txt
 	@touch $@
 
 .PHONY: bench-deps
@@ -135,9 +142,9 @@ ACTIONLINT_VERSION := v1.7.12
 prometheus-bin: ## Install prometheus + promtool (Debian package) unless both are on PATH
 	@command -v promtool >/dev/null && command -v prometheus >/dev/null || { $(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends prometheus; }
 
-$(HADOLINT): test/ops/requirements.txt
+$(HADOLINT): test/ops/requirements.txt $(VENV)/.install-stamp
 	$(PYTHON) -m venv $(OPS_DIR)/venv
-	$(OPS_DIR)/venv/bin/pip install --quiet --disable-pip-version-check -r test/ops/requirements.txt
+	$(UV) pip install --quiet --python $(OPS_DIR)/venv/bin/python -r test/ops/requirements.txt
 	@touch $@
 
 $(ACTIONLINT):

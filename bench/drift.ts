@@ -37,9 +37,9 @@ import { scoredRecords } from '../support/scoring-log.ts';
 
 const quick = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1';
 const MODEL_DIR = join(REPO_ROOT, 'models', 'credit-default-classifier', '1');
-const CORE_RECORDS = quick ? 100_000 : 1_000_000;
-const E2E_RECORDS = quick ? 60_000 : 1_000_000;
-const DISTINCT = quick ? 20_000 : 100_000;
+const CORE_RECORDS = quick ? 30_000 : 1_000_000;
+const E2E_RECORDS = quick ? 20_000 : 1_000_000;
+const DISTINCT = quick ? 5_000 : 100_000;
 const STEP_MS = 10;
 const T0 = 1_780_000_000_000;
 const log = (m: string) => process.stderr.write(`[drift bench] ${m}\n`);

@@ -13,6 +13,9 @@ import type { BenchContext, ScenarioResult } from '../lib/scenario.ts';
 import { target } from '../lib/scenario.ts';
 import { orderFor, ratio, round, spread } from '../lib/stats.ts';
 
+/** --quick checks the harness, not the speed: one contender per kind (each start loads a model, ~5 s). */
+const QUICK_CONTENDERS = ['scorer-eos', 'scorer-alo', 'peer-a'];
+
 const POLL_MS = 50;
 const STALL_MS = 30_000;
 
@@ -174,7 +177,7 @@ export async function throughputScenario(ctx: BenchContext): Promise<ThroughputR
   const expected = { valid: stats.sent - stats.invalid, invalid: stats.invalid };
   const applicationBytes = recordSizes().application;
   const runs: StreamRun[] = [];
-  const streamContenders = selectedContenders(ctx.contenders, ctx.baseline);
+  const streamContenders = selectedContenders(ctx.contenders ?? (ctx.quick ? QUICK_CONTENDERS : undefined), ctx.baseline);
   for (let rep = 0; rep < sizes.repetitions; rep++) {
     const order = orderFor(streamContenders, rep);
     for (const [position, c] of order.entries()) {

@@ -125,9 +125,9 @@ export function longestGap(times: readonly number[]): number {
 export async function verdict(run: FaultRun, stats: ProduceStats, timeoutMs = 90_000): Promise<Verdict> {
   const valid = stats.validIds!.length;
   const [decisions, logs, dead] = await Promise.all([
-    readTopic(run.topics.decisions!, { expected: valid, timeoutMs, settleMs: 3000 }),
-    readTopic(run.topics.scoringLog!, { expected: valid, timeoutMs, settleMs: 3000 }),
-    readTopic(run.topics.deadLetters!, { expected: stats.invalid, timeoutMs, settleMs: 3000 }),
+    readTopic(run.topics.decisions!, { expected: valid, timeoutMs, settleMs: 1500 }),
+    readTopic(run.topics.scoringLog!, { expected: valid, timeoutMs, settleMs: 1500 }),
+    readTopic(run.topics.deadLetters!, { expected: stats.invalid, timeoutMs, settleMs: 1500 }),
   ]);
   const d = await decodeValues<{ application_id: string; scored_at: number }>(run.registry, decisions.messages);
   const l = await decodeValues<{ application_id: string }>(run.registry, logs.messages);

@@ -76,7 +76,7 @@ export async function readTopic(topic: string, opts: { expected: number; timeout
     },
   });
   const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
-  const settle = opts.settleMs ?? 2000;
+  const settle = opts.settleMs ?? 1000;
   while (Date.now() < deadline) {
     if (messages.length >= opts.expected && Date.now() - last >= settle) break;
     await new Promise((r) => setTimeout(r, 200));
