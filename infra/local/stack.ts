@@ -79,6 +79,25 @@ export function defaultStackOptions(env: NodeJS.ProcessEnv = process.env): Stack
   });
 }
 
+/**
+ * A secured broker alone, beside a plaintext stack whose registry its clients use (no second Apicurio JVM):
+ * SASL_SSL (SCRAM-SHA-512) on `portBase`, its controller on `portBase + 1`, mTLS on `portBase + 2`, data in
+ * `dir`. Its stack.env is written next to `dir`, so pass a folder of its own (`.local/<name>/stack`), never
+ * `.local/stack`. The security tests' broker (test/security/secure-stack.ts) and the benchmark's
+ * (`bench/run.ts --secure`).
+ */
+export function secureBrokerOptions(dir: string, portBase: number): StackOptions {
+  const d = defaultStackOptions({
+    STACK_SECURITY: 'sasl_ssl',
+    LOCAL_STACK_DIR: dir,
+    LOCAL_KAFKA_PORT: String(portBase),
+    LOCAL_KAFKA_CONTROLLER_PORT: String(portBase + 1),
+    LOCAL_KAFKA_MTLS_PORT: String(portBase + 2),
+    LOCAL_REGISTRY_HTTPS: 'false',
+  });
+  return { ...d, brokerOnly: true };
+}
+
 export function stackNodes(opts: StackOptions): BrokerNode[] {
   return brokerNodes(opts.dir, opts.brokers, { port: opts.kafkaPort, controllerPort: opts.controllerPort });
 }

@@ -12,22 +12,14 @@ import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { aclBindings, applyAcls, loadAclFile } from '../../infra/acls.ts';
 import * as sec from '../../infra/local/security.ts';
-import { defaultStackOptions, down, up, type StackOptions } from '../../infra/local/stack.ts';
+import { down, secureBrokerOptions, up, type StackOptions } from '../../infra/local/stack.ts';
 import { ensureTopics, TOPICS_FILE } from '../../services/shared/kafka/topics.ts';
 import { withRetry } from '../../services/shared/retry.ts';
 import { REPO_ROOT } from '../../services/shared/schemas.ts';
 
 export function secureTestOptions(env: NodeJS.ProcessEnv = process.env): StackOptions {
   const base = Number(env.SECURE_TEST_PORT_BASE ?? 29100);
-  const d = defaultStackOptions({
-    STACK_SECURITY: 'sasl_ssl',
-    LOCAL_STACK_DIR: join(REPO_ROOT, '.local', `test-secure-${base}`, 'stack'),
-    LOCAL_KAFKA_PORT: String(base),
-    LOCAL_KAFKA_CONTROLLER_PORT: String(base + 1),
-    LOCAL_KAFKA_MTLS_PORT: String(base + 2),
-    LOCAL_REGISTRY_HTTPS: 'false',
-  });
-  return { ...d, brokerOnly: true };
+  return secureBrokerOptions(join(REPO_ROOT, '.local', `test-secure-${base}`, 'stack'), base);
 }
 
 export interface SecureStack {
