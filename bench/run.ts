@@ -3,7 +3,10 @@
  * model runtime and the broker, all measured in one run on this machine. Writes bench/results/latest.json
  * (one object per scenario) and prints the tables. See docs/performance.md.
  *
- *   node --import tsx bench/run.ts [--quick] [--n N] [--reps R] [--only a,b] [--out FILE] [--profile] [--contenders a,b] [--baseline REF]
+ *   node --import tsx bench/run.ts [--quick] [--n N] [--reps R] [--only a,b] [--out FILE] [--profile] [--contenders a,b] [--baseline REF] [--secure]
+ *
+ * --secure starts (or reuses) a secured broker next to the cluster (bench/lib/secure.ts) and runs the
+ * scorer through its SASL_SSL listener too, for the TLS overhead as a ratio to plaintext.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -13,6 +16,7 @@ import { BenchCluster } from './lib/cluster.ts';
 import { machineInfo } from './lib/machine.ts';
 import { addCrossRatios, renderTables } from './lib/report.ts';
 import type { BenchContext, ScenarioResult } from './lib/scenario.ts';
+import { openSecureBench, type SecureBench } from './lib/secure.ts';
 import { brokerLimitScenario } from './scenarios/broker-limit.ts';
 import { driftScenario } from './scenarios/drift.ts';
 import { latencyScenario } from './scenarios/latency.ts';
@@ -36,6 +40,13 @@ async function main(): Promise<number> {
   const log = (m: string) => console.error(`[bench ${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${m}`);
   const baseline = opts.baseline ? prepareBaseline(opts.baseline, log) : undefined;
   const cluster = await BenchCluster.open();
+  let secure: SecureBench | undefined;
+  try {
+    secure = opts.secure ? await openSecureBench(cluster, log) : undefined;
+  } catch (e) {
+    await cluster.close();
+    throw e;
+  }
   const ctx: BenchContext = {
     cluster,
     quick: opts.quick,
@@ -44,6 +55,7 @@ async function main(): Promise<number> {
     ...(profileDir ? { profileDir } : {}),
     ...(opts.contenders ? { contenders: opts.contenders } : {}),
     ...(baseline ? { baseline } : {}),
+    ...(secure ? { secure } : {}),
     log,
   };
   const results: ScenarioResult[] = [];
@@ -85,6 +97,10 @@ async function main(): Promise<number> {
   } finally {
     await cluster.cleanup();
     await cluster.close();
+    if (secure) {
+      await secure.cluster.cleanup();
+      await secure.close();
+    }
   }
   addCrossRatios(results);
   const seconds = Math.round((performance.now() - started) / 100) / 10;

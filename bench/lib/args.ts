@@ -38,9 +38,11 @@ export interface Options {
   readonly contenders?: readonly string[];
   /** A commit whose scorer runs beside today's in the throughput scenario. */
   readonly baseline?: string;
+  /** Also run scorer-eos / scorer-alo through a SASL_SSL broker (throughput), for the TLS overhead ratio. */
+  readonly secure: boolean;
 }
 
-export const USAGE = `usage: bench/run.ts [--quick] [--n N] [--reps R] [--only ${SCENARIOS.join(',')}] [--out FILE] [--profile] [--contenders a,b]
+export const USAGE = `usage: bench/run.ts [--quick] [--n N] [--reps R] [--only ${SCENARIOS.join(',')}] [--out FILE] [--profile] [--contenders a,b] [--baseline REF] [--secure]
   --quick    small sizes, one repetition (under 2 minutes; what the test runs)
   --n        applications per streaming scenario (default ${FULL.n}, quick ${QUICK.n})
   --reps     repetitions of each throughput scenario (default ${FULL.repetitions})
@@ -48,13 +50,18 @@ export const USAGE = `usage: bench/run.ts [--quick] [--n N] [--reps R] [--only $
   --out      results file (default bench/results/latest.json)
   --profile  write V8 CPU profiles of the scorer runs next to the results file
   --contenders  only these streaming contenders (scorer-eos,scorer-alo,scorer-eos-noexplain,scorer-alo-noexplain,peer-a,
-             baseline-eos,baseline-alo), for investigating one
+             baseline-eos,baseline-alo; with --secure also scorer-eos-sasl_ssl,scorer-alo-sasl_ssl), for investigating one
   --baseline also run the scorer as of commit REF (both modes) in the throughput scenario, and report
-             today's throughput without explanations as a ratio to it (make bench: the round's base)`;
+             today's throughput without explanations as a ratio to it (make bench: the round's base)
+  --secure   throughput: also run scorer-eos and scorer-alo (those selected) through the SASL_SSL
+             (SCRAM-SHA-512) listener of a secured broker started next to the plaintext cluster
+             (BENCH_SECURE_PORT_BASE, default 29200-29202), on the same applications, and report
+             "scorer-eos (SASL_SSL)/scorer-eos (plaintext)" (applications/s and CPU s per 100k)`;
 
 export function parseArgs(argv: readonly string[]): Options {
   let quick = false;
   let profile = false;
+  let secure = false;
   let n: number | undefined;
   let reps: number | undefined;
   let only: ScenarioName[] = [...SCENARIOS];
@@ -70,6 +77,7 @@ export function parseArgs(argv: readonly string[]): Options {
     const a = argv[i]!;
     if (a === '--quick') quick = true;
     else if (a === '--profile') profile = true;
+    else if (a === '--secure') secure = true;
     else if (a === '--n') n = positive(a, argv[++i]);
     else if (a === '--reps') reps = positive(a, argv[++i]);
     else if (a === '--out') out = argv[++i] ?? out;
@@ -86,7 +94,8 @@ export function parseArgs(argv: readonly string[]): Options {
     } else if (a === '--help' || a === '-h') throw new Error(USAGE);
     else throw new Error(`unknown option ${a}\n${USAGE}`);
   }
+  if (secure && !only.includes('throughput')) throw new Error(`--secure applies to the throughput scenario, which --only ${only.join(',')} leaves out\n${USAGE}`);
   const base = quick ? QUICK : FULL;
   const sizes: Sizes = { ...base, ...(n ? { n } : {}), ...(reps ? { repetitions: reps } : {}) };
-  return { quick, sizes, only, out, profile, ...(contenders ? { contenders } : {}), ...(baseline ? { baseline } : {}) };
+  return { quick, sizes, only, out, profile, secure, ...(contenders ? { contenders } : {}), ...(baseline ? { baseline } : {}) };
 }

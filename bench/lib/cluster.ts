@@ -1,17 +1,21 @@
 /**
  * The benchmark's side of the cluster: fresh topics per run, pre-loading applications, watching a group's
- * committed offsets, counting committed output records, and deleting what a run created.
+ * committed offsets, counting committed output records, and deleting what a run created. The harness's
+ * clients connect with services/shared/kafka/connection.ts from the env it is opened with (on the
+ * --secure broker: SASL_SSL as User:admin); contenders get their own principal's variables (topicEnv).
  */
 import { randomUUID } from 'node:crypto';
 import type { Admin, Kafka } from 'kafkajs';
 import { createKafka } from '../../services/shared/kafka/client.ts';
 import { connectionFromEnv, type ConnectionConfig } from '../../services/shared/kafka/connection.ts';
+import { aclBindings, applyAcls, loadAclFile } from '../../infra/acls.ts';
 import { ensureTopics, replicationFor, topicDefinition, TOPICS_FILE } from '../../services/shared/kafka/topics.ts';
 import { AvroRegistry } from '../../services/shared/registry.ts';
 import { DEFAULT_RETRY, withRetry } from '../../services/shared/retry.ts';
 import { produceApplications, type ProduceStats } from '../../services/simulator/producer.ts';
 import { populationSource } from '../../services/simulator/source.ts';
 import type { ClusterInfo } from './machine.ts';
+import type { Transport } from './transport.ts';
 
 export const PARTITIONS = 6;
 export const STREAM_ROLES = ['applications', 'decisions', 'scoringLog', 'deadLetters'] as const;
@@ -19,6 +23,13 @@ export const STREAM_ROLES = ['applications', 'decisions', 'scoringLog', 'deadLet
 export const DATA_SEED = 20_240_601;
 
 export type TopicSet = Readonly<Record<string, string>> & { applications: string; decisions: string; scoringLog: string; deadLetters: string };
+
+/** A secured cluster: the harness is its super user; contenders connect as their own principal. */
+export interface ClusterSecurity {
+  readonly transport: Exclude<Transport, 'plaintext'>;
+  /** The connection variables (KAFKA_BROKERS, KAFKA_SSL, KAFKA_SSL_CA_FILE, KAFKA_SASL_*) of `principal`. */
+  principalEnv(principal: string): Record<string, string>;
+}
 
 export class BenchCluster {
   readonly runId = randomUUID().slice(0, 8);
@@ -29,14 +40,20 @@ export class BenchCluster {
     readonly kafka: Kafka,
     readonly admin: Admin,
     readonly registry: AvroRegistry,
+    readonly security?: ClusterSecurity,
   ) {}
 
-  static async open(env: NodeJS.ProcessEnv = process.env): Promise<BenchCluster> {
+  /** `env` in the services' variables (connection.ts); `security` when it is the --secure broker. */
+  static async open(env: NodeJS.ProcessEnv = process.env, security?: ClusterSecurity): Promise<BenchCluster> {
     const conn = connectionFromEnv(env);
     const kafka = createKafka(conn, 'bench');
     const admin = kafka.admin();
     await admin.connect();
-    return new BenchCluster(conn, kafka, admin, new AvroRegistry(conn.registry));
+    return new BenchCluster(conn, kafka, admin, new AvroRegistry(conn.registry), security);
+  }
+
+  get transport(): Transport {
+    return this.security?.transport ?? 'plaintext';
   }
 
   /** Unique names for every topic role (so a contender's own defaults never touch shared topics). */
@@ -47,11 +64,30 @@ export class BenchCluster {
     return names as TopicSet;
   }
 
-  /** Environment variables naming `topics` the way every service reads them (TOPIC_*). */
-  topicEnv(topics: TopicSet): Record<string, string> {
-    const env: Record<string, string> = { KAFKA_BROKERS: this.conn.brokers.join(','), SCHEMA_REGISTRY_URL: this.conn.registry.url };
+  /**
+   * Environment variables of a contender: the brokers (on a secured cluster with `principal`'s TLS and SASL
+   * settings; a contender without a principal cannot run there), the registry, and `topics` the way every
+   * service reads them (TOPIC_*).
+   */
+  topicEnv(topics: TopicSet, principal?: string): Record<string, string> {
+    if (this.security && !principal) throw new Error(`a contender without a principal cannot run on the ${this.security.transport} cluster`);
+    const env: Record<string, string> = {
+      KAFKA_BROKERS: this.conn.brokers.join(','),
+      ...(this.security && principal ? this.security.principalEnv(principal) : {}),
+      SCHEMA_REGISTRY_URL: this.conn.registry.url,
+    };
     for (const [role, def] of Object.entries(TOPICS_FILE.topics)) if (topics[role]) env[def.env] = topics[role]!;
     return env;
+  }
+
+  /**
+   * Secured cluster: reconciles infra/acls.json's ACLs to `topics` and the group variables in `groups`
+   * (e.g. SCORER_GROUP_ID), as the admin does before a service starts. A no-op on a plaintext cluster.
+   */
+  async authorize(topics: TopicSet, groups: Record<string, string>): Promise<void> {
+    if (!this.security) return;
+    const file = loadAclFile();
+    await applyAcls(this.admin, aclBindings(file, topics, groups), Object.keys(file.principals));
   }
 
   async create(topics: TopicSet, roles: readonly string[]): Promise<void> {

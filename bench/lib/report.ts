@@ -6,6 +6,7 @@
 import type { ScenarioResult } from './scenario.ts';
 import { target } from './scenario.ts';
 import { ratio, round, type Spread } from './stats.ts';
+import { secureTwin, tlsOverhead } from './transport.ts';
 
 type Contenders = ScenarioResult['contenders'];
 
@@ -98,6 +99,8 @@ const LABELS: Record<string, string> = {
   'scorer-alo': 'this scorer, at-least-once',
   'scorer-eos-noexplain': 'this scorer, exactly-once, EXPLAIN_DECISIONS=false',
   'scorer-alo-noexplain': 'this scorer, at-least-once, EXPLAIN_DECISIONS=false',
+  'scorer-eos-sasl_ssl': 'this scorer, exactly-once, SASL_SSL (SCRAM-SHA-512) broker',
+  'scorer-alo-sasl_ssl': 'this scorer, at-least-once, SASL_SSL (SCRAM-SHA-512) broker',
   'baseline-eos': 'baseline commit, exactly-once',
   'baseline-alo': 'baseline commit, at-least-once',
   'peer-a': 'Peer A: Python confluent-kafka + fastavro + onnxruntime (ALO)',
@@ -116,8 +119,17 @@ export function renderTables(results: readonly ScenarioResult[]): string {
   if (tp || rr) {
     out.push(`Throughput — median (min–max) of ${tp?.repetitions ?? rr?.repetitions} repetitions; ${tp ? `${tp.n?.toLocaleString('en-US')} applications pre-loaded in 6 partitions` : ''}${rr ? `; Peer B: ${rr.n} requests` : ''}`, '');
     const rows = [['contender', 'applications/s', 'CPU s per 100k', 'peak RSS MB']];
-    for (const id of ['scorer-eos', 'scorer-alo', 'scorer-eos-noexplain', 'scorer-alo-noexplain', 'baseline-eos', 'baseline-alo', 'peer-a']) if (tp?.contenders[id]) rows.push([id.startsWith('baseline') && tp.baselineCommit ? `${LABELS[id]!} ${String(tp.baselineCommit).slice(0, 7)}` : LABELS[id]!, cell(tp.contenders[id]!.appsPerSec), cell(tp.contenders[id]!.cpuSecPer100k, n1), cell(tp.contenders[id]!.peakRssMb)]);
+    for (const id of ['scorer-eos', secureTwin('scorer-eos'), 'scorer-alo', secureTwin('scorer-alo'), 'scorer-eos-noexplain', 'scorer-alo-noexplain', 'baseline-eos', 'baseline-alo', 'peer-a']) if (tp?.contenders[id]) rows.push([id.startsWith('baseline') && tp.baselineCommit ? `${LABELS[id]!} ${String(tp.baselineCommit).slice(0, 7)}` : LABELS[id]!, cell(tp.contenders[id]!.appsPerSec), cell(tp.contenders[id]!.cpuSecPer100k, n1), cell(tp.contenders[id]!.peakRssMb)]);
     for (const id of ['peer-b-xgboost', 'peer-b-onnx']) if (rr?.contenders[id]) rows.push([LABELS[id]!, cell(rr.contenders[id]!.requestsPerSec), cell(rr.contenders[id]!.cpuSecPer100k, n1), cell(rr.contenders[id]!.peakRssMb)]);
+    out.push(...table(rows), '');
+  }
+  const tls = tp ? tlsOverhead(tp.contenders) : [];
+  if (tls.length) {
+    const sec = tp!.secure;
+    out.push(`TLS overhead — the same applications through the SASL_SSL listener (SCRAM-SHA-512${sec ? `, ${sec.tls.protocol} ${sec.tls.cipher}, broker ${sec.brokers}` : ''}) and through plaintext, same run; medians`, '');
+    const rows = [['ratio', 'applications/s plaintext → SASL_SSL', 'SASL_SSL / plaintext', 'CPU s per 100k plaintext → SASL_SSL', 'SASL_SSL / plaintext (CPU)']];
+    const r2 = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : '—');
+    for (const o of tls) rows.push([o.name.replace('/', ' / '), `${n0(o.plaintext.appsPerSec)} → ${n0(o.secure.appsPerSec)}`, r2(o.throughputRatio), `${n1(o.plaintext.cpuSecPer100k)} → ${n1(o.secure.cpuSecPer100k)}`, r2(o.cpuRatio)]);
     out.push(...table(rows), '');
   }
   const ml = find(results, 'model-limit');

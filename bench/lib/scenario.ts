@@ -1,7 +1,7 @@
 /** What every scenario gets and returns: the shape of one entry of bench/results/latest.json. */
 import type { Baseline } from './baseline.ts';
 import type { BenchCluster } from './cluster.ts';
-import type { Machine } from './machine.ts';
+import type { ClusterInfo, Machine } from './machine.ts';
 
 export interface Sizes {
   /** Applications pre-loaded per streaming scenario. */
@@ -30,6 +30,8 @@ export interface BenchContext {
   readonly contenders?: readonly string[];
   /** The scorer at an earlier commit, run beside today's in the throughput scenario (--baseline REF). */
   readonly baseline?: Baseline;
+  /** --secure: the SASL_SSL broker next to `cluster` (bench/lib/secure.ts) and what its listener negotiates. */
+  readonly secure?: { readonly cluster: BenchCluster; readonly brokers: string; readonly tls: { readonly protocol: string; readonly cipher: string } };
   log(msg: string): void;
 }
 
@@ -59,6 +61,20 @@ export interface ScenarioResult {
   readonly notes?: readonly string[];
   /** The commit the baseline contenders ran from (throughput with --baseline). */
   readonly baselineCommit?: string;
+  /** The secured broker the *-sasl_ssl contenders ran on, and who connected how (throughput with --secure). */
+  readonly secure?: SecureRunInfo;
   error?: string;
   readonly seconds: number;
+}
+
+export interface SecureRunInfo {
+  readonly brokers: string;
+  readonly protocol: 'SASL_SSL';
+  readonly mechanism: 'SCRAM-SHA-512';
+  /** What a Node client negotiated with the listener. */
+  readonly tls: { readonly protocol: string; readonly cipher: string };
+  readonly harnessPrincipal: string;
+  readonly contenderPrincipal: string;
+  readonly inputTopic: string;
+  readonly cluster: ClusterInfo;
 }

@@ -12,6 +12,7 @@ import { usage } from '../lib/proc.ts';
 import { fetchScorerMetrics, type ScorerMetrics } from '../lib/scorer-metrics.ts';
 import type { BenchContext, ScenarioResult } from '../lib/scenario.ts';
 import { orderFor, percentile, round, spread } from '../lib/stats.ts';
+import { isSecureTwin } from '../lib/transport.ts';
 
 /** Latency runs the default-settings contenders unless --contenders names others (each costs 2 x 15 s). */
 const LATENCY_DEFAULT = ['scorer-eos', 'scorer-alo', 'peer-a'];
@@ -152,7 +153,8 @@ export async function latencyScenario(ctx: BenchContext): Promise<ScenarioResult
   const started = performance.now();
   const { sizes } = ctx;
   const runs: LatencyRun[] = [];
-  const streamContenders = selectedContenders(ctx.contenders ?? LATENCY_DEFAULT);
+  // The SASL_SSL twins (--secure) are measured for throughput only: latency runs on the plaintext cluster.
+  const streamContenders = selectedContenders(ctx.contenders?.filter((id) => !isSecureTwin(id)) ?? LATENCY_DEFAULT);
   for (let rep = 0; rep < sizes.latencyRepetitions; rep++) {
     for (const rate of sizes.latencyRates) {
       for (const c of orderFor(streamContenders, rep + sizes.latencyRates.indexOf(rate))) {

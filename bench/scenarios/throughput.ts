@@ -4,14 +4,19 @@
  * output topics. The rate is measured from the group's committed offsets, which the harness polls: from
  * the first commit to the commit of the last application, so process start-up and group join are not
  * counted. CPU comes from /proc over the same interval (all threads), memory is the peak RSS.
+ *
+ * With --secure the same applications (same seed, same keys, same partitions) are also pre-loaded into a
+ * topic of the secured broker, and the scorer's SASL_SSL twins read that one, interleaved with the
+ * plaintext runs; the TLS overhead is the ratio of the two (bench/lib/transport.ts).
  */
 import { selectedContenders, type StreamContender } from '../lib/contenders.ts';
 import type { BenchCluster } from '../lib/cluster.ts';
 import { recordSizes } from '../lib/data.ts';
 import { usage, type Proc } from '../lib/proc.ts';
-import type { BenchContext, ScenarioResult } from '../lib/scenario.ts';
+import type { BenchContext, ScenarioResult, SecureRunInfo } from '../lib/scenario.ts';
 import { target } from '../lib/scenario.ts';
 import { orderFor, ratio, round, spread } from '../lib/stats.ts';
+import { tlsRatios } from '../lib/transport.ts';
 
 /** --quick checks the harness, not the speed: one contender per kind (each start loads a model, ~5 s). */
 const QUICK_CONTENDERS = ['scorer-eos', 'scorer-alo', 'peer-a'];
@@ -60,8 +65,13 @@ export async function runStream(
 ): Promise<StreamRun> {
   const n = expected.valid + expected.invalid;
   const topics = cluster.topics(run.label, input);
-  await cluster.create(topics, ['decisions', 'scoringLog', 'deadLetters']);
   const groupId = `bench-${cluster.runId}-${run.label}`;
+  // On a secured cluster the admin (the harness) creates every topic the contender uses and grants its
+  // principal the ACLs of infra/acls.json for them and for this run's group; it creates none itself.
+  const outputs = cluster.security ? contender.principal?.roles : ['decisions', 'scoringLog', 'deadLetters'];
+  if (!outputs) throw new Error(`${contender.id} has no principal to run as on the ${cluster.transport} cluster`);
+  await cluster.create(topics, outputs);
+  if (contender.principal) await cluster.authorize(topics, { [contender.principal.groupEnv]: groupId });
   let proc: Proc | undefined;
   let first: Sample | undefined;
   let last: Sample | undefined;
@@ -114,7 +124,7 @@ export async function runStream(
     ? [{ records: 0, distinctKeys: 0 }, { records: 0, distinctKeys: 0 }]
     : await Promise.all([cluster.count(topics.decisions), cluster.count(topics.deadLetters)]);
   const tChecked = performance.now();
-  await cluster.cleanup([topics.decisions, topics.scoringLog, topics.deadLetters]);
+  await cluster.cleanup(outputs.map((r) => topics[r]!));
   const apps = first && last ? last.committed - first.committed : 0;
   const sec = first && last ? (last.t - first.t) / 1000 : Number.NaN;
   const cpu = first && last ? last.cpuSec - first.cpuSec : Number.NaN;
@@ -177,11 +187,22 @@ export async function throughputScenario(ctx: BenchContext): Promise<ThroughputR
   const expected = { valid: stats.sent - stats.invalid, invalid: stats.invalid };
   const applicationBytes = recordSizes().application;
   const runs: StreamRun[] = [];
-  const streamContenders = selectedContenders(ctx.contenders ?? (ctx.quick ? QUICK_CONTENDERS : undefined), ctx.baseline);
+  const streamContenders = selectedContenders(ctx.contenders ?? (ctx.quick ? QUICK_CONTENDERS : undefined), ctx.baseline, Boolean(ctx.secure));
+  let secureInput: string | undefined;
+  if (ctx.secure && streamContenders.some((c) => c.transport === 'SASL_SSL')) {
+    const sc = ctx.secure.cluster;
+    secureInput = sc.topics('tp').applications;
+    await sc.create({ ...sc.topics('tp'), applications: secureInput }, ['applications']);
+    ctx.log(`throughput: pre-loading the same ${sizes.n} applications into ${secureInput} on the SASL_SSL broker ${ctx.secure.brokers}`);
+    const s = await sc.preload(secureInput, sizes.n, { invalidShare: sizes.invalidShare });
+    if (s.sent !== stats.sent || s.invalid !== stats.invalid) throw new Error(`the SASL_SSL broker got ${s.sent} applications (${s.invalid} invalid), the plaintext one ${stats.sent} (${stats.invalid})`);
+  }
+  const clusterOf = (c: StreamContender) => (c.transport === 'SASL_SSL' ? { on: ctx.secure!.cluster, topic: secureInput! } : { on: cluster, topic: input });
   for (let rep = 0; rep < sizes.repetitions; rep++) {
     const order = orderFor(streamContenders, rep);
     for (const [position, c] of order.entries()) {
-      const r = await runStream(cluster, c, input, expected, { label: `tp-${c.id}-r${rep}`, repetition: rep, position, ...(ctx.profileDir ? { profileDir: ctx.profileDir } : {}) });
+      const { on, topic } = clusterOf(c);
+      const r = await runStream(on, c, topic, expected, { label: `tp-${c.id}-r${rep}`, repetition: rep, position, ...(ctx.profileDir ? { profileDir: ctx.profileDir } : {}) });
       ctx.log(`throughput: rep ${rep + 1}/${sizes.repetitions} ${c.id}: ${r.error ? `FAILED ${r.error.split('\n')[0]}` : `${r.appsPerSec} apps/s, ${r.cpuSecPer100k} CPU s/100k, peak RSS ${r.peakRssMb} MB`}`);
       runs.push(r);
     }
@@ -203,6 +224,19 @@ export async function throughputScenario(ctx: BenchContext): Promise<ThroughputR
   const cpuOn = medianOf(contenders, 'scorer-eos', 'cpuSecPer100k');
   const cpuOff = medianOf(contenders, 'scorer-eos-noexplain', 'cpuSecPer100k');
   const failed = runs.filter((r) => r.error);
+  const secureInfo: SecureRunInfo | undefined =
+    secureInput && ctx.secure
+      ? {
+          brokers: ctx.secure.brokers,
+          protocol: 'SASL_SSL',
+          mechanism: 'SCRAM-SHA-512',
+          tls: ctx.secure.tls,
+          harnessPrincipal: 'admin',
+          contenderPrincipal: streamContenders.find((c) => c.transport === 'SASL_SSL')?.principal?.name ?? 'unknown',
+          inputTopic: secureInput,
+          cluster: await ctx.secure.cluster.describe(),
+        }
+      : undefined;
   return {
     scenario: 'throughput',
     description: 'Applications/s from a pre-loaded topic to committed output (decode, validate, score, decision + scoring-log record, commit), CPU seconds per 100k applications, peak RSS',
@@ -221,6 +255,8 @@ export async function throughputScenario(ctx: BenchContext): Promise<ThroughputR
       'scorer-eos-noexplain/baseline-eos': ratio(plain, baseEos),
       'scorer-alo-noexplain/baseline-alo': ratio(aloPlain, baseAlo),
       'scorer-eos/baseline-eos': ratio(eos, baseEos),
+      // --secure: the same contender through the SASL_SSL listener over plaintext, applications/s and CPU s per 100k.
+      ...tlsRatios(contenders),
     },
     targets: [
       target('scorer at-least-once / Peer A', ratio(alo, peerA), 'min', 1.5),
@@ -236,11 +272,20 @@ export async function throughputScenario(ctx: BenchContext): Promise<ThroughputR
     notes: [
       `${expected.valid} valid + ${expected.invalid} invalid applications (every invalid kind of services/simulator/invalid.ts), ${applicationBytes} bytes per Avro value on average, 6 partitions`,
       'order of contenders rotates and reverses across repetitions; each run uses a fresh consumer group and fresh output topics',
+      ...(secureInfo
+        ? [
+            `*-sasl_ssl: the same applications pre-loaded into ${secureInfo.inputTopic} on a second, secured broker (${secureInfo.brokers}; a single node with the local stack's heap and JVM flags) and read through its SASL_SSL listener (SCRAM-SHA-512, ${secureInfo.tls.protocol} ${secureInfo.tls.cipher}) as User:${secureInfo.contenderPrincipal} with the ACLs of infra/acls.json; the harness is User:admin there; both brokers use the same schema registry (${cluster.conn.registry.url})`,
+            ...(ctx.machine.cluster && ctx.machine.cluster.replicationFactor !== secureInfo.cluster.replicationFactor
+              ? [`the plaintext cluster has ${ctx.machine.cluster.brokers} brokers (replication factor ${ctx.machine.cluster.replicationFactor}), the secured one ${secureInfo.cluster.brokers}: the SASL_SSL ratio mixes replication in; run it against the one-broker stack`]
+              : []),
+          ]
+        : []),
     ],
     ...(failed.length ? { error: failed.map((r) => `${r.contender} rep ${r.repetition}: ${r.error!.split('\n')[0]}`).join('; ') } : {}),
     seconds: round((performance.now() - started) / 1000, 1),
     inputTopic: input,
     applicationBytes,
     ...(ctx.baseline ? { baselineCommit: ctx.baseline.commit } : {}),
+    ...(secureInfo ? { secure: secureInfo } : {}),
   };
 }
