@@ -211,6 +211,14 @@ bench: install model bench-deps ## Benchmarks (not part of make test): bench/run
 	@$(with-stack) $(TSX) bench/run.ts $(if $(BASELINE),--baseline $(BASELINE)) $(ARGS)
 	@$(with-stack) $(TSX) bench/hot-swap.ts
 
+# The TLS overhead alone: the scorer (exactly-once and at-least-once) through the SASL_SSL listener of a
+# secured broker that bench/run.ts --secure starts next to the plaintext stack (BENCH_SECURE_PORT_BASE,
+# default 29200-29202; .local/bench-secure-<base>/), and through plaintext, on the same applications in the
+# same run. `make bench ARGS="--secure"` adds the same runs to the full benchmark. No Python needed.
+.PHONY: bench-tls
+bench-tls: node_modules/.install-stamp model ## The scorer on a SASL_SSL (SCRAM-SHA-512) broker vs plaintext, same run: ratio in bench/results/tls.json
+	@$(with-stack) $(TSX) bench/run.ts --only throughput --secure --contenders scorer-eos,scorer-alo --out bench/results/tls.json $(ARGS)
+
 .PHONY: bench-hot-swap
 bench-hot-swap: install model ## The scorer's throughput around a model hot swap (bench/results/hot-swap.json)
 	@$(with-stack) $(TSX) bench/hot-swap.ts $(ARGS)
