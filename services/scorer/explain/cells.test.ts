@@ -1,0 +1,166 @@
+/**
+ * The cell tables (cells.ts) against Algorithm 2 (treeshap.ts) on synthetic ensembles: rows strictly inside
+ * cells, exactly on thresholds, at -Infinity / +Infinity, with missing values (served by Algorithm 2),
+ * trees too big to tabulate, and 1 to 12 features.
+ */
+import { describe, expect, it } from 'vitest';
+import { buildCellTables, CellShap, MAX_CELLS } from './cells.ts';
+import { buildEnsemble, TreeShap, type RawTree, type TreeEnsemble } from './treeshap.ts';
+
+function rng(seed: number): () => number {
+  let s = seed;
+  return () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648;
+}
+
+interface Tree {
+  left: number[];
+  right: number[];
+  feature: number[];
+  threshold: number[];
+  default_left: number[];
+  value: number[];
+  cover: number[];
+}
+
+/** A random tree of at most `depth` splits per path; thresholds of feature f come from pools[f] (shared by trees, so groups share cuts). */
+function randomTree(rnd: () => number, depth: number, pools: readonly number[][]): RawTree {
+  const t: Tree = { left: [], right: [], feature: [], threshold: [], default_left: [], value: [], cover: [] };
+  const node = (d: number): number => {
+    const k = t.left.length;
+    t.left.push(-1);
+    t.right.push(-1);
+    t.feature.push(0);
+    t.threshold.push(0);
+    t.default_left.push(rnd() < 0.5 ? 1 : 0);
+    t.value.push(0);
+    t.cover.push(0);
+    if (d === depth || (d > 0 && rnd() < 0.2)) {
+      t.value[k] = Math.fround(rnd() * 2 - 1);
+      t.cover[k] = 1 + Math.floor(rnd() * 100);
+      return k;
+    }
+    const f = Math.floor(rnd() * pools.length);
+    t.feature[k] = f;
+    t.threshold[k] = pools[f]![Math.floor(rnd() * pools[f]!.length)]!;
+    const l = node(d + 1);
+    const r = node(d + 1);
+    t.left[k] = l;
+    t.right[k] = r;
+    t.cover[k] = t.cover[l]! + t.cover[r]!;
+    return k;
+  };
+  node(0);
+  return t;
+}
+
+function randomEnsemble(seed: number, trees: number, features: number, depth: number, cutsPerFeature: number): TreeEnsemble {
+  const rnd = rng(seed);
+  const pools = Array.from({ length: features }, () => Array.from({ length: cutsPerFeature }, () => Math.fround(rnd() * 10 - 5)));
+  const raw = Array.from({ length: trees }, () => randomTree(rnd, depth, pools));
+  return buildEnsemble(raw, Array.from({ length: features }, (_, i) => `f${i}`), 0.1);
+}
+
+/** Every threshold of `e`, per feature. */
+function thresholds(e: TreeEnsemble): number[][] {
+  const out: number[][] = Array.from({ length: e.numFeatures }, () => []);
+  for (let g = 0; g < e.left.length; g++) if (e.left[g]! >= 0) out[e.feature[g]!]!.push(e.threshold[g]!);
+  return out;
+}
+
+/** Rows: random values around the cuts, values exactly on thresholds and just below them, and infinities. */
+function testRows(e: TreeEnsemble, seed: number, n: number): Float32Array {
+  const rnd = rng(seed);
+  const nf = e.numFeatures;
+  const th = thresholds(e);
+  const rows = new Float32Array(n * nf);
+  for (let i = 0; i < n; i++) {
+    for (let f = 0; f < nf; f++) {
+      const pick = th[f]!.length ? th[f]![Math.floor(rnd() * th[f]!.length)]! : 0;
+      const kind = i % 5;
+      const below = pick - Math.max(Math.abs(pick), 1e-30) * 2 ** -23;
+      rows[i * nf + f] = kind === 0 ? rnd() * 12 - 6 : kind === 1 ? pick : kind === 2 ? Math.fround(below) : kind === 3 ? (rnd() < 0.5 ? -Infinity : Infinity) : rnd() < 0.5 ? pick : rnd() * 12 - 6;
+    }
+  }
+  return rows;
+}
+
+function worstDiff(a: Float64Array, b: Float64Array): number {
+  expect(a.length).toBe(b.length);
+  let w = 0;
+  for (let i = 0; i < a.length; i++) w = Math.max(w, Math.abs(a[i]! - b[i]!));
+  return w;
+}
+
+/** The tables' contributions minus Algorithm 2's, worst over `rows`. */
+function check(e: TreeEnsemble, rows: Float32Array): { worst: number; tables: ReturnType<typeof buildCellTables> } {
+  const n = rows.length / e.numFeatures;
+  const tables = buildCellTables(e);
+  const served = new CellShap(tables).explainBatch(rows, n);
+  return { worst: worstDiff(served, new TreeShap(e).explainBatch(rows, n)), tables };
+}
+
+describe('cell tables against Algorithm 2', () => {
+  const e = randomEnsemble(7, 60, 5, 4, 6);
+  const rows = testRows(e, 11, 500);
+
+  it('equal to Algorithm 2 on random rows, rows on thresholds and infinities', () => {
+    const { worst, tables } = check(e, rows);
+    expect(worst).toBeLessThan(1e-12);
+    expect(tables.untabled).toHaveLength(0);
+  });
+
+  it('a row with a missing value is explained by Algorithm 2, with each node default direction', () => {
+    const nf = e.numFeatures;
+    const missing = Float32Array.from(rows.subarray(0, 50 * nf));
+    for (let i = 0; i < 50; i++) missing[i * nf + (i % nf)] = NaN;
+    missing.fill(NaN, 0, nf);
+    const { worst } = check(e, missing);
+    expect(worst).toBe(0);
+  });
+
+  it('trees with more than MAX_CELLS cells stay with Algorithm 2, beside tabled ones', () => {
+    // A chain alternating between features 0 and 1 with 100 thresholds each: 101 x 101 cells.
+    const n = 200;
+    const chain: Tree = { left: [], right: [], feature: [], threshold: [], default_left: [], value: [], cover: [] };
+    for (let i = 0; i < n; i++) {
+      const k = chain.left.length;
+      chain.left.push(k + 1, -1);
+      chain.right.push(k + 2, -1);
+      chain.feature.push(i % 2, 0);
+      chain.threshold.push(Math.fround((i >> 1) / 10 - 5), 0);
+      chain.default_left.push(0, 0);
+      chain.value.push(0, Math.fround(Math.sin(i)));
+      chain.cover.push(0, 1 + (i % 7));
+    }
+    chain.left.push(-1);
+    chain.right.push(-1);
+    chain.feature.push(0);
+    chain.threshold.push(0);
+    chain.default_left.push(0);
+    chain.value.push(0.5);
+    chain.cover.push(3);
+    for (let k = chain.left.length - 1; k >= 0; k--) if (chain.left[k]! >= 0) chain.cover[k] = chain.cover[chain.left[k]!]! + chain.cover[chain.right[k]!]!;
+    expect(101 * 101).toBeGreaterThan(MAX_CELLS);
+    const rnd = rng(3);
+    const small = Array.from({ length: 10 }, () => randomTree(rnd, 3, [[-1, 0, 1], [-2, 2]]));
+    const mixed = buildEnsemble([small[0]!, chain, ...small.slice(1)], ['a', 'b'], 0);
+    const { worst, tables } = check(mixed, testRows(mixed, 5, 300));
+    expect(worst).toBeLessThan(1e-12);
+    expect([...tables.untabled]).toEqual([1]);
+  });
+
+  it('from 1 feature to more than the one-pass loop takes (8): the same contributions', () => {
+    for (const features of [1, 7, 8, 9, 12]) {
+      const wide = randomEnsemble(19 + features, 40, features, 4, 4);
+      const { worst } = check(wide, testRows(wide, 23, 300));
+      expect(worst).toBeLessThan(1e-12);
+    }
+  });
+
+  it('a tree without splits adds nothing but its mean (in the bias)', () => {
+    const leaf: RawTree = { left: [-1], right: [-1], feature: [0], threshold: [0], default_left: [0], value: [0.75], cover: [5] };
+    const s = buildEnsemble([leaf, randomTree(rng(1), 3, [[0, 1], [2]])], ['a', 'b'], 0);
+    const { worst } = check(s, testRows(s, 2, 50));
+    expect(worst).toBeLessThan(1e-15);
+  });
+});
