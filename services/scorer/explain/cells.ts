@@ -4,16 +4,23 @@
  * Algorithm 2 depends on a row only through the outcome of each split (x < threshold or not). A tree's
  * thresholds on feature f cut the line into intervals, and all rows whose features fall into the same
  * interval of every feature the tree splits on - one "cell" - take the same branch at every node, so
- * Algorithm 2 gives them the same contributions, to the bit. At model load this module stores each
- * tree's contributions for every one of its cells, for the features the tree uses. It does not run
- * Algorithm 2 per cell: Algorithm 2's result is a sum of leaf terms (LeafTerms in treeshap.ts), each
- * depending on the cell only through the branches taken on the way to its leaf, so each (leaf, branches)
- * term is computed once, and a cell's contributions are the sum of its leaves' terms (summed per set of
- * features first, see treeTable) - Algorithm 2's terms, summed in another order (equal to ~1e-15).
- * Scoring a row is then one binary search per feature (over the sorted union of all trees' thresholds),
- * and per tree a few index additions and one table row added in: no recursion, no path stack. A tree
- * with more than MAX_CELLS cells (deep trees on many features), or too many ways to reach its leaves,
- * keeps Algorithm 2 per row; so does a row with a missing (NaN) value.
+ * Algorithm 2 gives them the same contributions, to the bit. At model load this module tabulates each
+ * tree's contributions for every one of its cells. It does not run Algorithm 2 per cell: Algorithm 2's
+ * result is a sum of leaf terms (LeafTerms in treeshap.ts), each depending on the cell only through the
+ * branches taken on the way to its leaf, so each (leaf, branches) term is computed once, and a cell's
+ * contributions are the sum of its leaves' terms (summed per set of features first, see treeTable).
+ *
+ * Trees are served in groups, each with one table; so far each group is one tree (the ones that fit).
+ *
+ * Scoring a row: one binary search per feature over the sorted union of all trees' thresholds gives the
+ * row's interval of each feature; a group's cell is the sum of one offset per feature, stored interval by
+ * interval with the groups side by side (a row reads one contiguous run per feature); then the groups'
+ * table rows (an entry for every feature, zero where the group does not split on it) are summed. All the
+ * cells first, then all the rows, so that the rows' cache misses overlap. No recursion, no path stack.
+ * A tree with more than MAX_CELLS cells (deep trees on many features), or too many ways to reach its
+ * leaves, keeps Algorithm 2 per row; so does every tree for a row with a missing (NaN) value, whose
+ * default directions cells do not encode. Algorithm 2's terms are summed in another order, so results
+ * equal its to rounding (1e-12 in the tests).
  */
 import { LeafTerms, TreeShap, type TreeEnsemble } from './treeshap.ts';
 
@@ -21,6 +28,10 @@ import { LeafTerms, TreeShap, type TreeEnsemble } from './treeshap.ts';
 export const MAX_CELLS = 8192;
 /** (leaf, branches taken) combinations per tree above which the tree is explained per row by Algorithm 2. */
 const MAX_LEAF_PATTERNS = 1 << 16;
+/** Models with up to this many features are served by the fast loop of CellShap.explain (sums in locals). */
+const FAST_FEATURES = 8;
+/** Spare zeros after the table: the fast loop reads FAST_FEATURES entries per cell (past the end would read undefined: slow). */
+const TABLE_PAD = FAST_FEATURES;
 
 export interface CellTables {
   readonly ensemble: TreeEnsemble;
@@ -28,17 +39,21 @@ export interface CellTables {
   readonly cuts: Float32Array;
   readonly cutStart: Int32Array;
   readonly cutCount: Int32Array;
-  /** Trees with tables, and per such tree its first used-feature pair, pair count and first table entry. */
-  readonly tabled: Int32Array;
-  readonly pairStart: Int32Array;
-  readonly pairCount: Int32Array;
+  readonly groupCount: number;
+  /** Group g's trees are members[memberStart[g] .. memberStart[g + 1]); its cell count is groupCells[g]. */
+  readonly memberStart: Int32Array;
+  readonly members: Int32Array;
+  readonly groupCells: Int32Array;
+  /** Group g splits on features groupFeature[featureStart[g] .. featureStart[g + 1]). */
+  readonly featureStart: Int32Array;
+  readonly groupFeature: Int32Array;
+  /** Where group g's table starts. */
   readonly tableStart: Int32Array;
-  /** Per (tree, used feature) pair: the feature, and where its global-interval -> cell-offset map starts. */
-  readonly pairFeature: Int32Array;
-  readonly pairMap: Int32Array;
-  /** cell offset (already multiplied by the tree's stride and pair count) per global interval. */
-  readonly maps: Int32Array;
-  /** Per tabled tree, cells x pairs contributions. */
+  /** Global interval i of feature f is row intervalRow[f] + i of `index`. */
+  readonly intervalRow: Int32Array;
+  /** index[row * groupCount + g]: what that feature interval adds to group g's table offset; the last row is zero. */
+  readonly index: Int32Array;
+  /** Per group, cells x numFeatures contributions (zero for features the group does not split on). */
   readonly table: Float64Array;
   /** Trees explained per row by Algorithm 2. */
   readonly untabled: Int32Array;
@@ -218,7 +233,7 @@ function addInto(out: Float64Array, start: number, stride: number, cells: number
 export function buildCellTables(e: TreeEnsemble): CellTables {
   const nf = e.numFeatures;
   const perFeature: Set<number>[] = Array.from({ length: nf }, () => new Set());
-  const perTree: Map<number, number[]>[] = [];
+  const perTree: Map<number, Set<number>>[] = [];
   for (let t = 0; t < e.treeCount; t++) {
     const base = e.offset[t]!;
     const end = t + 1 < e.treeCount ? e.offset[t + 1]! : e.left.length;
@@ -230,7 +245,7 @@ export function buildCellTables(e: TreeEnsemble): CellTables {
       if (!m.has(f)) m.set(f, new Set());
       m.get(f)!.add(e.threshold[g]!);
     }
-    perTree.push(new Map([...m.entries()].sort((a, b) => a[0] - b[0]).map(([f, s]) => [f, [...s].sort((a, b) => a - b)])));
+    perTree.push(m);
   }
   const cutStart = new Int32Array(nf);
   const cutCount = new Int32Array(nf);
@@ -245,72 +260,98 @@ export function buildCellTables(e: TreeEnsemble): CellTables {
   });
   const cuts = Float32Array.from(cutList);
 
-  const leafTerms = new LeafTerms(e);
-  const tabled: number[] = [];
+  // Per tree: its cuts and cells; trees with too many cells stay with Algorithm 2, trees without splits add nothing.
   const untabled: number[] = [];
-  const pairStart: number[] = [];
-  const pairCount: number[] = [];
-  const tableStart: number[] = [];
-  const pairFeature: number[] = [];
-  const pairMap: number[] = [];
-  const maps: number[] = [];
-  const tableParts: Float64Array[] = [];
-  let tableLength = 0;
+  const tabled: number[] = [];
+  const tcs: TreeCuts[] = [];
+  const treePaths: number[][][] = [];
   for (let t = 0; t < e.treeCount; t++) {
     const used = perTree[t]!;
-    const feats = [...used.keys()];
-    const radix = feats.map((f) => used.get(f)!.length + 1);
-    const cells = radix.reduce((a, b) => a * b, 1);
+    if (used.size === 0) continue;
+    const feats = [...used.keys()].sort((a, b) => a - b);
+    const ranks = feats.map((f) => [...used.get(f)!].map((x) => rankOf[f]!.get(x)!).sort((a, b) => a - b));
+    let cells = 1;
+    for (const r of ranks) cells *= r.length + 1;
     const paths = cells > MAX_CELLS ? undefined : leafPaths(e, t);
     if (!paths) {
       untabled.push(t);
       continue;
     }
-    const k = feats.length;
     tabled.push(t);
-    pairStart.push(pairFeature.length);
-    pairCount.push(k);
-    tableStart.push(tableLength);
-    // Mixed radix, first used feature fastest; each map entry is the cell's offset in the tree's table.
-    let stride = 1;
+    tcs.push({ feats, ranks, cells });
+    treePaths.push(paths);
+  }
+
+  const groups = tcs.map((_, i) => [i]);
+  const G = groups.length;
+  const memberStart = new Int32Array(G + 1);
+  const members: number[] = [];
+  const groupCells = new Int32Array(G);
+  const featureStart = new Int32Array(G + 1);
+  const groupFeature: number[] = [];
+  const tableStart = new Int32Array(G);
+  const intervalRow = new Int32Array(nf + 1);
+  for (let f = 0; f < nf; f++) intervalRow[f + 1] = intervalRow[f]! + cutCount[f]! + 1;
+  // The last row of `index` stays zero (see CellShap.explain).
+  const index = new Int32Array((intervalRow[nf]! + 1) * G);
+  const groupFeats: number[][] = [];
+  let tableLength = 0;
+  groups.forEach((g, gi) => {
+    for (const i of g) members.push(tabled[i]!);
+    memberStart[gi + 1] = members.length;
+    // The group's features and, per feature, the sorted union of its trees' cut ranks.
+    const union = new Map<number, Set<number>>();
+    for (const i of g) {
+      tcs[i]!.feats.forEach((f, j) => {
+        if (!union.has(f)) union.set(f, new Set());
+        for (const r of tcs[i]!.ranks[j]!) union.get(f)!.add(r);
+      });
+    }
+    const feats = [...union.keys()].sort((x, y) => x - y);
+    const ranks = feats.map((f) => [...union.get(f)!].sort((x, y) => x - y));
+    groupFeats.push(feats);
+    groupCells[gi] = ranks.reduce((c, r) => c * (r.length + 1), 1);
+    for (const f of feats) groupFeature.push(f);
+    featureStart[gi + 1] = groupFeature.length;
+    tableStart[gi] = tableLength;
+    tableLength += groupCells[gi]! * nf;
+    // Index rows: global interval i of feature f lies in the group's local interval li (the number of the
+    // group's cuts with rank < i), which moves the group's cell by li times the feature's stride.
+    let stride = nf;
     feats.forEach((f, j) => {
-      pairFeature.push(f);
-      pairMap.push(maps.length);
-      const local = used.get(f)!;
-      const globalStart = cutStart[f]!;
+      const r = ranks[j]!;
       let li = 0;
-      for (let gi = 0; gi <= cutCount[f]!; gi++) {
-        // Global interval gi holds x with cuts[gi - 1] <= x < cuts[gi]; its local interval is the number
-        // of the tree's thresholds <= cuts[gi - 1] (none for gi = 0).
-        while (gi > 0 && li < local.length && local[li]! <= cuts[globalStart + gi - 1]!) li++;
-        maps.push(li * stride * k);
+      for (let i = 0; i <= cutCount[f]!; i++) {
+        while (li < r.length && r[li]! < i) li++;
+        index[(intervalRow[f]! + i) * G + gi] = li * stride;
       }
-      stride *= radix[j]!;
+      stride *= r.length + 1;
     });
-    const part = new Float64Array(cells * k);
-    const tc = { feats, ranks: feats.map((f) => used.get(f)!.map((x) => rankOf[f]!.get(x)!)), cells };
-    treeTable(e, t, tc, paths, cuts, cutStart, leafTerms, part, 0, k, Int32Array.from(feats, (_, j) => j));
-    tableParts.push(part);
-    tableLength += part.length;
-  }
-  const table = new Float64Array(tableLength);
-  let at = 0;
-  for (const p of tableParts) {
-    table.set(p, at);
-    at += p.length;
-  }
+  });
+  // nf entries per cell (every feature, zero where the group does not split on it), and TABLE_PAD spare
+  // zeros after the last cell (CellShap.explain reads a fixed number of entries per cell).
+  const table = new Float64Array(tableLength + TABLE_PAD);
+  const leafTerms = new LeafTerms(e);
+  groups.forEach((g, gi) => {
+    const feats = groupFeats[gi]!;
+    const at = tableStart[gi]!;
+    // The group is its tree: its table is the tree's, in place.
+    treeTable(e, tabled[g[0]!]!, tcs[g[0]!]!, treePaths[g[0]!]!, cuts, cutStart, leafTerms, table, at, nf, Int32Array.from(feats));
+  });
   return {
     ensemble: e,
     cuts,
     cutStart,
     cutCount,
-    tabled: Int32Array.from(tabled),
-    pairStart: Int32Array.from(pairStart),
-    pairCount: Int32Array.from(pairCount),
-    tableStart: Int32Array.from(tableStart),
-    pairFeature: Int32Array.from(pairFeature),
-    pairMap: Int32Array.from(pairMap),
-    maps: Int32Array.from(maps),
+    groupCount: G,
+    memberStart,
+    members: Int32Array.from(members),
+    groupCells,
+    featureStart,
+    groupFeature: Int32Array.from(groupFeature),
+    tableStart,
+    intervalRow,
+    index,
     table,
     untabled: Int32Array.from(untabled),
   };
@@ -319,10 +360,15 @@ export function buildCellTables(e: TreeEnsemble): CellTables {
 /** Serves contributions from cell tables; one instance per thread (scratch buffers). */
 export class CellShap {
   private readonly interval: Int32Array;
+  private readonly rowAt: Int32Array;
+  private readonly cell: Int32Array;
   private readonly shap: TreeShap;
 
   constructor(readonly tables: CellTables) {
-    this.interval = new Int32Array(tables.ensemble.numFeatures);
+    const nf = tables.ensemble.numFeatures;
+    this.interval = new Int32Array(nf);
+    this.rowAt = new Int32Array(Math.max(nf, FAST_FEATURES));
+    this.cell = new Int32Array(tables.groupCount);
     this.shap = new TreeShap(tables.ensemble);
   }
 
@@ -344,16 +390,63 @@ export class CellShap {
       for (let t = 0; t < e.treeCount; t++) this.shap.explainTree(t, row, rowOffset, out, outOffset);
       return;
     }
-    const { tabled, pairStart, pairCount, tableStart, pairFeature, pairMap, maps, table } = tb;
-    const iv = this.interval;
-    for (let i = 0; i < tabled.length; i++) {
-      const p0 = pairStart[i]!;
-      const k = pairCount[i]!;
-      let cell = tableStart[i]!;
-      for (let j = 0; j < k; j++) cell += maps[pairMap[p0 + j]! + iv[pairFeature[p0 + j]!]!]!;
-      for (let j = 0; j < k; j++) {
-        const o = outOffset + pairFeature[p0 + j]!;
-        out[o] = out[o]! + table[cell + j]!;
+    const { groupCount: G, tableStart, intervalRow, index, table } = tb;
+    // Where the row's interval of each feature starts in `index`; slots past the last feature point at
+    // its zero row.
+    const at = this.rowAt;
+    for (let f = 0; f < at.length; f++) at[f] = (f < nf ? intervalRow[f]! + this.interval[f]! : intervalRow[nf]!) * G;
+    // First every group's cell (one contiguous run of `index` per feature), then their table rows: loads
+    // that do not wait on each other, so the processor overlaps their cache misses.
+    const cell = this.cell;
+    if (nf <= FAST_FEATURES) {
+      const b0 = at[0]!;
+      const b1 = at[1]!;
+      const b2 = at[2]!;
+      const b3 = at[3]!;
+      const b4 = at[4]!;
+      const b5 = at[5]!;
+      const b6 = at[6]!;
+      const b7 = at[7]!;
+      for (let g = 0; g < G; g++) cell[g] = tableStart[g]! + index[b0 + g]! + index[b1 + g]! + index[b2 + g]! + index[b3 + g]! + index[b4 + g]! + index[b5 + g]! + index[b6 + g]! + index[b7 + g]!;
+      // The sums in locals. Entries a cell does not have (features nf and up) are read from the next cell
+      // (or the spare zeros) into sums that are not kept.
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
+      for (let g = 0; g < G; g++) {
+        const c = cell[g]!;
+        s0 += table[c]!;
+        s1 += table[c + 1]!;
+        s2 += table[c + 2]!;
+        s3 += table[c + 3]!;
+        s4 += table[c + 4]!;
+        s5 += table[c + 5]!;
+        s6 += table[c + 6]!;
+        s7 += table[c + 7]!;
+      }
+      const o = outOffset;
+      out[o] = s0;
+      if (nf > 1) out[o + 1] = s1;
+      if (nf > 2) out[o + 2] = s2;
+      if (nf > 3) out[o + 3] = s3;
+      if (nf > 4) out[o + 4] = s4;
+      if (nf > 5) out[o + 5] = s5;
+      if (nf > 6) out[o + 6] = s6;
+      if (nf > 7) out[o + 7] = s7;
+    } else {
+      for (let g = 0; g < G; g++) cell[g] = tableStart[g]!;
+      for (let f = 0; f < nf; f++) {
+        const b = at[f]!;
+        for (let g = 0; g < G; g++) cell[g] = cell[g]! + index[b + g]!;
+      }
+      for (let g = 0; g < G; g++) {
+        const c = cell[g]!;
+        for (let j = 0; j < nf; j++) out[outOffset + j] = out[outOffset + j]! + table[c + j]!;
       }
     }
     for (let i = 0; i < tb.untabled.length; i++) this.shap.explainTree(tb.untabled[i]!, row, rowOffset, out, outOffset);
