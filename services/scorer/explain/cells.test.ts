@@ -1,10 +1,11 @@
 /**
- * The cell tables (cells.ts) against Algorithm 2 (treeshap.ts) on synthetic ensembles: rows strictly inside
- * cells, exactly on thresholds, at -Infinity / +Infinity, with missing values (served by Algorithm 2),
- * trees too big to tabulate, and 1 to 12 features.
+ * The cell tables (cells.ts) against Algorithm 2 (treeshap.ts) on synthetic ensembles: per-tree tables,
+ * trees merged into groups (with the default cap, without merging, and with caps small enough that groups
+ * fill up), rows strictly inside cells, exactly on thresholds, at -Infinity / +Infinity, with missing
+ * values (served by Algorithm 2), trees too big to tabulate, and 1 to 12 features.
  */
 import { describe, expect, it } from 'vitest';
-import { buildCellTables, CellShap, MAX_CELLS } from './cells.ts';
+import { buildCellTables, CellShap, GROUP_CELLS, MAX_CELLS, type CellTableOptions } from './cells.ts';
 import { buildEnsemble, TreeShap, type RawTree, type TreeEnsemble } from './treeshap.ts';
 
 function rng(seed: number): () => number {
@@ -92,21 +93,50 @@ function worstDiff(a: Float64Array, b: Float64Array): number {
 }
 
 /** The tables' contributions minus Algorithm 2's, worst over `rows`. */
-function check(e: TreeEnsemble, rows: Float32Array): { worst: number; tables: ReturnType<typeof buildCellTables> } {
+function check(e: TreeEnsemble, rows: Float32Array, options?: CellTableOptions): { worst: number; tables: ReturnType<typeof buildCellTables> } {
   const n = rows.length / e.numFeatures;
-  const tables = buildCellTables(e);
+  const tables = buildCellTables(e, options);
   const served = new CellShap(tables).explainBatch(rows, n);
   return { worst: worstDiff(served, new TreeShap(e).explainBatch(rows, n)), tables };
 }
 
-describe('cell tables against Algorithm 2', () => {
+/** The groups cover each tabled tree once, and none has more cells than the cap unless it is one tree. */
+function expectGroupsValid(tb: ReturnType<typeof buildCellTables>, cap: number): void {
+  const seen = new Set<number>();
+  for (let g = 0; g < tb.groupCount; g++) {
+    const size = tb.memberStart[g + 1]! - tb.memberStart[g]!;
+    expect(size).toBeGreaterThan(0);
+    if (size > 1) expect(tb.groupCells[g]).toBeLessThanOrEqual(cap);
+    for (let m = tb.memberStart[g]!; m < tb.memberStart[g + 1]!; m++) {
+      expect(seen.has(tb.members[m]!)).toBe(false);
+      seen.add(tb.members[m]!);
+    }
+  }
+  for (const t of tb.untabled) expect(seen.has(t)).toBe(false);
+}
+
+describe('cell tables (merged trees) against Algorithm 2', () => {
   const e = randomEnsemble(7, 60, 5, 4, 6);
   const rows = testRows(e, 11, 500);
 
-  it('equal to Algorithm 2 on random rows, rows on thresholds and infinities', () => {
+  it('merged with the default cap: equal to Algorithm 2 on random rows, rows on thresholds and infinities', () => {
     const { worst, tables } = check(e, rows);
     expect(worst).toBeLessThan(1e-12);
     expect(tables.untabled).toHaveLength(0);
+    expect(tables.groupCount).toBeLessThan(e.treeCount);
+    expectGroupsValid(tables, GROUP_CELLS);
+  });
+
+  it('unmerged (one group per tree) and merged under small caps: the same contributions', () => {
+    const one = check(e, rows, { groupCells: 1 });
+    expect(one.worst).toBeLessThan(1e-12);
+    expect(one.tables.groupCount).toBe(e.treeCount);
+    for (const cap of [64, 300, 2000]) {
+      const r = check(e, rows, { groupCells: cap });
+      expect(r.worst).toBeLessThan(1e-12);
+      expectGroupsValid(r.tables, cap);
+      expect(r.tables.groupCount).toBeLessThan(e.treeCount);
+    }
   });
 
   it('a row with a missing value is explained by Algorithm 2, with each node default direction', () => {
@@ -116,6 +146,26 @@ describe('cell tables against Algorithm 2', () => {
     missing.fill(NaN, 0, nf);
     const { worst } = check(e, missing);
     expect(worst).toBe(0);
+  });
+
+  it('a group fills up to the cap exactly and no further', () => {
+    // Three stumps on feature 0 at 1, 2, 3: two cells each; two merged have 3 cells, all three have 4.
+    const stump = (x: number, v: number): RawTree => ({ left: [1, -1, -1], right: [2, -1, -1], feature: [0, 0, 0], threshold: [x, 0, 0], default_left: [1, 0, 0], value: [0, -v, v], cover: [10, 4, 6] });
+    const s = buildEnsemble([stump(1, 0.5), stump(2, 0.25), stump(3, 0.125)], ['a', 'b'], 0);
+    const r = Float32Array.from([0, 0, 1, 0, 1.5, 0, 2, 0, 2.5, 0, 3, 0, 9, 0, -Infinity, 0, Infinity, 0]);
+    const three = check(s, r, { groupCells: 3 });
+    expect(three.worst).toBeLessThan(1e-15);
+    expect(three.tables.groupCount).toBe(2);
+    expect([...three.tables.groupCells].sort()).toEqual([2, 3]);
+    const four = check(s, r, { groupCells: 4 });
+    expect(four.worst).toBeLessThan(1e-15);
+    expect(four.tables.groupCount).toBe(1);
+    expect([...four.tables.groupCells]).toEqual([4]);
+    expect([...four.tables.members]).toEqual([0, 1, 2]);
+    // Each stump's mean is (-4v + 6v) / 10 = 0.2v; x = 2.5 is right of 1 and 2 (v - 0.2v) and left of 3 (-v - 0.2v).
+    const out = new CellShap(four.tables).explainBatch(Float32Array.from([2.5, 0]), 1);
+    expect(out[0]).toBeCloseTo(0.5 - 0.2 * 0.5 + 0.25 - 0.2 * 0.25 + (-0.125 - 0.2 * 0.125), 14);
+    expect(out[1]).toBe(0);
   });
 
   it('trees with more than MAX_CELLS cells stay with Algorithm 2, beside tabled ones', () => {
@@ -147,20 +197,24 @@ describe('cell tables against Algorithm 2', () => {
     const { worst, tables } = check(mixed, testRows(mixed, 5, 300));
     expect(worst).toBeLessThan(1e-12);
     expect([...tables.untabled]).toEqual([1]);
+    expectGroupsValid(tables, GROUP_CELLS);
   });
 
   it('from 1 feature to more than the one-pass loop takes (8): the same contributions', () => {
     for (const features of [1, 7, 8, 9, 12]) {
       const wide = randomEnsemble(19 + features, 40, features, 4, 4);
-      const { worst } = check(wide, testRows(wide, 23, 300));
-      expect(worst).toBeLessThan(1e-12);
+      for (const options of [{}, { groupCells: 1 }]) {
+        const { worst } = check(wide, testRows(wide, 23, 300), options);
+        expect(worst).toBeLessThan(1e-12);
+      }
     }
   });
 
   it('a tree without splits adds nothing but its mean (in the bias)', () => {
     const leaf: RawTree = { left: [-1], right: [-1], feature: [0], threshold: [0], default_left: [0], value: [0.75], cover: [5] };
     const s = buildEnsemble([leaf, randomTree(rng(1), 3, [[0, 1], [2]])], ['a', 'b'], 0);
-    const { worst } = check(s, testRows(s, 2, 50));
+    const { worst, tables } = check(s, testRows(s, 2, 50));
     expect(worst).toBeLessThan(1e-15);
+    expect(tables.groupCount).toBe(1);
   });
 });

@@ -10,7 +10,11 @@
  * branches taken on the way to its leaf, so each (leaf, branches) term is computed once, and a cell's
  * contributions are the sum of its leaves' terms (summed per set of features first, see treeTable).
  *
- * Trees are served in groups, each with one table; so far each group is one tree (the ones that fit).
+ * Contributions add up over trees, so trees are merged into groups that share one table: a group's cells
+ * are the product, over the features its trees split on, of the intervals between the union of their
+ * thresholds, and a group cell's entry is the sum of its trees' entries for the cells that contain it
+ * (index mapping, addInto; nothing is recomputed). Groups are formed greedily (groupTrees): always the
+ * two whose merged table is smallest relative to their own two, while it has at most GROUP_CELLS cells.
  *
  * Scoring a row: one binary search per feature over the sorted union of all trees' thresholds gives the
  * row's interval of each feature; a group's cell is the sum of one offset per feature, stored interval by
@@ -26,12 +30,21 @@ import { LeafTerms, TreeShap, type TreeEnsemble } from './treeshap.ts';
 
 /** Cells per tree above which the tree is explained per row by Algorithm 2 instead. */
 export const MAX_CELLS = 8192;
+/** Cells a group of merged trees may have (a single tree may have up to MAX_CELLS). */
+export const GROUP_CELLS = 8192;
 /** (leaf, branches taken) combinations per tree above which the tree is explained per row by Algorithm 2. */
 const MAX_LEAF_PATTERNS = 1 << 16;
+/** Trees grouped together at most (the grouping holds a float32 per pair: 16 MB). */
+const GROUP_BLOCK = 2048;
 /** Models with up to this many features are served by the fast loop of CellShap.explain (sums in locals). */
 const FAST_FEATURES = 8;
 /** Spare zeros after the table: the fast loop reads FAST_FEATURES entries per cell (past the end would read undefined: slow). */
 const TABLE_PAD = FAST_FEATURES;
+
+export interface CellTableOptions {
+  /** Cells a merged group may have (default GROUP_CELLS; 0 or 1: no merging, one group per tree). */
+  readonly groupCells?: number;
+}
 
 export interface CellTables {
   readonly ensemble: TreeEnsemble;
@@ -69,6 +82,12 @@ function countLe(a: Float32Array, from: number, n: number, x: number): number {
     else hi = mid;
   }
   return lo;
+}
+
+function popcount(x: number): number {
+  x -= (x >>> 1) & 0x55555555;
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  return (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
 }
 
 /** One tree's features and thresholds; `ranks[j]` are global cut indices (ascending) of feature feats[j]. */
@@ -229,9 +248,112 @@ function addInto(out: Float64Array, start: number, stride: number, cells: number
   }
 }
 
+/**
+ * Greedy agglomerative grouping of `trees` (their cuts in `tcs`): while some pair of groups fits in `cap`
+ * cells merged, merge the pair whose merged cell count is smallest relative to the sum of theirs (lowest
+ * indices first on ties). Returns the groups as lists of indices into `trees`, in order of first member.
+ */
+function groupTrees(tcs: readonly TreeCuts[], cutCount: Int32Array, cap: number): number[][] {
+  const n = tcs.length;
+  const groups: number[][] = tcs.map((_, i) => [i]);
+  if (cap <= 1 || n < 2) return groups;
+  const nf = cutCount.length;
+  const wordStart = new Int32Array(nf + 1);
+  for (let f = 0; f < nf; f++) wordStart[f + 1] = wordStart[f]! + ((cutCount[f]! + 31) >>> 5);
+  const W = wordStart[nf]!;
+  // Per group, per feature, a bitset of the global cuts its trees use.
+  const bits = new Uint32Array(n * W);
+  const cells = new Float64Array(n);
+  // And the number of cuts per feature.
+  const count = new Int32Array(n * nf);
+  tcs.forEach((tc, i) => {
+    tc.feats.forEach((f, j) => {
+      for (const r of tc.ranks[j]!) bits[i * W + wordStart[f]! + (r >>> 5)]! |= 1 << (r & 31);
+      count[i * nf + f] = tc.ranks[j]!.length;
+    });
+    cells[i] = tc.cells;
+  });
+  const merged = (a: number, b: number): number => {
+    // A lower bound first (the union has at least as many cuts per feature as either).
+    let c = 1;
+    for (let f = 0; f < nf; f++) {
+      c *= Math.max(count[a * nf + f]!, count[b * nf + f]!) + 1;
+      if (c > cap) return Infinity;
+    }
+    c = 1;
+    for (let f = 0; f < nf; f++) {
+      let u = 0;
+      for (let w = wordStart[f]!; w < wordStart[f + 1]!; w++) u += popcount((bits[a * W + w]! | bits[b * W + w]!) >>> 0);
+      c *= u + 1;
+      if (c > cap) return Infinity;
+    }
+    return c;
+  };
+  // The merged cell count of every pair (Infinity above the cap; float32 holds counts up to 2^24 exactly).
+  const pair = new Float32Array(n * n).fill(Infinity);
+  const alive = new Uint8Array(n).fill(1);
+  const setPair = (i: number, j: number): void => {
+    const m = cells[i]! > cap || cells[j]! > cap ? Infinity : merged(i, j);
+    pair[i * n + j] = m;
+    pair[j * n + i] = m;
+  };
+  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) setPair(i, j);
+  const score = (i: number, j: number): number => pair[i * n + j]! / (cells[i]! + cells[j]!);
+  const bestScore = new Float64Array(n).fill(Infinity);
+  const bestWith = new Int32Array(n).fill(-1);
+  // Group i's best partner (the lowest index among equals).
+  const refresh = (i: number): void => {
+    bestScore[i] = Infinity;
+    bestWith[i] = -1;
+    for (let j = 0; j < n; j++) {
+      if (j === i || !alive[j]) continue;
+      const s = score(i, j);
+      if (s < bestScore[i]!) {
+        bestScore[i] = s;
+        bestWith[i] = j;
+      }
+    }
+  };
+  for (let i = 0; i < n; i++) refresh(i);
+  for (;;) {
+    let a = -1;
+    for (let i = 0; i < n; i++) if (alive[i] && bestScore[i]! < Infinity && (a < 0 || bestScore[i]! < bestScore[a]!)) a = i;
+    if (a < 0) break;
+    let b = bestWith[a]!;
+    if (b < a) [a, b] = [b, a];
+    cells[a] = pair[a * n + b]!;
+    for (let w = 0; w < W; w++) bits[a * W + w]! |= bits[b * W + w]!;
+    for (let f = 0; f < nf; f++) {
+      let u = 0;
+      for (let w = wordStart[f]!; w < wordStart[f + 1]!; w++) u += popcount(bits[a * W + w]!);
+      count[a * nf + f] = u;
+    }
+    alive[b] = 0;
+    groups[a]!.push(...groups[b]!);
+    groups[b] = [];
+    // Only pairs with a change: a's row is recomputed, and groups whose best partner was a or b look again;
+    // the others only compare their best with a.
+    for (let j = 0; j < n; j++) if (j !== a && alive[j]) setPair(a, j);
+    for (let i = 0; i < n; i++) {
+      if (!alive[i] || i === a) continue;
+      if (bestWith[i] === a || bestWith[i] === b) refresh(i);
+      else {
+        const s = score(i, a);
+        if (s < bestScore[i]! || (s === bestScore[i]! && a < bestWith[i]!)) {
+          bestScore[i] = s;
+          bestWith[i] = a;
+        }
+      }
+    }
+    refresh(a);
+  }
+  return groups.filter((g) => g.length > 0).map((g) => g.sort((x, y) => x - y));
+}
+
 /** Builds the cell tables of `e` (once per model load, in the model worker). */
-export function buildCellTables(e: TreeEnsemble): CellTables {
+export function buildCellTables(e: TreeEnsemble, options: CellTableOptions = {}): CellTables {
   const nf = e.numFeatures;
+  const cap = Math.min(options.groupCells ?? GROUP_CELLS, 1 << 24);
   const perFeature: Set<number>[] = Array.from({ length: nf }, () => new Set());
   const perTree: Map<number, Set<number>>[] = [];
   for (let t = 0; t < e.treeCount; t++) {
@@ -282,7 +404,11 @@ export function buildCellTables(e: TreeEnsemble): CellTables {
     treePaths.push(paths);
   }
 
-  const groups = tcs.map((_, i) => [i]);
+  // Grouping keeps a cell count per pair: in blocks of GROUP_BLOCK trees for big ensembles.
+  const groups: number[][] = [];
+  for (let from = 0; from < tcs.length; from += GROUP_BLOCK) {
+    for (const g of groupTrees(tcs.slice(from, from + GROUP_BLOCK), cutCount, cap)) groups.push(g.map((i) => i + from));
+  }
   const G = groups.length;
   const memberStart = new Int32Array(G + 1);
   const members: number[] = [];
@@ -295,6 +421,7 @@ export function buildCellTables(e: TreeEnsemble): CellTables {
   // The last row of `index` stays zero (see CellShap.explain).
   const index = new Int32Array((intervalRow[nf]! + 1) * G);
   const groupFeats: number[][] = [];
+  const groupRanks: number[][][] = [];
   let tableLength = 0;
   groups.forEach((g, gi) => {
     for (const i of g) members.push(tabled[i]!);
@@ -310,6 +437,7 @@ export function buildCellTables(e: TreeEnsemble): CellTables {
     const feats = [...union.keys()].sort((x, y) => x - y);
     const ranks = feats.map((f) => [...union.get(f)!].sort((x, y) => x - y));
     groupFeats.push(feats);
+    groupRanks.push(ranks);
     groupCells[gi] = ranks.reduce((c, r) => c * (r.length + 1), 1);
     for (const f of feats) groupFeature.push(f);
     featureStart[gi + 1] = groupFeature.length;
@@ -334,9 +462,38 @@ export function buildCellTables(e: TreeEnsemble): CellTables {
   const leafTerms = new LeafTerms(e);
   groups.forEach((g, gi) => {
     const feats = groupFeats[gi]!;
+    const ranks = groupRanks[gi]!;
     const at = tableStart[gi]!;
-    // The group is its tree: its table is the tree's, in place.
-    treeTable(e, tabled[g[0]!]!, tcs[g[0]!]!, treePaths[g[0]!]!, cuts, cutStart, leafTerms, table, at, nf, Int32Array.from(feats));
+    if (g.length === 1) {
+      // The group is its tree: its table is the tree's, in place.
+      treeTable(e, tabled[g[0]!]!, tcs[g[0]!]!, treePaths[g[0]!]!, cuts, cutStart, leafTerms, table, at, nf, Int32Array.from(feats));
+      return;
+    }
+    // A group cell's entry is the sum of each member's entry for the member cell that contains it. Per
+    // member and group feature j, off[j][d] is the member cell that group-local interval d lies in
+    // (the member's interval there times the member's stride for the feature).
+    const radix = ranks.map((r) => r.length + 1);
+    for (const i of g) {
+      const tc = tcs[i]!;
+      const k = tc.feats.length;
+      const own = new Float64Array(tc.cells * k);
+      treeTable(e, tabled[i]!, tc, treePaths[i]!, cuts, cutStart, leafTerms, own, 0, k, Int32Array.from(tc.feats, (_, j) => j));
+      const off: Int32Array[] = radix.map((n) => new Int32Array(n));
+      let mStride = 1;
+      tc.feats.forEach((f, q) => {
+        const j = feats.indexOf(f);
+        const mr = tc.ranks[q]!;
+        const gr = ranks[j]!;
+        let li = 0;
+        for (let d = 1; d < radix[j]!; d++) {
+          // Group interval d starts at the group's cut d - 1: the member's interval there counts its cuts up to it.
+          while (li < mr.length && mr[li]! <= gr[d - 1]!) li++;
+          off[j]![d] = li * mStride;
+        }
+        mStride *= mr.length + 1;
+      });
+      addInto(table, at, nf, groupCells[gi]!, radix, off, own, Int32Array.from(tc.feats));
+    }
   });
   return {
     ensemble: e,
