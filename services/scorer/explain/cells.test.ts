@@ -139,6 +139,18 @@ describe('cell tables (merged trees) against Algorithm 2', () => {
     }
   });
 
+  it('grouped in blocks of trees (as big ensembles are): groups within blocks, the same contributions', () => {
+    const r = check(e, rows, { groupBlock: 7 });
+    expect(r.worst).toBeLessThan(1e-12);
+    expectGroupsValid(r.tables, GROUP_CELLS);
+    // Trees are numbered in order here (all are tabled), so a group's members lie in one block of 7.
+    for (let g = 0; g < r.tables.groupCount; g++) {
+      const m = [...r.tables.members.subarray(r.tables.memberStart[g]!, r.tables.memberStart[g + 1]!)];
+      expect(new Set(m.map((t) => Math.floor(t / 7))).size).toBe(1);
+    }
+    expect(r.tables.groupCount).toBeGreaterThan(check(e, rows).tables.groupCount);
+  });
+
   it('a row with a missing value is explained by Algorithm 2, with each node default direction', () => {
     const nf = e.numFeatures;
     const missing = Float32Array.from(rows.subarray(0, 50 * nf));

@@ -44,6 +44,8 @@ const TABLE_PAD = FAST_FEATURES;
 export interface CellTableOptions {
   /** Cells a merged group may have (default GROUP_CELLS; 0 or 1: no merging, one group per tree). */
   readonly groupCells?: number;
+  /** Trees grouped together at most (default GROUP_BLOCK). */
+  readonly groupBlock?: number;
 }
 
 export interface CellTables {
@@ -405,9 +407,10 @@ export function buildCellTables(e: TreeEnsemble, options: CellTableOptions = {})
   }
 
   // Grouping keeps a cell count per pair: in blocks of GROUP_BLOCK trees for big ensembles.
+  const block = Math.max(1, options.groupBlock ?? GROUP_BLOCK);
   const groups: number[][] = [];
-  for (let from = 0; from < tcs.length; from += GROUP_BLOCK) {
-    for (const g of groupTrees(tcs.slice(from, from + GROUP_BLOCK), cutCount, cap)) groups.push(g.map((i) => i + from));
+  for (let from = 0; from < tcs.length; from += block) {
+    for (const g of groupTrees(tcs.slice(from, from + block), cutCount, cap)) groups.push(g.map((i) => i + from));
   }
   const G = groups.length;
   const memberStart = new Int32Array(G + 1);
