@@ -115,6 +115,30 @@ function expectGroupsValid(tb: ReturnType<typeof buildCellTables>, cap: number):
   for (const t of tb.untabled) expect(seen.has(t)).toBe(false);
 }
 
+/** A chain: split i on feature features[i % features.length] at thresholds[i], its left child a leaf, its right the next split. */
+function chainTree(n: number, features: number[], threshold: (i: number) => number): RawTree {
+  const chain: Tree = { left: [], right: [], feature: [], threshold: [], default_left: [], value: [], cover: [] };
+  for (let i = 0; i < n; i++) {
+    const k = chain.left.length;
+    chain.left.push(k + 1, -1);
+    chain.right.push(k + 2, -1);
+    chain.feature.push(features[i % features.length]!, 0);
+    chain.threshold.push(Math.fround(threshold(i)), 0);
+    chain.default_left.push(0, 0);
+    chain.value.push(0, Math.fround(Math.sin(i)));
+    chain.cover.push(0, 1 + (i % 7));
+  }
+  chain.left.push(-1);
+  chain.right.push(-1);
+  chain.feature.push(0);
+  chain.threshold.push(0);
+  chain.default_left.push(0);
+  chain.value.push(0.5);
+  chain.cover.push(3);
+  for (let k = chain.left.length - 1; k >= 0; k--) if (chain.left[k]! >= 0) chain.cover[k] = chain.cover[chain.left[k]!]! + chain.cover[chain.right[k]!]!;
+  return chain;
+}
+
 describe('cell tables (merged trees) against Algorithm 2', () => {
   const e = randomEnsemble(7, 60, 5, 4, 6);
   const rows = testRows(e, 11, 500);
@@ -182,26 +206,7 @@ describe('cell tables (merged trees) against Algorithm 2', () => {
 
   it('trees with more than MAX_CELLS cells stay with Algorithm 2, beside tabled ones', () => {
     // A chain alternating between features 0 and 1 with 100 thresholds each: 101 x 101 cells.
-    const n = 200;
-    const chain: Tree = { left: [], right: [], feature: [], threshold: [], default_left: [], value: [], cover: [] };
-    for (let i = 0; i < n; i++) {
-      const k = chain.left.length;
-      chain.left.push(k + 1, -1);
-      chain.right.push(k + 2, -1);
-      chain.feature.push(i % 2, 0);
-      chain.threshold.push(Math.fround((i >> 1) / 10 - 5), 0);
-      chain.default_left.push(0, 0);
-      chain.value.push(0, Math.fround(Math.sin(i)));
-      chain.cover.push(0, 1 + (i % 7));
-    }
-    chain.left.push(-1);
-    chain.right.push(-1);
-    chain.feature.push(0);
-    chain.threshold.push(0);
-    chain.default_left.push(0);
-    chain.value.push(0.5);
-    chain.cover.push(3);
-    for (let k = chain.left.length - 1; k >= 0; k--) if (chain.left[k]! >= 0) chain.cover[k] = chain.cover[chain.left[k]!]! + chain.cover[chain.right[k]!]!;
+    const chain = chainTree(200, [0, 1], (i) => (i >> 1) / 10 - 5);
     expect(101 * 101).toBeGreaterThan(MAX_CELLS);
     const rnd = rng(3);
     const small = Array.from({ length: 10 }, () => randomTree(rnd, 3, [[-1, 0, 1], [-2, 2]]));
@@ -212,7 +217,16 @@ describe('cell tables (merged trees) against Algorithm 2', () => {
     expectGroupsValid(tables, GROUP_CELLS);
   });
 
-  it('from 1 feature to more than the one-pass loop takes (8): the same contributions', () => {
+  it('a tree with few cells but paths too deep to tabulate (40 splits on one feature) stays with Algorithm 2', () => {
+    const chain = chainTree(40, [0], (i) => i / 8 - 2);
+    const rnd = rng(8);
+    const mixed = buildEnsemble([randomTree(rnd, 3, [[-1, 0, 1], [-2, 2]]), chain, randomTree(rnd, 3, [[-1, 0.5], [0]])], ['a', 'b'], 0);
+    const { worst, tables } = check(mixed, testRows(mixed, 6, 300));
+    expect(worst).toBeLessThan(1e-12);
+    expect([...tables.untabled]).toEqual([1]);
+  });
+
+  it('from 1 feature to more than the fast loop takes (8): the same contributions', () => {
     for (const features of [1, 7, 8, 9, 12]) {
       const wide = randomEnsemble(19 + features, 40, features, 4, 4);
       for (const options of [{}, { groupCells: 1 }]) {

@@ -104,22 +104,21 @@ function leafPaths(e: TreeEnsemble, t: number): number[][] | undefined {
   const base = e.offset[t]!;
   const paths: number[][] = [];
   const stack: number[] = [];
-  const walk = (v: number): void => {
-    stack.push(v);
-    if (e.left[base + v]! < 0) paths.push([...stack]);
-    else {
-      walk(e.left[base + v]!);
-      walk(e.right[base + v]!);
-    }
-    stack.pop();
-  };
-  walk(0);
   let patterns = 0;
-  for (const p of paths) {
-    if (p.length > 31) return undefined;
-    patterns += 2 ** (p.length - 1);
-    if (patterns > MAX_LEAF_PATTERNS) return undefined;
-  }
+  // False as soon as the patterns are too many, or a path too deep for a 31-bit pattern (which also bounds
+  // the recursion): the walk stops there.
+  const walk = (v: number): boolean => {
+    stack.push(v);
+    if (stack.length > 31) return false;
+    if (e.left[base + v]! < 0) {
+      paths.push([...stack]);
+      patterns += 2 ** (stack.length - 1);
+      if (patterns > MAX_LEAF_PATTERNS) return false;
+    } else if (!walk(e.left[base + v]!) || !walk(e.right[base + v]!)) return false;
+    stack.pop();
+    return true;
+  };
+  if (!walk(0)) return undefined;
   return paths;
 }
 
