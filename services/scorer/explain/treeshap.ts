@@ -8,7 +8,8 @@
  *
  * Pure and allocation-free per row: the ensemble is flattened into typed arrays (one offset per tree)
  * and the algorithm's path stack is preallocated once per ensemble. This is the reference; the scorer
- * serves its results through cell tables (cells.ts), built with this code at model load.
+ * serves its results through cell tables (cells.ts), built at model load from the leaf terms (LeafTerms)
+ * this file also computes.
  */
 
 /** One ensemble's trees, flattened: node `k` of tree `t` is index `offset[t] + k`; children are tree-local. */
@@ -119,6 +120,60 @@ class Path {
   }
 }
 
+/** Algorithm 2's EXTEND of the path at `at` (of `depth` + 1 elements once extended). */
+function extend(p: Path, at: number, depth: number, zero: number, one: number, feature: number): void {
+  const { f, z, o, w } = p;
+  f[at + depth] = feature;
+  z[at + depth] = zero;
+  o[at + depth] = one;
+  w[at + depth] = depth === 0 ? 1 : 0;
+  for (let i = depth - 1; i >= 0; i--) {
+    w[at + i + 1] = w[at + i + 1]! + (one * w[at + i]! * (i + 1)) / (depth + 1);
+    w[at + i] = (zero * w[at + i]! * (depth - i)) / (depth + 1);
+  }
+}
+
+/** Algorithm 2's UNWIND of element `index` from the path at `at`. */
+function unwind(p: Path, at: number, depth: number, index: number): void {
+  const { f, z, o, w } = p;
+  const one = o[at + index]!;
+  const zero = z[at + index]!;
+  let next = w[at + depth]!;
+  for (let i = depth - 1; i >= 0; i--) {
+    if (one !== 0) {
+      const tmp = w[at + i]!;
+      w[at + i] = (next * (depth + 1)) / ((i + 1) * one);
+      next = tmp - (w[at + i]! * zero * (depth - i)) / (depth + 1);
+    } else {
+      w[at + i] = (w[at + i]! * (depth + 1)) / (zero * (depth - i));
+    }
+  }
+  for (let i = index; i < depth; i++) {
+    f[at + i] = f[at + i + 1]!;
+    z[at + i] = z[at + i + 1]!;
+    o[at + i] = o[at + i + 1]!;
+  }
+}
+
+/** The total permutation weight of the path at `at` with element `index` unwound (without unwinding it). */
+function unwoundSum(p: Path, at: number, depth: number, index: number): number {
+  const { z, o, w } = p;
+  const one = o[at + index]!;
+  const zero = z[at + index]!;
+  let next = w[at + depth]!;
+  let total = 0;
+  for (let i = depth - 1; i >= 0; i--) {
+    if (one !== 0) {
+      const tmp = (next * (depth + 1)) / ((i + 1) * one);
+      total += tmp;
+      next = w[at + i]! - tmp * zero * ((depth - i) / (depth + 1));
+    } else {
+      total += w[at + i]! / zero / ((depth - i) / (depth + 1));
+    }
+  }
+  return total;
+}
+
 /** Computes contributions for many rows; holds the path stack. */
 export class TreeShap {
   private readonly path: Path;
@@ -160,61 +215,11 @@ export class TreeShap {
     return out;
   }
 
-  private extend(at: number, depth: number, zero: number, one: number, feature: number): void {
-    const { f, z, o, w } = this.path;
-    f[at + depth] = feature;
-    z[at + depth] = zero;
-    o[at + depth] = one;
-    w[at + depth] = depth === 0 ? 1 : 0;
-    for (let i = depth - 1; i >= 0; i--) {
-      w[at + i + 1] = w[at + i + 1]! + (one * w[at + i]! * (i + 1)) / (depth + 1);
-      w[at + i] = (zero * w[at + i]! * (depth - i)) / (depth + 1);
-    }
-  }
-
-  private unwind(at: number, depth: number, index: number): void {
-    const { f, z, o, w } = this.path;
-    const one = o[at + index]!;
-    const zero = z[at + index]!;
-    let next = w[at + depth]!;
-    for (let i = depth - 1; i >= 0; i--) {
-      if (one !== 0) {
-        const tmp = w[at + i]!;
-        w[at + i] = (next * (depth + 1)) / ((i + 1) * one);
-        next = tmp - (w[at + i]! * zero * (depth - i)) / (depth + 1);
-      } else {
-        w[at + i] = (w[at + i]! * (depth + 1)) / (zero * (depth - i));
-      }
-    }
-    for (let i = index; i < depth; i++) {
-      f[at + i] = f[at + i + 1]!;
-      z[at + i] = z[at + i + 1]!;
-      o[at + i] = o[at + i + 1]!;
-    }
-  }
-
-  private unwoundSum(at: number, depth: number, index: number): number {
-    const { z, o, w } = this.path;
-    const one = o[at + index]!;
-    const zero = z[at + index]!;
-    let next = w[at + depth]!;
-    let total = 0;
-    for (let i = depth - 1; i >= 0; i--) {
-      if (one !== 0) {
-        const tmp = (next * (depth + 1)) / ((i + 1) * one);
-        total += tmp;
-        next = w[at + i]! - tmp * zero * ((depth - i) / (depth + 1));
-      } else {
-        total += w[at + i]! / zero / ((depth - i) / (depth + 1));
-      }
-    }
-    return total;
-  }
-
   /** Algorithm 2's RECURSE for `node` (tree-local), the parent's path starting at `parentAt`. */
   private recurse(node: number, depth: number, parentAt: number, zero: number, one: number, feature: number): void {
     const e = this.ensemble;
-    const { f, z, o, w } = this.path;
+    const p = this.path;
+    const { f, z, o, w } = p;
     const at = parentAt + depth + 1;
     for (let i = 0; i <= depth; i++) {
       f[at + i] = f[parentAt + i]!;
@@ -222,14 +227,14 @@ export class TreeShap {
       o[at + i] = o[parentAt + i]!;
       w[at + i] = w[parentAt + i]!;
     }
-    this.extend(at, depth, zero, one, feature);
+    extend(p, at, depth, zero, one, feature);
     const k = this.base + node;
     const l = e.left[k]!;
     if (l < 0) {
       const v = e.value[k]!;
       const phi = this.phi;
       for (let i = 1; i <= depth; i++) {
-        const s = this.unwoundSum(at, depth, i);
+        const s = unwoundSum(p, at, depth, i);
         const j = this.phiOffset + f[at + i]!;
         phi[j] = phi[j]! + s * (o[at + i]! - z[at + i]!) * v;
       }
@@ -250,11 +255,65 @@ export class TreeShap {
     if (index !== depth + 1) {
       inZero = z[at + index]!;
       inOne = o[at + index]!;
-      this.unwind(at, depth, index);
+      unwind(p, at, depth, index);
       depth -= 1;
     }
     this.recurse(hot, depth + 1, at, hotZero * inZero, inOne, split);
     this.recurse(cold, depth + 1, at, coldZero * inZero, 0, split);
+  }
+}
+
+/**
+ * One leaf's share of Algorithm 2. RECURSE adds into the contributions at each leaf only, and what it adds
+ * at a leaf depends on the row only through which of the branches on the way to the leaf the row takes
+ * ("hot") and which it does not ("cold"): Algorithm 2's result for a row is the sum, over the tree's
+ * leaves, of these leaf terms. `terms` follows RECURSE down one root-to-leaf path with the same arithmetic
+ * (EXTEND, UNWIND, the unwound sums), so each term is what Algorithm 2 adds at that leaf, to the bit; only
+ * the order in which a caller sums the leaves can differ (Algorithm 2 visits hot children first).
+ */
+export class LeafTerms {
+  private readonly path: Path;
+
+  constructor(readonly ensemble: TreeEnsemble) {
+    this.path = new Path(ensemble.maxDepth);
+  }
+
+  /**
+   * The terms of the leaf at the end of `nodes[0 .. count]` (tree-local nodes of tree `t`, root first, each
+   * a child of the one before, the leaf last) when the row takes the path's branch at `nodes[j]` iff bit j
+   * of `hot` is set. Writes the features into `features` and the amounts into `amounts` (one per distinct
+   * feature split on along the path) and returns how many.
+   */
+  terms(t: number, nodes: ArrayLike<number>, count: number, hot: number, features: Int32Array, amounts: Float64Array): number {
+    const e = this.ensemble;
+    const p = this.path;
+    const { f, z, o } = p;
+    const base = e.offset[t]!;
+    let depth = 0;
+    extend(p, 0, 0, 1, 1, -1);
+    for (let j = 0; j + 1 < count; j++) {
+      const k = base + nodes[j]!;
+      const split = e.feature[k]!;
+      const zero = e.cover[base + nodes[j + 1]!]! / e.cover[k]!;
+      let inZero = 1;
+      let inOne = 1;
+      let index = 0;
+      for (; index <= depth; index++) if (f[index] === split) break;
+      if (index !== depth + 1) {
+        inZero = z[index]!;
+        inOne = o[index]!;
+        unwind(p, 0, depth, index);
+        depth -= 1;
+      }
+      extend(p, 0, depth + 1, zero * inZero, (hot >> j) & 1 ? inOne : 0, split);
+      depth += 1;
+    }
+    const v = e.value[base + nodes[count - 1]!]!;
+    for (let i = 1; i <= depth; i++) {
+      features[i - 1] = f[i]!;
+      amounts[i - 1] = unwoundSum(p, 0, depth, i) * (o[i]! - z[i]!) * v;
+    }
+    return depth;
   }
 }
 
