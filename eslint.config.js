@@ -17,6 +17,12 @@ export default tseslint.config(
     },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true }],
+      // kafkajs' values come through services/shared/kafka/kafkajs.ts, which patches kafkajs before it loads.
+      '@typescript-eslint/no-restricted-imports': ['error', { paths: [{ name: 'kafkajs', message: "import kafkajs' values from services/shared/kafka/kafkajs.ts (it patches kafkajs before it loads); types may come from 'kafkajs'", allowTypeImports: true }] }],
     },
+  },
+  {
+    files: ['services/shared/kafka/kafkajs.ts', 'services/shared/kafka/*.test.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': 'off' },
   },
 );

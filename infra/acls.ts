@@ -11,7 +11,8 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import kafkajs, { type Admin } from 'kafkajs';
+import type { Admin } from 'kafkajs';
+import kafkajs from '../services/shared/kafka/kafkajs.ts';
 import { REPO_ROOT } from '../services/shared/schemas.ts';
 import { topicNamesFromEnv, TOPICS_FILE } from '../services/shared/kafka/topics.ts';
 

@@ -6,7 +6,8 @@
  *   node --import tsx bench/probes/transaction-steps.ts [transactions=200]
  */
 import { randomUUID } from 'node:crypto';
-import { Kafka, logLevel, type KafkaConfig } from 'kafkajs';
+import type { KafkaConfig } from 'kafkajs';
+import { Kafka, logLevel } from '../../services/shared/kafka/kafkajs.ts';
 import { connectionFromEnv } from '../../services/shared/kafka/connection.ts';
 import { percentile, round } from '../lib/stats.ts';
 

@@ -1,6 +1,7 @@
 /** Test helpers against the real broker and registry provided by the global setup. */
 import { randomUUID } from 'node:crypto';
-import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
+import type { KafkaMessage } from 'kafkajs';
+import { Kafka, logLevel } from '../../services/shared/kafka/kafkajs.ts';
 import { inject } from 'vitest';
 import { ensureTopics, TOPICS_FILE } from '../../services/shared/kafka/topics.ts';
 import { AvroRegistry } from '../../services/shared/registry.ts';

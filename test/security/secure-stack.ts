@@ -9,7 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel } from '../../services/shared/kafka/kafkajs.ts';
 import { aclBindings, applyAcls, loadAclFile } from '../../infra/acls.ts';
 import * as sec from '../../infra/local/security.ts';
 import { down, secureBrokerOptions, up, type StackOptions } from '../../infra/local/stack.ts';

@@ -9,7 +9,8 @@
  */
 // Before kafkajs is first loaded: see kafkajs-patch.ts.
 import '../../shared/kafka/kafkajs-patch.ts';
-import { Partitioners, type EachBatchPayload, type Kafka, type Producer } from 'kafkajs';
+import type { EachBatchPayload, Kafka, Producer } from 'kafkajs';
+import { Partitioners } from '../../shared/kafka/kafkajs.ts';
 import { errorCode, isRetriable } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/log.ts';
 import type { AvroRegistry } from '../../shared/registry.ts';

@@ -7,7 +7,8 @@
  */
 // Before kafkajs is first loaded: see kafkajs-patch.ts.
 import '../../shared/kafka/kafkajs-patch.ts';
-import { AssignerProtocol, type PartitionAssigner } from 'kafkajs';
+import type { PartitionAssigner } from 'kafkajs';
+import { AssignerProtocol } from '../../shared/kafka/kafkajs.ts';
 
 /** Pure: the assignment of `partitions` per topic over `members`. */
 export function copartitionedAssignment(members: readonly string[], topics: readonly { topic: string; partitions: readonly number[] }[]): Map<string, Record<string, number[]>> {

@@ -8,7 +8,8 @@
  */
 // Before kafkajs is first loaded: see kafkajs-patch.ts.
 import '../../shared/kafka/kafkajs-patch.ts';
-import { Partitioners, type EachBatchPayload, type Kafka, type Producer } from 'kafkajs';
+import type { EachBatchPayload, Kafka, Producer } from 'kafkajs';
+import { Partitioners } from '../../shared/kafka/kafkajs.ts';
 import { errorCode, isRetriable, ServiceError } from '../../shared/errors.ts';
 import type { AvroRegistry } from '../../shared/registry.ts';
 import { CoPartitionedAssigner } from './assigner.ts';

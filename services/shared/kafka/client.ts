@@ -2,11 +2,9 @@
  * The Kafka adapter: the only module that constructs kafkajs clients. kafkajs is no longer actively
  * maintained; keeping construction here lets a librdkafka-based client replace it behind the same seams.
  */
-// Must stay the first imports: they replace kafkajs internals before kafkajs is loaded.
-import './kafkajs-patch.ts';
-import './kip447.ts';
 import { createRequire } from 'node:module';
-import { Kafka, logLevel, Partitioners, type KafkaConfig, type LogEntry, type Producer, type ProducerConfig } from 'kafkajs';
+import type { KafkaConfig, LogEntry, Producer, ProducerConfig } from 'kafkajs';
+import { Kafka, logLevel, Partitioners } from './kafkajs.ts';
 import type { ConnectionConfig } from './connection.ts';
 
 export type KafkaLogLevel = 'error' | 'warn' | 'info' | 'debug';

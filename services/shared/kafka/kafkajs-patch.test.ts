@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { groupMessagesPerPartition, kafkajsPatched } from './kafkajs-patch.ts';
+import { createSendMessages } from './send-messages.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -26,5 +27,6 @@ describe('kafkajs groupMessagesPerPartition replacement', () => {
     expect(kafkajsPatched).toBe(true);
     await import('kafkajs');
     expect(require('kafkajs/src/producer/groupMessagesPerPartition.js')).toBe(groupMessagesPerPartition);
+    expect(require('kafkajs/src/producer/sendMessages.js')).toBe(createSendMessages);
   });
 });
