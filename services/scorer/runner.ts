@@ -20,7 +20,7 @@ import { idempotentRetry } from '../shared/kafka/client.ts';
 import { createGroupConsumer } from '../shared/kafka/consumer.ts';
 import { generationOf, type Generation } from '../shared/kafka/kip447.ts';
 import { ClientSupervisor, StaleSessionError, type SessionContext } from '../shared/kafka/supervisor.ts';
-import { commitTransaction, isFencedCommit, isProducerFailure, produceThenCommit } from '../shared/kafka/transaction.ts';
+import { commitTransaction, isFencedCommit, isProducerFailure, produceThenCommit, TRANSACTION_TIMEOUT_MS } from '../shared/kafka/transaction.ts';
 import { Lifecycle, type LifecycleState } from '../shared/lifecycle.ts';
 import type { AvroRegistry } from '../shared/registry.ts';
 import { processBatch, type BatchOutput, type Scorer } from './batch.ts';
@@ -126,7 +126,7 @@ export class ScoringRunner {
     const { kafka, config, events } = this.deps;
     const producer =
       config.delivery === 'exactly-once'
-        ? kafka.producer({ transactionalId: config.transactionalId, idempotent: true, maxInFlightRequests: 1, transactionTimeout: 60_000, retry: IDEMPOTENT_RETRY })
+        ? kafka.producer({ transactionalId: config.transactionalId, idempotent: true, maxInFlightRequests: 1, transactionTimeout: TRANSACTION_TIMEOUT_MS, retry: IDEMPOTENT_RETRY })
         : kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: IDEMPOTENT_RETRY });
     // eslint-disable-next-line prefer-const -- assigned after the consumer that refers to it
     let session: Session;

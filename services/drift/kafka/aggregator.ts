@@ -33,7 +33,7 @@ import type { DriftConfig } from '../config.ts';
 import { evaluateWindow, type WindowResult } from '../statistics/evaluate.ts';
 import type { DriftInstrumentation } from '../events.ts';
 import { GroupConsumer } from './group-consumer.ts';
-import { commitTransaction, isProducerFailure } from '../../shared/kafka/transaction.ts';
+import { commitTransaction, isProducerFailure, TRANSACTION_TIMEOUT_MS } from '../../shared/kafka/transaction.ts';
 import type { Layout } from '../windows/layout.ts';
 import { Lock } from '../lock.ts';
 import { PerformanceCounts, summarize } from '../statistics/performance.ts';
@@ -195,7 +195,7 @@ export class DriftAggregator {
 
   private async ensureProducer(): Promise<Producer> {
     if (!this.producer) {
-      const p = this.d.kafka.producer({ transactionalId: this.groupId, createPartitioner: Partitioners.DefaultPartitioner, idempotent: true, maxInFlightRequests: 1, transactionTimeout: 60_000, retry: IDEMPOTENT_RETRY });
+      const p = this.d.kafka.producer({ transactionalId: this.groupId, createPartitioner: Partitioners.DefaultPartitioner, idempotent: true, maxInFlightRequests: 1, transactionTimeout: TRANSACTION_TIMEOUT_MS, retry: IDEMPOTENT_RETRY });
       await p.connect();
       this.producer = p;
     }

@@ -17,7 +17,7 @@ import { partialKey, partitionCheckpointFrom, partitionCheckpointMetadata, perfo
 import type { DriftConfig } from '../config.ts';
 import type { DriftInstrumentation } from '../events.ts';
 import { GroupConsumer } from './group-consumer.ts';
-import { commitTransaction, isProducerFailure } from '../../shared/kafka/transaction.ts';
+import { commitTransaction, isProducerFailure, TRANSACTION_TIMEOUT_MS } from '../../shared/kafka/transaction.ts';
 import { OutcomeJoin } from '../windows/join.ts';
 import type { Layout } from '../windows/layout.ts';
 import { Lock } from '../lock.ts';
@@ -140,7 +140,7 @@ export class DriftInstance {
       createPartitioner: Partitioners.DefaultPartitioner,
       idempotent: true,
       maxInFlightRequests: 1,
-      transactionTimeout: 60_000,
+      transactionTimeout: TRANSACTION_TIMEOUT_MS,
       retry: IDEMPOTENT_RETRY,
     });
   }

@@ -18,7 +18,7 @@ import { connect as tlsConnect } from 'node:tls';
 import type { Admin, Kafka } from 'kafkajs';
 import { ServiceError } from '../errors.ts';
 import type { ConnectionConfig } from './connection.ts';
-import { topicDefinition } from './topics.ts';
+import { TOPIC_VISIBLE_WITHIN_MS, topicDefinition } from './topics.ts';
 
 /** The principal the broker will see: the SASL user, else the client certificate's CN, else ANONYMOUS. */
 export function principalOf(conn: ConnectionConfig): string {
@@ -184,13 +184,24 @@ export async function checkAccess(kafka: Kafka, conn: ConnectionConfig, needs: C
     for (const role of needs.roles) {
       const topic = needs.names[role] ?? topicDefinition(role).name;
       if (visible.has(topic)) continue;
+      // On a multi-broker cluster a topic just created (by this service or an admin) reaches each broker's
+      // metadata a moment later: an unknown topic is asked again for TOPIC_VISIBLE_WITHIN_MS before it is missing.
       let cause: unknown;
-      try {
-        await admin.fetchTopicMetadata({ topics: [topic] });
-        continue;
-      } catch (e) {
-        cause = e;
+      const until = Date.now() + TOPIC_VISIBLE_WITHIN_MS;
+      for (;;) {
+        try {
+          await admin.fetchTopicMetadata({ topics: [topic] });
+          cause = undefined;
+          break;
+        } catch (e) {
+          cause = e;
+        }
+        const c = cause as { type?: string; originalError?: { type?: string } };
+        const unknown = (c.type ?? c.originalError?.type) === 'UNKNOWN_TOPIC_OR_PARTITION';
+        if (!unknown || Date.now() >= until) break;
+        await new Promise((r) => setTimeout(r, 250));
       }
+      if (cause === undefined) continue;
       const explained = explainKafkaError(cause, conn, { topic });
       if (explained) throw new ServiceError(explained.code, `${explained.message} (role ${role}, ${topicDefinition(role).env})`, false, { ...explained.context, role });
       throw new ServiceError('TOPIC_MISSING', `topic ${topic} (role ${role}, ${topicDefinition(role).env}) does not exist; create it as an admin (from infra/topics.json) or set ${createVar}=true`, false, { topic, role, variables: [topicDefinition(role).env, createVar] }, { cause });

@@ -62,6 +62,9 @@ export function replicationFor(def: Pick<TopicDefinition, 'replicationFactor' | 
   return { replicationFactor, minInsyncReplicas };
 }
 
+/** How long a topic that should exist may stay unknown to the broker asked (metadata propagation between brokers). */
+export const TOPIC_VISIBLE_WITHIN_MS = 5000;
+
 /**
  * Creates the topics for `roles` (with the names in `names`) if missing. Idempotent; an existing topic
  * with a different partition count is reported, not changed. Replication follows `replicationFor` on the
@@ -91,9 +94,16 @@ export async function ensureTopics(
     try {
       await admin.createTopics({ topics: missing, waitForLeaders: true });
     } catch (e) {
-      // Another instance may have created them concurrently; re-check before failing.
-      const now = new Set(await admin.listTopics());
-      const still = missing.filter((t) => !now.has(t.topic)).map((t) => t.topic);
+      // Another instance may have created them concurrently, or (several brokers) they exist and the broker
+      // asked does not know yet: re-check for TOPIC_VISIBLE_WITHIN_MS before failing.
+      const until = Date.now() + TOPIC_VISIBLE_WITHIN_MS;
+      let still: string[];
+      for (;;) {
+        const now = new Set(await admin.listTopics());
+        still = missing.filter((t) => !now.has(t.topic)).map((t) => t.topic);
+        if (still.length === 0 || Date.now() >= until) break;
+        await new Promise((r) => setTimeout(r, 250));
+      }
       if (still.length > 0) throw new ServiceError('TOPIC_SETUP_FAILED', `could not create topics ${still.join(', ')}: ${(e as Error).message}`, (e as { retriable?: boolean }).retriable !== false, { topics: still }, { cause: e });
     }
   }

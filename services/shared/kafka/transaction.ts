@@ -14,6 +14,15 @@ import { splitBySize, type OffsetToCommit, type TopicMessages } from './messages
 
 export type TransactionResult = 'committed' | 'aborted' | 'fenced';
 
+/**
+ * transaction.timeout.ms of every transactional producer of the services. A transaction here only spans
+ * sending one commit's output and offsets (milliseconds), never the processing; but a transaction left
+ * open by a producer that died (its broker killed, a frozen process) blocks the new owner's offset fetch
+ * (require_stable) until the coordinator aborts it at this timeout: 60 s made a 77 s stall on the 3-broker
+ * test's rolling restart. Kafka Streams uses 10 s for the same reason.
+ */
+export const TRANSACTION_TIMEOUT_MS = 15_000;
+
 export interface TransactionCommit {
   readonly messages: readonly TopicMessages[];
   readonly offsets: readonly OffsetToCommit[];
