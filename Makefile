@@ -200,7 +200,9 @@ imports: node_modules/.install-stamp $(VENV)/.install-stamp ## Import-graph chec
 	$(TSX) infra/check-imports.ts
 
 .PHONY: test
-test: install model bench-deps typecheck lint imports ops-tools browser ## The whole suite: typecheck, imports, then pytest + vitest unit + integration against one broker
+# The static checks run side by side (each is one process); then test/run-suite.ts (two lanes, see there).
+test: install model bench-deps ops-tools browser ## The whole suite: typecheck, lint, imports, then pytest + vitest unit + integration against one broker
+	@$(MAKE) --no-print-directory -j3 typecheck lint imports
 	$(TSX) test/run-suite.ts
 
 .PHONY: bench

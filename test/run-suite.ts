@@ -6,7 +6,7 @@
  * Stack, in order: KAFKA_BROKERS + SCHEMA_REGISTRY_URL from the environment (nothing started);
  * testcontainers when a Docker engine answers; else the local jars (infra/local/stack.ts).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { down, up } from '../infra/local/stack.ts';
 
@@ -47,45 +47,94 @@ interface Counts {
   skipped: number;
 }
 
-function pytest(env: NodeJS.ProcessEnv): Counts {
+/**
+ * Two lanes run at once, each one file at a time: most files wait on brokers, timeouts and child processes
+ * far more than they compute, so two of them share the two cores without missing their deadlines. Lane
+ * "faults" holds the files with their own brokers and the harness check (faults, the 3-broker cluster, the
+ * secured broker, the quick bench); lane "main" runs pytest, then every other file against the shared
+ * stack. Each lane prints its lines with its name in front. TEST_LANES=1 runs everything in one lane.
+ */
+const FAULT_LANE_DIRS = ['test/faults/', 'test/cluster/', 'test/security/', 'test/bench/'];
+
+function prefixed(name: string, stream: NodeJS.ReadableStream, out: NodeJS.WritableStream): void {
+  let rest = '';
+  stream.on('data', (d: Buffer) => {
+    const lines = (rest + d.toString()).split('\n');
+    rest = lines.pop() ?? '';
+    for (const l of lines) out.write(`[${name}] ${l}\n`);
+  });
+  stream.on('end', () => rest && out.write(`[${name}] ${rest}\n`));
+}
+
+function spawnLane(name: string, cmd: string, args: string[], env: NodeJS.ProcessEnv, prefix: boolean): Promise<number | null> {
+  return new Promise((res) => {
+    const child = spawn(cmd, args, { env, stdio: prefix ? ['ignore', 'pipe', 'pipe'] : 'inherit' });
+    if (prefix) {
+      prefixed(name, child.stdout!, process.stdout);
+      prefixed(name, child.stderr!, process.stderr);
+    }
+    child.on('exit', (code) => res(code));
+  });
+}
+
+async function pytest(env: NodeJS.ProcessEnv, prefix: boolean): Promise<Counts> {
   const xml = `${ARTIFACTS}/pytest.xml`;
-  const r = spawnSync('.venv/bin/python', ['-m', 'pytest', '-q', 'pipeline/tests', `--junitxml=${xml}`], { stdio: 'inherit', env });
+  const status = await spawnLane('main', '.venv/bin/python', ['-m', 'pytest', '-q', 'pipeline/tests', `--junitxml=${xml}`], env, prefix);
   try {
     const head = /<testsuite [^>]*>/.exec(readFileSync(xml, 'utf8'))![0];
     const n = (a: string) => Number(new RegExp(`${a}="(\\d+)"`).exec(head)?.[1] ?? 0);
     const failed = n('failures') + n('errors');
-    return { passed: n('tests') - failed - n('skipped'), failed: failed + (r.status !== 0 && failed === 0 ? 1 : 0), skipped: n('skipped') };
+    return { passed: n('tests') - failed - n('skipped'), failed: failed + (status !== 0 && failed === 0 ? 1 : 0), skipped: n('skipped') };
   } catch {
     return { passed: 0, failed: 1, skipped: 0 };
   }
 }
 
-function vitest(env: NodeJS.ProcessEnv, args: string[]): Counts {
-  const out = `${ARTIFACTS}/vitest-results.json`;
-  const r = spawnSync('npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${out}`, ...args], { stdio: 'inherit', env });
+async function vitest(lane: string, env: NodeJS.ProcessEnv, args: string[], prefix: boolean): Promise<Counts> {
+  const out = `${ARTIFACTS}/vitest-results${lane === 'all' ? '' : `-${lane}`}.json`;
+  const status = await spawnLane(lane, 'npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${out}`, ...args], env, prefix);
   try {
-    const j = JSON.parse(readFileSync(out, 'utf8')) as { numPassedTests: number; numFailedTests: number; numPendingTests: number; numTodoTests: number; success: boolean };
-    return { passed: j.numPassedTests, failed: j.numFailedTests + (r.status !== 0 && j.numFailedTests === 0 ? 1 : 0), skipped: j.numPendingTests + j.numTodoTests };
+    const j = JSON.parse(readFileSync(out, 'utf8')) as { numPassedTests: number; numFailedTests: number; numPendingTests: number; numTodoTests: number };
+    return { passed: j.numPassedTests, failed: j.numFailedTests + (status !== 0 && j.numFailedTests === 0 ? 1 : 0), skipped: j.numPendingTests + j.numTodoTests };
   } catch {
     return { passed: 0, failed: 1, skipped: 0 };
   }
 }
+
+const add = (a: Counts, b: Counts): Counts => ({ passed: a.passed + b.passed, failed: a.failed + b.failed, skipped: a.skipped + b.skipped });
+const NONE: Counts = { passed: 0, failed: 0, skipped: 0 };
 
 async function main(): Promise<number> {
+  const t0 = Date.now();
   const stack = await startStack();
   const env = { ...process.env, KAFKA_BROKERS: stack.brokers, SCHEMA_REGISTRY_URL: stack.registryUrl };
+  const extra = process.argv.slice(2);
+  const oneLane = process.env.TEST_LANES === '1' || extra.length > 0;
   let py: Counts;
   let vi: Counts;
   try {
-    py = process.env.SKIP_PYTEST === '1' ? { passed: 0, failed: 0, skipped: 0 } : pytest(env);
-    vi = vitest(env, process.argv.slice(2));
+    const runPytest = () => (process.env.SKIP_PYTEST === '1' ? Promise.resolve(NONE) : pytest(env, !oneLane));
+    if (oneLane) {
+      py = await runPytest();
+      vi = await vitest('all', env, extra, false);
+    } else {
+      const faults = vitest('faults', env, ['--project', 'integration', ...FAULT_LANE_DIRS], true);
+      const main = (async () => {
+        const p = await runPytest();
+        const v = await vitest('main', { ...env, TEST_SECURE_STACK_OWNER: '0' }, FAULT_LANE_DIRS.flatMap((d) => ['--exclude', `${d}**`]), true);
+        return { p, v };
+      })();
+      const [f, m] = await Promise.all([faults, main]);
+      py = m.p;
+      vi = add(f, m.v);
+    }
   } finally {
     await stack.stop();
   }
-  const total = { passed: py.passed + vi.passed, failed: py.failed + vi.failed, skipped: py.skipped + vi.skipped };
+  const total = add(py, vi);
   console.log(`pytest: ${py.passed} passed, ${py.failed} failed, ${py.skipped} skipped`);
   console.log(`vitest: ${vi.passed} passed, ${vi.failed} failed, ${vi.skipped} skipped`);
-  console.log(`make test: ${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`);
+  console.log(`make test: ${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped (${Math.round((Date.now() - t0) / 1000)} s)`);
   return total.failed === 0 ? 0 : 1;
 }
 

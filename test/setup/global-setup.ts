@@ -28,9 +28,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const teardown = await setupStack(project);
   return async () => {
     await teardown();
-    // The secured broker of test/security/ (started lazily by the first file that needs it).
-    const { stopSecureStack } = await import('../security/secure-stack.ts');
-    await stopSecureStack();
+    // The secured broker of test/security/ (started lazily by the first file that needs it). A run that
+    // does not own the security files (test/run-suite.ts's other lane) must not stop it under the lane that does.
+    if (process.env.TEST_SECURE_STACK_OWNER !== '0') {
+      const { stopSecureStack } = await import('../security/secure-stack.ts');
+      await stopSecureStack();
+    }
   };
 }
 
