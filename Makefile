@@ -226,5 +226,5 @@ bench-hot-swap: install model ## The scorer's throughput around a model hot swap
 	@$(with-stack) $(TSX) bench/hot-swap.ts $(ARGS)
 
 .PHONY: clean
-clean: ## Remove generated models and local stack data (keeps caches)
-	rm -rf .local models/credit-default-classifier/*/ test-artifacts
+clean: ## Remove generated models (with their champion record and MLflow registry), pipeline data and local stack data (keeps caches)
+	rm -rf .local models/*/ mlruns mlartifacts pipeline/data test-artifacts

@@ -39,14 +39,21 @@ const SWITCH_AT = T0 + (PHASE + 6_000) * STEP; // inside the shock
 const BOUNDARY = Math.ceil(SWITCH_AT / HOP);
 const ARTIFACTS = join(REPO_ROOT, 'test-artifacts', 'drift');
 
-/** A v2 bundle: the initial model.onnx with another reference (age's proportions reversed). */
+/**
+ * A v2 bundle: the initial model.onnx with another reference: age's proportions reversed, and one bin
+ * fewer (its last two bins merged), so v2's windows have another number of counters than v1's — as a
+ * retrained model's reference does (make start found the aggregator assuming v1's count for every window).
+ */
 function v2Bundle(): string {
   const dir = mkdtempSync(join(tmpdir(), 'drift-v2-'));
   cpSync(initialModelDir(), dir, { recursive: true });
   const p = join(dir, 'metadata.json');
-  const m = JSON.parse(readFileSync(p, 'utf8')) as { version: string; reference: { features: Record<string, { proportions: number[] }> } };
+  const m = JSON.parse(readFileSync(p, 'utf8')) as { version: string; reference: { features: Record<string, { edges: number[]; proportions: number[] }> } };
   m.version = '2';
-  m.reference.features.age!.proportions.reverse();
+  const age = m.reference.features.age!;
+  age.proportions.reverse();
+  age.edges.pop();
+  age.proportions.splice(-2, 2, age.proportions.at(-2)! + age.proportions.at(-1)!);
   writeFileSync(p, JSON.stringify(m));
   return dir;
 }

@@ -204,7 +204,7 @@ export class DriftAggregator {
 
   private async ensureState(): Promise<State> {
     if (this.state) return this.state;
-    const { config, layout } = this.d;
+    const { config } = this.d;
     const topics = config.connection.topics;
     const [offsets, meta] = await Promise.all([
       this.admin!.fetchOffsets({ groupId: this.groupId, topics: [topics.driftPartials!] }),
@@ -215,7 +215,9 @@ export class DriftAggregator {
     const offset = committed ? Number(committed.offset) : -1;
     const cp = offset >= 0 ? aggregatorCheckpointFrom(offset, committed!.metadata) : undefined;
     const usable = cp && cp.windowing === config.windowing ? cp : undefined;
-    const agg = new Aggregation(config.window, layout.size, partitions, usable?.aggregation ?? (offset >= 0 ? { offset, lastFinalized: -Infinity, through: offset, partitions: [] } : undefined));
+    // Each window's counters follow the layout of the reference it is compared with: after a switch the
+    // new champion's bins (another number of counters) apply from the switch window on.
+    const agg = new Aggregation(config.window, (index: number) => this.schedule.at(index).layout.size, partitions, usable?.aggregation ?? (offset >= 0 ? { offset, lastFinalized: -Infinity, through: offset, partitions: [] } : undefined));
     const extra = (usable?.retrain ?? undefined) as { s?: unknown; rv?: string } | undefined;
     const retrain = retrainStateFrom(extra?.s) ?? INITIAL_RETRAIN_STATE;
     this.state = { agg, alerts: alertStateFrom(usable?.alerts) ?? INITIAL_ALERT_STATE, retrain, lastReference: extra?.rv, lastResult: undefined, recent: new Map(), republish: new Set() };
