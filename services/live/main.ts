@@ -36,7 +36,7 @@ import { drawDefault, OutcomePublisher, OutcomeSchedule } from '../simulator/out
 import { populationSource, populationSpec } from '../simulator/source.ts';
 import { percentile, renderLive } from './view.ts';
 import { LiveScreen } from './screen.ts';
-import { storyLines, type StoryEvent } from './story.ts';
+import { Narrator, type StoryEvent } from './story.ts';
 
 async function main(): Promise<void> {
   let live, config, driftConfig;
@@ -90,7 +90,8 @@ async function main(): Promise<void> {
   });
   // The story: one line per event, in order, printed above the status area (services/live/story.ts).
   const storyOut: string[] = [];
-  const tell = (e: StoryEvent) => storyOut.push(...storyLines(e));
+  const narrator = new Narrator();
+  const tell = (e: StoryEvent) => storyOut.push(...narrator.lines(e));
   let alertBatch: DriftAlertValue[] = [];
   drift.events.on('reference.scheduled', ({ payload: { epoch: e } }) =>
     tell({ kind: 'promoted', at: Date.now(), version: e.reference.version, action: e.action, by: e.by, reason: e.reason, metrics: e.metrics ?? {}, fromWindow: e.fromWindow }),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { DriftAlertValue } from '../drift/windows/codec.ts';
-import { fit, storyLines } from './story.ts';
+import { fit, Narrator, storyLines } from './story.ts';
 
 const alert = (x: Partial<DriftAlertValue>): DriftAlertValue =>
   ({ kind: 'DRIFT', target: 'age', severity: 'ALERT', window_index: 7, psi: 0.5, reference_version: '1', previous_version: '', drifting_since_reference: '1', targets: [], outcome: '', detail: '', ...x }) as DriftAlertValue;
@@ -26,6 +26,17 @@ describe('the story lines of make start', () => {
       '00:00:00 RECOVERY  window 7 vs v2: age (drift began against v1)',
     ]);
     expect(storyLines({ kind: 'shock', at: 0, started: true, produced: 30000 })).toEqual(['00:00:00 SHOCK STARTED  at application 30,000 (simulator)']);
+  });
+
+  it('says why an ALERT after a successful retrain of the same incident starts no retrain, once per window, until recovery', () => {
+    const n = new Narrator();
+    expect(n.lines({ kind: 'alerts', at: 0, alerts: [alert({ window_index: 5 })] })).toEqual(['00:00:00 DRIFT ALERT  window 5 vs v1: age 0.50']);
+    n.lines({ kind: 'alerts', at: 1000, alerts: [alert({ kind: 'RETRAIN', target: '*', outcome: 'succeeded', targets: ['age'], detail: 'done' })] });
+    const after = n.lines({ kind: 'alerts', at: 2000, alerts: [alert({ window_index: 6, reference_version: '2' }), alert({ window_index: 6, target: 'score', reference_version: '2' })] });
+    expect(after.filter((l) => l.includes('NO RETRAIN'))).toEqual(['00:00:02 NO RETRAIN  window 6: same incident, retrained at 00:00:01; next once all targets recover']);
+    expect(n.lines({ kind: 'alerts', at: 3000, alerts: [alert({ window_index: 6, target: 'income', reference_version: '2' })] }).some((l) => l.includes('NO RETRAIN'))).toBe(false);
+    n.lines({ kind: 'alerts', at: 4000, alerts: [alert({ kind: 'RECOVERY', severity: 'NONE', window_index: 8, reference_version: '2' })] });
+    expect(n.lines({ kind: 'alerts', at: 5000, alerts: [alert({ window_index: 9, reference_version: '2' })] }).some((l) => l.includes('NO RETRAIN'))).toBe(false);
   });
 
   it('fits status lines into 120 columns', () => {

@@ -61,3 +61,33 @@ export function storyLines(e: StoryEvent): string[] {
     }
   }
 }
+
+/**
+ * The story with memory: storyLines per event, plus a line for what the loop does NOT do and why. After a
+ * retrain of the open incident succeeded, an ALERT against the new reference is part of the same incident
+ * (the loop retrains once per incident; a new one opens once every target has recovered), so the screen
+ * says so, once per window, instead of leaving a silent gap after the alert.
+ */
+export class Narrator {
+  private retrainedAt: string | undefined;
+  private readonly explained = new Set<number>();
+
+  lines(e: StoryEvent): string[] {
+    const out = storyLines(e);
+    if (e.kind !== 'alerts') return out;
+    const t = hhmmss(e.at);
+    for (const a of e.alerts) if (a.kind === 'RETRAIN' && a.outcome === 'succeeded') this.retrainedAt = hhmmss(e.at);
+    const recovered = e.alerts.some((a) => a.kind === 'RECOVERY') && !e.alerts.some((a) => a.kind === 'DRIFT' && a.severity === 'ALERT');
+    if (recovered) {
+      this.retrainedAt = undefined;
+      return out;
+    }
+    if (this.retrainedAt === undefined) return out;
+    for (const a of e.alerts) {
+      if (a.kind !== 'DRIFT' || a.severity !== 'ALERT' || this.explained.has(a.window_index)) continue;
+      this.explained.add(a.window_index);
+      out.push(`${t} NO RETRAIN  window ${a.window_index}: same incident, retrained at ${this.retrainedAt}; next once all targets recover`);
+    }
+    return out;
+  }
+}
