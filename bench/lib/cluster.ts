@@ -147,20 +147,12 @@ export class BenchCluster {
   /** Sum over partitions of the group's committed offsets on `topic` (0 before the first commit). */
   /**
    * The group's committed offsets on `topic`, summed. A retriable error (NOT_COORDINATOR while a fresh
-   * broker loads the group's offsets partition, for one) is retried for up to 10 s: the contender is not
-   * at fault, and the poll must not end its run.
+   * broker loads the group's offsets partition, for one) is retried with the shared backoff (about 10 s
+   * in all): the contender is not at fault, and the poll must not end its run.
    */
   async committed(groupId: string, topic: string): Promise<number> {
-    const until = Date.now() + 10_000;
-    for (;;) {
-      try {
-        const r = await this.admin.fetchOffsets({ groupId, topics: [topic] });
-        return (r[0]?.partitions ?? []).reduce((s, p) => s + Math.max(0, Number(p.offset)), 0);
-      } catch (e) {
-        if (!(e as { retriable?: boolean }).retriable || Date.now() > until) throw e;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
+    const r = await withRetry(() => this.admin.fetchOffsets({ groupId, topics: [topic] }), { ...DEFAULT_RETRY, retries: 8, maxDelayMs: 2000 });
+    return (r[0]?.partitions ?? []).reduce((s, p) => s + Math.max(0, Number(p.offset)), 0);
   }
 
   async endOffsets(topic: string): Promise<number> {
