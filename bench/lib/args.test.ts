@@ -18,6 +18,15 @@ describe('bench/run.ts arguments', () => {
     expect(parseArgs(['--quick', '--secure']).sizes).toEqual(QUICK);
   });
 
+  it('--warmup sets the discarded throughput rounds; 0 is allowed, a negative or fractional count names the option', () => {
+    expect(FULL.warmupRounds).toBeGreaterThan(0);
+    expect(QUICK.warmupRounds).toBe(0);
+    expect(parseArgs(['--warmup', '0']).sizes.warmupRounds).toBe(0);
+    expect(parseArgs(['--quick', '--warmup', '2']).sizes).toMatchObject({ n: QUICK.n, warmupRounds: 2 });
+    expect(() => parseArgs(['--warmup', '-1'])).toThrow(/--warmup needs a whole number of rounds \(0 or more\), got -1/);
+    expect(() => parseArgs(['--warmup', '1.5'])).toThrow(/--warmup needs a whole number/);
+  });
+
   it('refuses --secure when the throughput scenario does not run', () => {
     expect(() => parseArgs(['--secure', '--only', 'latency,broker-limit'])).toThrow(/--secure applies to the throughput scenario/);
   });

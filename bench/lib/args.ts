@@ -6,7 +6,8 @@ export type ScenarioName = (typeof SCENARIOS)[number];
 
 export const FULL: Sizes = {
   n: 100_000,
-  repetitions: 3,
+  repetitions: 5,
+  warmupRounds: 1,
   invalidShare: 0.01,
   httpRequests: 10_000,
   httpConcurrency: 32,
@@ -19,6 +20,7 @@ export const FULL: Sizes = {
 export const QUICK: Sizes = {
   n: 3000,
   repetitions: 1,
+  warmupRounds: 0,
   invalidShare: 0.01,
   httpRequests: 600,
   httpConcurrency: 16,
@@ -42,10 +44,11 @@ export interface Options {
   readonly secure: boolean;
 }
 
-export const USAGE = `usage: bench/run.ts [--quick] [--n N] [--reps R] [--only ${SCENARIOS.join(',')}] [--out FILE] [--profile] [--contenders a,b] [--baseline REF] [--secure]
+export const USAGE = `usage: bench/run.ts [--quick] [--n N] [--reps R] [--warmup W] [--only ${SCENARIOS.join(',')}] [--out FILE] [--profile] [--contenders a,b] [--baseline REF] [--secure]
   --quick    small sizes, one repetition (under 2 minutes; what the test runs)
   --n        applications per streaming scenario (default ${FULL.n}, quick ${QUICK.n})
   --reps     repetitions of each throughput scenario (default ${FULL.repetitions})
+  --warmup   throughput rounds run first and discarded, every contender once (default ${FULL.warmupRounds}; --quick ${QUICK.warmupRounds})
   --only     run only these scenarios (comma-separated)
   --out      results file (default bench/results/latest.json)
   --profile  write V8 CPU profiles of the scorer runs next to the results file
@@ -64,6 +67,7 @@ export function parseArgs(argv: readonly string[]): Options {
   let secure = false;
   let n: number | undefined;
   let reps: number | undefined;
+  let warmup: number | undefined;
   let only: ScenarioName[] = [...SCENARIOS];
   let out = 'bench/results/latest.json';
   let contenders: string[] | undefined;
@@ -80,6 +84,11 @@ export function parseArgs(argv: readonly string[]): Options {
     else if (a === '--secure') secure = true;
     else if (a === '--n') n = positive(a, argv[++i]);
     else if (a === '--reps') reps = positive(a, argv[++i]);
+    else if (a === '--warmup') {
+      const v = argv[++i];
+      warmup = Number(v);
+      if (!Number.isInteger(warmup) || warmup < 0) throw new Error(`--warmup needs a whole number of rounds (0 or more), got ${v}\n${USAGE}`);
+    }
     else if (a === '--out') out = argv[++i] ?? out;
     else if (a === '--contenders') contenders = (argv[++i] ?? '').split(',').filter(Boolean);
     else if (a === '--baseline') {
@@ -96,6 +105,6 @@ export function parseArgs(argv: readonly string[]): Options {
   }
   if (secure && !only.includes('throughput')) throw new Error(`--secure applies to the throughput scenario, which --only ${only.join(',')} leaves out\n${USAGE}`);
   const base = quick ? QUICK : FULL;
-  const sizes: Sizes = { ...base, ...(n ? { n } : {}), ...(reps ? { repetitions: reps } : {}) };
+  const sizes: Sizes = { ...base, ...(n ? { n } : {}), ...(reps ? { repetitions: reps } : {}), ...(warmup !== undefined ? { warmupRounds: warmup } : {}) };
   return { quick, sizes, only, out, profile, secure, ...(contenders ? { contenders } : {}), ...(baseline ? { baseline } : {}) };
 }

@@ -7,6 +7,12 @@ export interface Sizes {
   /** Applications pre-loaded per streaming scenario. */
   readonly n: number;
   readonly repetitions: number;
+  /**
+   * Throughput rounds run first and discarded (every contender once): the broker's JIT, the page cache and
+   * the CPU's clocks warm up over the first minute, and the first measured round ran 30-45% slower than the
+   * third on a quiet machine.
+   */
+  readonly warmupRounds: number;
   readonly invalidShare: number;
   /** HTTP requests per Peer B run. */
   readonly httpRequests: number;

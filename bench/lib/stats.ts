@@ -49,3 +49,18 @@ export function orderFor<T>(items: readonly T[], rep: number): T[] {
   const rotated = items.map((_, i) => items[(i + rep) % n]!);
   return rep % 2 ? rotated.reverse() : rotated;
 }
+
+/**
+ * The median over repetitions of a's value / b's value within the same repetition: two contenders that ran
+ * minutes apart in one rotation are compared on the machine state they shared, so the drift of a warming
+ * or otherwise busy machine between repetitions cancels. NaN when no repetition has both.
+ */
+export function pairedRatio<R extends { readonly repetition: number }>(runs: readonly R[], isA: (r: R) => boolean, isB: (r: R) => boolean, value: (r: R) => number): number {
+  const reps = [...new Set(runs.map((r) => r.repetition))];
+  const ratios = reps.flatMap((rep) => {
+    const a = runs.find((r) => r.repetition === rep && isA(r));
+    const b = runs.find((r) => r.repetition === rep && isB(r));
+    return a && b && value(b) > 0 && Number.isFinite(value(a)) ? [value(a) / value(b)] : [];
+  });
+  return ratios.length ? round(median(ratios), 2) : Number.NaN;
+}

@@ -15,7 +15,7 @@ import { recordSizes } from '../lib/data.ts';
 import { usage, type Proc } from '../lib/proc.ts';
 import type { BenchContext, ScenarioResult, SecureRunInfo } from '../lib/scenario.ts';
 import { target } from '../lib/scenario.ts';
-import { orderFor, ratio, round, spread } from '../lib/stats.ts';
+import { orderFor, pairedRatio, ratio, round, spread } from '../lib/stats.ts';
 import { tlsRatios } from '../lib/transport.ts';
 
 /** --quick checks the harness, not the speed: one contender per kind (each start loads a model, ~5 s). */
@@ -175,6 +175,8 @@ export interface ThroughputResult extends ScenarioResult {
   /** The pre-loaded input topic (Kafka's consumer perf tool reads the same records). */
   readonly inputTopic: string;
   readonly applicationBytes: number;
+  /** The discarded warm-up rounds (repetition -1, -2, ...). */
+  readonly warmupRuns: readonly StreamRun[];
 }
 
 export async function throughputScenario(ctx: BenchContext): Promise<ThroughputResult> {
@@ -198,6 +200,15 @@ export async function throughputScenario(ctx: BenchContext): Promise<ThroughputR
     if (s.sent !== stats.sent || s.invalid !== stats.invalid) throw new Error(`the SASL_SSL broker got ${s.sent} applications (${s.invalid} invalid), the plaintext one ${stats.sent} (${stats.invalid})`);
   }
   const clusterOf = (c: StreamContender) => (c.transport === 'SASL_SSL' ? { on: ctx.secure!.cluster, topic: secureInput! } : { on: cluster, topic: input });
+  const warmups: StreamRun[] = [];
+  for (let w = 0; w < sizes.warmupRounds; w++) {
+    for (const [position, c] of orderFor(streamContenders, w).entries()) {
+      const { on, topic } = clusterOf(c);
+      const r = await runStream(on, c, topic, expected, { label: `tp-${c.id}-w${w}`, repetition: -1 - w, position });
+      ctx.log(`throughput: warm-up ${w + 1}/${sizes.warmupRounds} ${c.id}: ${r.error ? `FAILED ${r.error.split('\n')[0]}` : `${r.appsPerSec} apps/s (discarded)`}`);
+      warmups.push(r);
+    }
+  }
   for (let rep = 0; rep < sizes.repetitions; rep++) {
     const order = orderFor(streamContenders, rep);
     for (const [position, c] of order.entries()) {
@@ -223,7 +234,10 @@ export async function throughputScenario(ctx: BenchContext): Promise<ThroughputR
   const baseLabel = ctx.baseline ? `baseline ${ctx.baseline.commit.slice(0, 7)}` : 'baseline';
   const cpuOn = medianOf(contenders, 'scorer-eos', 'cpuSecPer100k');
   const cpuOff = medianOf(contenders, 'scorer-eos-noexplain', 'cpuSecPer100k');
-  const failed = runs.filter((r) => r.error);
+  // The same two contenders within each repetition, median over repetitions (see pairedRatio).
+  const paired = (a: string, b: string, field: 'appsPerSec' | 'cpuSecPer100k' = 'appsPerSec') =>
+    pairedRatio(runs.filter((r) => !r.error), (r) => r.contender === a, (r) => r.contender === b, (r) => r[field]);
+  const failed = [...warmups, ...runs].filter((r) => r.error);
   const secureInfo: SecureRunInfo | undefined =
     secureInput && ctx.secure
       ? {
@@ -255,6 +269,11 @@ export async function throughputScenario(ctx: BenchContext): Promise<ThroughputR
       'scorer-eos-noexplain/baseline-eos': ratio(plain, baseEos),
       'scorer-alo-noexplain/baseline-alo': ratio(aloPlain, baseAlo),
       'scorer-eos/baseline-eos': ratio(eos, baseEos),
+      'paired scorer-eos-noexplain/baseline-eos': paired('scorer-eos-noexplain', 'baseline-eos'),
+      'paired scorer-alo-noexplain/baseline-alo': paired('scorer-alo-noexplain', 'baseline-alo'),
+      'paired cpu-per-100k scorer-eos-noexplain/baseline-eos': paired('scorer-eos-noexplain', 'baseline-eos', 'cpuSecPer100k'),
+      'paired cpu-per-100k scorer-alo-noexplain/baseline-alo': paired('scorer-alo-noexplain', 'baseline-alo', 'cpuSecPer100k'),
+      'paired scorer-eos/scorer-eos-noexplain': paired('scorer-eos', 'scorer-eos-noexplain'),
       // --secure: the same contender through the SASL_SSL listener over plaintext, applications/s and CPU s per 100k.
       ...tlsRatios(contenders),
     },
@@ -264,14 +283,15 @@ export async function throughputScenario(ctx: BenchContext): Promise<ThroughputR
       target('exactly-once with reasons / without', ratio(eos, plain), 'min', 0.85),
       ...(ctx.baseline
         ? [
-            target(`exactly-once without reasons / ${baseLabel}, same run`, ratio(plain, baseEos), 'min', 0.9),
-            target(`at-least-once without reasons / ${baseLabel}, same run`, ratio(aloPlain, baseAlo), 'min', 0.9),
+            target(`exactly-once without reasons / ${baseLabel}, paired per repetition`, paired('scorer-eos-noexplain', 'baseline-eos'), 'min', 0.9),
+            target(`at-least-once without reasons / ${baseLabel}, paired per repetition`, paired('scorer-alo-noexplain', 'baseline-alo'), 'min', 0.9),
           ]
         : []),
     ],
     notes: [
       `${expected.valid} valid + ${expected.invalid} invalid applications (every invalid kind of services/simulator/invalid.ts), ${applicationBytes} bytes per Avro value on average, 6 partitions`,
       'order of contenders rotates and reverses across repetitions; each run uses a fresh consumer group and fresh output topics',
+      `${sizes.warmupRounds} warm-up round(s) of every contender ran first and are not in the figures (warmupRuns); "paired" ratios are the median over repetitions of the ratio within one repetition`,
       ...(secureInfo
         ? [
             `*-sasl_ssl: the same applications pre-loaded into ${secureInfo.inputTopic} on a second, secured broker (${secureInfo.brokers}; a single node with the local stack's heap and JVM flags) and read through its SASL_SSL listener (SCRAM-SHA-512, ${secureInfo.tls.protocol} ${secureInfo.tls.cipher}) as User:${secureInfo.contenderPrincipal} with the ACLs of infra/acls.json; the harness is User:admin there; both brokers use the same schema registry (${cluster.conn.registry.url})`,
@@ -285,6 +305,7 @@ export async function throughputScenario(ctx: BenchContext): Promise<ThroughputR
     seconds: round((performance.now() - started) / 1000, 1),
     inputTopic: input,
     applicationBytes,
+    warmupRuns: warmups,
     ...(ctx.baseline ? { baselineCommit: ctx.baseline.commit } : {}),
     ...(secureInfo ? { secure: secureInfo } : {}),
   };
