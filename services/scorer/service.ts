@@ -107,8 +107,7 @@ export class ScorerService {
 
   /** Liveness (for /health): non-empty while a Kafka client is dead (being replaced) or after giving up. */
   deadReasons(): string[] {
-    const r = this.runner?.deadReason;
-    return r ? [r] : [];
+    return [this.runner?.deadReason, this.watcher?.deadReason].filter((r): r is string => r !== undefined);
   }
 
   /** Settles once, with the error, if the service can no longer do its job (runService then exits non-zero). */
@@ -185,6 +184,8 @@ export class ScorerService {
         instance: `scorer@${c.instanceId}`,
         intraOpThreads: c.intraOpThreads,
         explain: c.explain,
+        recoveryDeadlineMs: c.kafkaRecoveryDeadlineMs,
+        onFatal: (e) => this.reportFatal(e),
       });
       // Serve the latest announced champion before consuming the first application.
       await this.watcher.start();

@@ -1,14 +1,17 @@
 /**
  * Faults of the infrastructure, on a single-broker stack this file owns (test/helpers/fault-stack.ts):
  * - the broker killed with kill -9 mid-stream and restarted: the scorer recovers by itself (no process
- *   restart by the test), its first new commit comes ≤ 30 s after the broker accepts connections again;
+ *   restart by the test), its first new commit comes ≤ 30 s after the broker accepts connections again,
+ *   and its model-updates watcher too: a promotion announced after the restart is swapped in;
  * - the registry down for 20 s mid-stream: the scorer goes on with its cached schemas.
  * Each asserts exactly one decision and one scoring-log record per valid application, one dead letter per
  * invalid one, and reports the stall.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serviceEnv, useStack, waitUntil } from '../helpers/cluster.ts';
+import { pathToFileURL } from 'node:url';
+import { decodeValues, kafkaClient, readTopic, serviceEnv, useStack, waitUntil } from '../helpers/cluster.ts';
 import { FaultStack } from '../helpers/fault-stack.ts';
+import { modelSha, relabelledModel } from '../helpers/models.ts';
 import { faultRun, joined, lagOf, sleep, verdict, type FaultRun } from './harness.ts';
 
 const fs = new FaultStack();
@@ -28,9 +31,12 @@ describe.skipIf(process.env.FAULT_INFRA === '0')('infrastructure faults (own sin
   }, 60_000);
 
   it('broker kill -9 and restart mid-stream at ~2,000/s: recovers by itself, first commit <= 30 s after the broker is back', async () => {
-    const run = await faultRun('broker', (t) => serviceEnv(t));
+    const run = await faultRun('broker', (t) => serviceEnv(t), ['modelUpdates', 'modelEvents']);
     runs.push(run);
-    const scorer = run.scorer('broker-a');
+    const updateSchema = await run.registry.registerValueSchema(run.topics.modelUpdates!, 'model-update');
+    await run.registry.warm(updateSchema);
+    // This scorer also follows promotions: its model-updates watcher must survive the broker restart too.
+    const scorer = run.scorer('broker-a', { SCORER_FOLLOW_MODEL_UPDATES: 'true' });
     await joined(scorer);
     const first = await run.produce(6000, 2000, { seed: 31 });
     await sleep(500); // mid-stream: the scorer is still working through the backlog
@@ -54,6 +60,28 @@ describe.skipIf(process.env.FAULT_INFRA === '0')('infrastructure faults (own sin
     expect(recoverySeconds).toBeLessThanOrEqual(30);
     expect(scorer.child.exitCode, 'the scorer was not restarted: it must still be the same process').toBeNull();
     expect(scorer.output()).toMatch(/kafka session recovered|joined consumer group/);
+
+    // A promotion announced after the restart reaches the same process: it swaps and says so on model-events.
+    const v2 = relabelledModel('2');
+    const announcer = kafkaClient('broker-announcer').producer();
+    await announcer.connect();
+    const announcedAt = Date.now();
+    await announcer.send({
+      topic: run.topics.modelUpdates!,
+      messages: [
+        {
+          key: 'credit-default-classifier',
+          value: run.registry.encodeSync(updateSchema, {
+            model_name: 'credit-default-classifier', version: '2', artifact_uri: pathToFileURL(v2).href, sha256: modelSha(v2), action: 'PROMOTE',
+            previous_version: '1', metrics: {}, reason: 'after the broker restart', announced_at: announcedAt, announced_by: 'broker fault test',
+          }),
+        },
+      ],
+    });
+    await announcer.disconnect();
+    const events = await decodeValues<{ instance: string; version: string; outcome: string }>(run.registry, (await readTopic(run.topics.modelEvents!, { expected: 1, timeoutMs: 60_000 })).messages);
+    console.log(`[broker-restart] model-events after the restart: ${JSON.stringify(events)} (${Date.now() - announcedAt} ms after the announcement)`);
+    expect(events).toContainEqual(expect.objectContaining({ instance: 'scorer@broker-a', version: '2', outcome: 'ACTIVATED' }));
     scorer.child.kill('SIGTERM');
     expect((await scorer.exited).code).toBe(0);
   });

@@ -31,13 +31,18 @@ export interface FaultRun {
   killAll(): void;
 }
 
-export async function faultRun(prefix: string, env: (topics: Record<string, string>) => Record<string, string> = (t) => serviceEnv(t)): Promise<FaultRun> {
+export async function faultRun(
+  prefix: string,
+  env: (topics: Record<string, string>) => Record<string, string> = (t) => serviceEnv(t),
+  /** Topics beyond the scorer's four, e.g. modelUpdates and modelEvents for a scorer that follows promotions. */
+  extraRoles: readonly string[] = [],
+): Promise<FaultRun> {
   const topics = uniqueTopics(prefix);
   const groupId = `scorer-${prefix}-${randomUUID().slice(0, 8)}`;
   // Retried: right after a broker restart its metadata may still be settling.
   for (let attempt = 1; ; attempt++) {
     try {
-      await createTopics(topics, ['applications', 'decisions', 'scoringLog', 'deadLetters']);
+      await createTopics(topics, ['applications', 'decisions', 'scoringLog', 'deadLetters', ...extraRoles]);
       break;
     } catch (e) {
       if (attempt >= 5) throw e;

@@ -42,6 +42,14 @@ export function corruptModel(version: string): string {
   return dir;
 }
 
+/** A copy of the initial model relabelled `version`: a valid artifact to announce without training one. */
+export function relabelledModel(version: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `model-v${version}-copy-`));
+  cpSync(initialModelDir(), dir, { recursive: true });
+  patchMetadata(dir, (m) => (m.version = version));
+  return dir;
+}
+
 /** A copy of the initial model whose metadata claims another feature order. */
 export function wrongInputsModel(version: string): string {
   const dir = mkdtempSync(join(tmpdir(), `model-wrong-inputs-`));
