@@ -80,10 +80,11 @@ async function leaderOf(topic: string, partition: number): Promise<number> {
   }
 }
 
-/** Waits until every partition of `topics` (and the internal topics) has all three replicas in sync. */
+/** Waits until every partition of `topics` (and the internal topics) has all its replicas in sync. */
 async function fullyReplicated(topics: string[], timeoutMs = 150_000): Promise<void> {
   const admin = kafkaClient('cluster-isr', brokers).admin();
   await admin.connect();
+  let behind: string[] = ['(no metadata yet)'];
   try {
     await waitUntil(
       'all replicas back in sync',
@@ -91,11 +92,18 @@ async function fullyReplicated(topics: string[], timeoutMs = 150_000): Promise<v
         const existing = new Set(await admin.listTopics().catch(() => [] as string[]));
         const wanted = [...topics, '__consumer_offsets', '__transaction_state'].filter((t) => existing.has(t));
         const md = await admin.fetchTopicMetadata({ topics: wanted }).catch(() => undefined);
-        return md !== undefined && md.topics.every((t) => t.partitions.every((p) => p.isr.length === 3 && p.leader >= 0));
+        if (!md) return false;
+        behind = md.topics.flatMap((t) =>
+          t.partitions.filter((p) => p.isr.length !== p.replicas.length || p.leader < 0).map((p) => `${t.name}-${p.partitionId} leader ${p.leader} replicas [${p.replicas.join(',')}] isr [${p.isr.join(',')}]`),
+        );
+        return behind.length === 0;
       },
       timeoutMs,
       500,
     );
+  } catch (e) {
+    // Which partitions, led by whom, missing which replica: the brokers' logs (test-artifacts/three-brokers/) say why.
+    throw new Error(`${(e as Error).message}; not in sync: ${behind.slice(0, 20).join('; ')}${behind.length > 20 ? ` (+${behind.length - 20} more)` : ''}`, { cause: e });
   } finally {
     await admin.disconnect();
   }
@@ -141,6 +149,16 @@ async function startStream(name: string): Promise<Stream> {
   const topics = uniqueTopics(name);
   const groupId = `scorer-${name}-${randomUUID().slice(0, 8)}`;
   await createTopics(topics, ['applications', 'decisions', 'scoringLog', 'deadLetters'], undefined, brokers);
+  // Three replicas each, whatever the brokers' metadata said while the cluster was forming (replicationCap).
+  const admin = kafkaClient('cluster-admin', brokers).admin();
+  await admin.connect();
+  try {
+    const md = await admin.fetchTopicMetadata({ topics: ['applications', 'decisions', 'scoringLog', 'deadLetters'].map((r) => topics[r]!) });
+    const short = md.topics.flatMap((t) => t.partitions.filter((p) => p.replicas.length !== 3).map((p) => `${t.name}-${p.partitionId} [${p.replicas.join(',')}]`));
+    expect(short, 'partitions created with fewer than 3 replicas').toEqual([]);
+  } finally {
+    await admin.disconnect();
+  }
   const registry = registryClient();
   const schemaId = await registry.registerValueSchema(topics.applications!, 'loan-application');
   await registry.warm(schemaId);

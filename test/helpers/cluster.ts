@@ -5,6 +5,7 @@ import { Kafka, logLevel } from '../../services/shared/kafka/kafkajs.ts';
 import { inject } from 'vitest';
 import { ensureTopics, TOPICS_FILE } from '../../services/shared/kafka/topics.ts';
 import { AvroRegistry } from '../../services/shared/registry.ts';
+import { withRetry } from '../../services/shared/retry.ts';
 
 let override: { brokers: string; registryUrl: string; mode: 'external' | 'containers' | 'local' } | undefined;
 
@@ -49,7 +50,8 @@ export async function createTopics(topics: Record<string, string>, roles: readon
   const admin = kafkaClient('test-admin', brokers).admin();
   await admin.connect();
   try {
-    await ensureTopics(admin, topics, roles, partitions ? { partitions } : {});
+    // Retriable failures (e.g. a cluster whose last broker is not in every broker's metadata yet refuses RF 3) are retried, as the services' start-up does.
+    await withRetry(() => ensureTopics(admin, topics, roles, partitions ? { partitions } : {}), { retries: 10, initialDelayMs: 250, maxDelayMs: 3000, factor: 2 });
   } finally {
     await admin.disconnect();
   }

@@ -62,13 +62,52 @@ export function replicationFor(def: Pick<TopicDefinition, 'replicationFactor' | 
   return { replicationFactor, minInsyncReplicas };
 }
 
+/** kafkajs' ConfigResourceTypes.BROKER (a type-only import keeps kafkajs' values behind kafkajs.ts). */
+const BROKER_RESOURCE = 4;
+
+/**
+ * How many replicas a new topic may get on this cluster: the cluster's own `default.replication.factor`
+ * (what its operator set for its size: 1 on the one-broker stack, 3 on three), read from a broker's
+ * config — not the brokers alive right now, which gave topics 2 replicas on a 3-broker cluster whose third
+ * broker was still registering (or restarting). With fewer brokers alive than that, Kafka refuses the
+ * topic (INVALID_REPLICATION_FACTOR, retried by the services' start-up) instead of creating it
+ * under-replicated for good. A principal without DescribeConfigs on the cluster gets the live broker count.
+ */
+export async function replicationCap(admin: Admin): Promise<{ readonly cap: number; readonly from: 'default.replication.factor' | 'live brokers' }> {
+  const cluster = await admin.describeCluster();
+  const live = cluster.brokers.length;
+  const broker = cluster.brokers[0]?.nodeId ?? cluster.controller;
+  try {
+    const r = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: BROKER_RESOURCE, name: String(broker), configNames: ['default.replication.factor'] }] });
+    const v = Number(r.resources[0]?.configEntries.find((e) => e.configName === 'default.replication.factor')?.configValue);
+    if (Number.isInteger(v) && v >= 1) return { cap: v, from: 'default.replication.factor' };
+  } catch {
+    // Not allowed to describe the cluster's configs: fall back to what is alive.
+  }
+  return { cap: live, from: 'live brokers' };
+}
+
+/** The protocol error types in a kafkajs error chain (its causes and an aggregate's errors). */
+export function protocolErrorTypes(e: unknown): string[] {
+  const out: string[] = [];
+  const walk = (x: unknown, depth: number) => {
+    if (!x || typeof x !== 'object' || depth > 8) return;
+    const o = x as { type?: unknown; cause?: unknown; errors?: unknown };
+    if (typeof o.type === 'string') out.push(o.type);
+    if (Array.isArray(o.errors)) for (const c of o.errors) walk(c, depth + 1);
+    walk(o.cause, depth + 1);
+  };
+  walk(e, 0);
+  return out;
+}
+
 /** How long a topic that should exist may stay unknown to the broker asked (metadata propagation between brokers). */
 export const TOPIC_VISIBLE_WITHIN_MS = 5000;
 
 /**
  * Creates the topics for `roles` (with the names in `names`) if missing. Idempotent; an existing topic
- * with a different partition count is reported, not changed. Replication follows `replicationFor` on the
- * cluster's broker count (an explicit `opts.replicationFactor` wins).
+ * with a different partition count is reported, not changed. Replication follows `replicationFor` capped
+ * by `replicationCap` (an explicit `opts.replicationFactor` wins).
  */
 export async function ensureTopics(
   admin: Admin,
@@ -78,7 +117,8 @@ export async function ensureTopics(
 ): Promise<{ created: string[]; existing: string[] }> {
   const existing = new Set(await admin.listTopics());
   const roleOf = (role: string) => names[role] ?? topicDefinition(role).name;
-  const brokers = roles.some((r) => !existing.has(roleOf(r))) ? (await admin.describeCluster()).brokers.length : 1;
+  const cap = roles.some((r) => !existing.has(roleOf(r))) ? await replicationCap(admin) : { cap: 1, from: 'live brokers' as const };
+  const brokers = cap.cap;
   const wanted: ITopicConfig[] = roles.map((role) => {
     const def = topicDefinition(role);
     const repl = replicationFor(opts.replicationFactor === undefined ? def : { ...def, replicationFactor: opts.replicationFactor }, brokers);
@@ -104,7 +144,15 @@ export async function ensureTopics(
         if (still.length === 0 || Date.now() >= until) break;
         await new Promise((r) => setTimeout(r, 250));
       }
-      if (still.length > 0) throw new ServiceError('TOPIC_SETUP_FAILED', `could not create topics ${still.join(', ')}: ${(e as Error).message}`, (e as { retriable?: boolean }).retriable !== false, { topics: still }, { cause: e });
+      if (still.length > 0) {
+        // Fewer brokers alive (or known to the broker asked) than the replication factor: a transient state
+        // of a cluster that is starting or restarting a broker, so retriable, never a topic with fewer replicas.
+        const tooFewBrokers = protocolErrorTypes(e).includes('INVALID_REPLICATION_FACTOR');
+        const why = tooFewBrokers
+          ? `fewer brokers are alive than their replication factor (${Math.max(...missing.map((t) => t.replicationFactor ?? 1))}, capped by ${cap.from} = ${cap.cap}): ${(e as Error).message}`
+          : (e as Error).message;
+        throw new ServiceError('TOPIC_SETUP_FAILED', `could not create topics ${still.join(', ')}: ${why}`, tooFewBrokers || (e as { retriable?: boolean }).retriable !== false, { topics: still }, { cause: e });
+      }
     }
   }
   return { created: missing.map((t) => t.topic), existing: wanted.filter((t) => existing.has(t.topic)).map((t) => t.topic) };
