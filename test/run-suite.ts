@@ -118,12 +118,14 @@ async function main(): Promise<number> {
       py = await runPytest();
       vi = await vitest('all', env, extra, false);
     } else {
-      const faults = vitest('faults', env, ['--project', 'integration', ...FAULT_LANE_DIRS], true);
+      const laneStart = Date.now();
+      const took = (name: string) => console.log(`[suite] lane ${name} finished after ${Math.round((Date.now() - laneStart) / 1000)} s`);
+      const faults = vitest('faults', env, ['--project', 'integration', ...FAULT_LANE_DIRS], true).finally(() => took('faults'));
       const main = (async () => {
         const p = await runPytest();
         const v = await vitest('main', { ...env, TEST_SECURE_STACK_OWNER: '0' }, FAULT_LANE_DIRS.flatMap((d) => ['--exclude', `${d}**`]), true);
         return { p, v };
-      })();
+      })().finally(() => took('main'));
       const [f, m] = await Promise.all([faults, main]);
       py = m.p;
       vi = add(f, m.v);

@@ -6,11 +6,10 @@
  * per valid application and one dead letter per invalid one, and reports the stall (longest time without
  * a commit while input was waiting).
  *
- * Opt-in (TEST_THREE_BROKERS=1): exactly-once held in every run that got through the faults (e.g. 17,528
- * valid applications decided exactly once, stall 10.1 s), but in 2 of the last 5 runs here the partitions
- * of the killed-and-restarted broker did not get back in sync within 150 s (the broker's own recovery, not
- * the scorer), and a flaky file must not decide `make test`. The brokers' logs of a run are kept in
- * test-artifacts/three-brokers/.
+ * Part of `make test` (~80-100 s; TEST_THREE_BROKERS=0 skips it). It was opt-in while 2 of 5 runs timed
+ * out waiting for the restarted broker's replicas: the topics had been created with 2 replicas because the
+ * broker asked did not list the third one yet (fixed: replicationCap). The brokers' logs of a run are kept
+ * in test-artifacts/three-brokers/.
  */
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -255,7 +254,7 @@ async function expectExactlyOnce(s: Stream, validIds: readonly string[], invalid
   return { inputDuplicates };
 }
 
-describe.runIf(process.env.TEST_THREE_BROKERS === '1')('the scorer on a 3-broker cluster', () => {
+describe.skipIf(process.env.TEST_THREE_BROKERS === '0')('the scorer on a 3-broker cluster', () => {
   const streams: Stream[] = [];
 
   beforeAll(async () => {
