@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ServiceError } from './errors.ts';
-import { backoffDelay, withRetry } from './retry.ts';
+import { backoffDelay, pollUntil, withRetry } from './retry.ts';
 
 const fast = { retries: 3, initialDelayMs: 1, maxDelayMs: 2, factor: 2 };
 
@@ -40,5 +40,21 @@ describe('withRetry', () => {
     expect(backoffDelay(3, o, () => 1)).toBe(800);
     expect(backoffDelay(10, o, () => 1)).toBe(1000);
     expect(backoffDelay(3, o, () => 0)).toBe(400);
+  });
+});
+
+describe('pollUntil', () => {
+  it('resolves true as soon as the check holds, after asking again while it does not', async () => {
+    let calls = 0;
+    expect(await pollUntil(async () => ++calls >= 3, 1_000, 1)).toBe(true);
+    expect(calls).toBe(3);
+  });
+
+  it('resolves false with the check still false once the time is up, having asked at least twice', async () => {
+    let calls = 0;
+    const started = Date.now();
+    expect(await pollUntil(async () => (++calls, false), 30, 5)).toBe(false);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(30);
+    expect(calls).toBeGreaterThanOrEqual(2);
   });
 });

@@ -31,3 +31,17 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, opts: Re
     }
   }
 }
+
+/**
+ * Asks `check` every `everyMs` until it says true or `withinMs` passed; resolves with its last answer.
+ * For conditions that settle by themselves (metadata reaching every broker), where no error is thrown to
+ * read a retriable flag from.
+ */
+export async function pollUntil(check: () => Promise<boolean>, withinMs: number, everyMs = 250): Promise<boolean> {
+  const until = Date.now() + withinMs;
+  for (;;) {
+    if (await check()) return true;
+    if (Date.now() >= until) return false;
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}

@@ -17,6 +17,7 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { Admin, Kafka } from 'kafkajs';
 import { ServiceError } from '../errors.ts';
+import { pollUntil } from '../retry.ts';
 import type { ConnectionConfig } from './connection.ts';
 import { TOPIC_VISIBLE_WITHIN_MS, topicDefinition } from './topics.ts';
 
@@ -187,20 +188,17 @@ export async function checkAccess(kafka: Kafka, conn: ConnectionConfig, needs: C
       // On a multi-broker cluster a topic just created (by this service or an admin) reaches each broker's
       // metadata a moment later: an unknown topic is asked again for TOPIC_VISIBLE_WITHIN_MS before it is missing.
       let cause: unknown;
-      const until = Date.now() + TOPIC_VISIBLE_WITHIN_MS;
-      for (;;) {
+      await pollUntil(async () => {
         try {
           await admin.fetchTopicMetadata({ topics: [topic] });
           cause = undefined;
-          break;
+          return true;
         } catch (e) {
           cause = e;
+          const c = e as { type?: string; originalError?: { type?: string } };
+          return (c.type ?? c.originalError?.type) !== 'UNKNOWN_TOPIC_OR_PARTITION'; // another error: report it now
         }
-        const c = cause as { type?: string; originalError?: { type?: string } };
-        const unknown = (c.type ?? c.originalError?.type) === 'UNKNOWN_TOPIC_OR_PARTITION';
-        if (!unknown || Date.now() >= until) break;
-        await new Promise((r) => setTimeout(r, 250));
-      }
+      }, TOPIC_VISIBLE_WITHIN_MS);
       if (cause === undefined) continue;
       const explained = explainKafkaError(cause, conn, { topic });
       if (explained) throw new ServiceError(explained.code, `${explained.message} (role ${role}, ${topicDefinition(role).env})`, false, { ...explained.context, role });

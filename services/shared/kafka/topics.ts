@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Admin, ITopicConfig } from 'kafkajs';
 import { REPO_ROOT } from '../schemas.ts';
 import { ServiceError } from '../errors.ts';
+import { pollUntil } from '../retry.ts';
 
 export interface TopicDefinition {
   readonly name: string;
@@ -136,14 +137,12 @@ export async function ensureTopics(
     } catch (e) {
       // Another instance may have created them concurrently, or (several brokers) they exist and the broker
       // asked does not know yet: re-check for TOPIC_VISIBLE_WITHIN_MS before failing.
-      const until = Date.now() + TOPIC_VISIBLE_WITHIN_MS;
-      let still: string[];
-      for (;;) {
+      let still: string[] = missing.map((t) => t.topic);
+      await pollUntil(async () => {
         const now = new Set(await admin.listTopics());
         still = missing.filter((t) => !now.has(t.topic)).map((t) => t.topic);
-        if (still.length === 0 || Date.now() >= until) break;
-        await new Promise((r) => setTimeout(r, 250));
-      }
+        return still.length === 0;
+      }, TOPIC_VISIBLE_WITHIN_MS);
       if (still.length > 0) {
         // Fewer brokers alive (or known to the broker asked) than the replication factor: a transient state
         // of a cluster that is starting or restarting a broker, so retriable, never a topic with fewer replicas.
