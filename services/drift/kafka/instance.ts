@@ -18,6 +18,7 @@ import type { DriftConfig } from '../config.ts';
 import type { DriftInstrumentation } from '../events.ts';
 import { GroupConsumer } from './group-consumer.ts';
 import { commitTransaction, isProducerFailure, TRANSACTION_TIMEOUT_MS } from '../../shared/kafka/transaction.ts';
+import { generationOf, NO_GENERATION, type Generation } from '../../shared/kafka/kip447.ts';
 import { OutcomeJoin } from '../windows/join.ts';
 import type { Layout } from '../windows/layout.ts';
 import { Lock } from '../lock.ts';
@@ -64,6 +65,12 @@ interface PartitionState {
   outcomesNext: number | undefined;
   dirty: boolean;
   reported: { progress: number; idle: boolean; openFrom: number | undefined } | undefined;
+  /**
+   * The consumer generation this partition's latest batch was fetched under: sent with its offsets
+   * (KIP-447, kip447.ts), so an instance frozen past the session timeout cannot commit partials for a
+   * partition that moved to another instance — its commit is refused and its state rebuilt.
+   */
+  fetchedUnder: Generation;
 }
 
 interface Committed {
@@ -218,6 +225,7 @@ export class DriftInstance {
       outcomesNext: undefined,
       dirty: false,
       reported: undefined,
+      fetchedUnder: NO_GENERATION,
     };
     this.states.set(partition, st);
     return st;
@@ -240,6 +248,7 @@ export class DriftInstance {
         const gen = this.generation;
         const st = await this.stateFor(batch.partition);
         if (gen !== this.generation || !isRunning() || isStale()) return;
+        st.fetchedUnder = generationOf(batch);
         if (batch.topic === topics.scoringLog) flushNeeded = await this.onScoringLog(st, batch.messages, batch.partition, heartbeat);
         else await this.onOutcomes(st, batch.messages, heartbeat);
         st.dirty = true;
@@ -355,8 +364,8 @@ export class DriftInstance {
       if (gen !== this.generation) return;
       const messages = this.outbox;
       this.outbox = [];
-      const scoring: { partition: number; offset: string; metadata: string }[] = [];
-      const outcomes: { partition: number; offset: string }[] = [];
+      const scoring: { partition: number; offset: string; metadata: string; generation: Generation }[] = [];
+      const outcomes: { partition: number; offset: string; generation: Generation }[] = [];
       const reports: [PartitionState, NonNullable<PartitionState['reported']>][] = [];
       let late = 0;
       let future = 0;
@@ -378,8 +387,8 @@ export class DriftInstance {
         }
         if (st.dirty || changed) {
           const cp = st.windows.checkpoint();
-          scoring.push({ partition: st.partition, offset: String(cp.offset), metadata: partitionCheckpointMetadata(cp) });
-          if (st.outcomesNext !== undefined) outcomes.push({ partition: st.partition, offset: String(st.outcomesNext) });
+          scoring.push({ partition: st.partition, offset: String(cp.offset), metadata: partitionCheckpointMetadata(cp), generation: st.fetchedUnder });
+          if (st.outcomesNext !== undefined) outcomes.push({ partition: st.partition, offset: String(st.outcomesNext), generation: st.fetchedUnder });
           st.dirty = false;
         }
       }
