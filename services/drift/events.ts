@@ -6,7 +6,8 @@ import type { WindowResult } from './statistics/evaluate.ts';
 import type { ReferenceEpoch } from './statistics/reference-schedule.ts';
 import type { RetrainStatus } from './aggregation/retrain-policy.ts';
 
-export type DriftComponent = 'instance' | 'aggregator' | 'view';
+/** The parts of the monitor with Kafka clients of their own; 'references' follows model-updates. */
+export type DriftComponent = 'instance' | 'aggregator' | 'view' | 'references';
 
 export type DriftServiceEvent =
   | InstrumentationEvent<'records', { partition: number; count: number; dropped: Record<string, number> }>

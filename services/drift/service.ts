@@ -119,7 +119,7 @@ export class DriftService {
 
   /** Liveness (for /health): non-empty while a Kafka client is dead (being replaced) or after giving up. */
   deadReasons(): string[] {
-    return [this.instance?.deadReason, this.aggregator?.deadReason].filter((r): r is string => r !== undefined);
+    return [this.instance?.deadReason, this.aggregator?.deadReason, this.view?.deadReason, this.follower?.deadReason].filter((r): r is string => r !== undefined);
   }
 
   /** Settles once, with the error, if the service can no longer do its job (runService then exits non-zero). */
@@ -193,6 +193,7 @@ export class DriftService {
           topic: topics.modelUpdates,
           instance: c.instanceId,
           referenceRecords: c.referenceRecords,
+          recoveryDeadlineMs: c.kafkaRecoveryDeadlineMs,
           onSwitch: () => this.instance?.onReferenceSwitch(),
         });
         // The schedule is complete before any window is counted or finalized.

@@ -4,12 +4,13 @@
  * sha256 of model.onnx against the announcement and the metadata, and the feature order), its reference
  * compiled, and added to the reference schedule (reference-schedule.ts), which switches at the next window
  * boundary. A broken bundle is refused: the schedule stays, the refusal is an event (logged and counted).
- * Every process reads the whole topic with a throwaway group (like the scorer), so instances and the
- * aggregator derive the same schedule; `start` returns once the topic has been read to its end.
+ * Every process reads the whole topic with a throwaway group (like the scorer, through the shared
+ * supervised TopicReader), so instances and the aggregator derive the same schedule; `start` returns once
+ * the topic has been read to its end.
  */
-import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import type { Consumer, Kafka } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
+import { TopicReader, type TopicRecord } from '../../shared/kafka/topic-reader.ts';
 import { errorCode } from '../../shared/errors.ts';
 import type { AvroRegistry } from '../../shared/registry.ts';
 import { REPO_ROOT } from '../../shared/schemas.ts';
@@ -31,6 +32,8 @@ export interface FollowerDeps {
   /** Called (in topic order) after an epoch was added. */
   readonly onSwitch?: (epoch: ReferenceEpoch, previous: ReferenceEpoch) => void;
   readonly catchUpTimeoutMs?: number;
+  /** KAFKA_RECOVERY_DEADLINE (default 5 min). */
+  readonly recoveryDeadlineMs?: number;
 }
 
 /** Who approved a promotion and why, when the announcement carries it (model-update.avsc approval fields). */
@@ -40,55 +43,57 @@ function approvalOf(u: ModelUpdate): { by: string; reason: string } {
 }
 
 export class ChampionFollower {
-  private consumer?: Consumer;
+  private readonly reader: TopicReader;
   private chain: Promise<void> = Promise.resolve();
-  private readonly read = new Map<number, bigint>();
   private stopped = false;
 
-  constructor(private readonly d: FollowerDeps) {}
-
-  async start(): Promise<void> {
-    const { kafka, topic } = this.d;
-    this.consumer = kafka.consumer({ groupId: `drift-model-updates-${this.d.instance}-${randomUUID()}`, readUncommitted: false, allowAutoTopicCreation: false });
-    await this.consumer.connect();
-    await this.consumer.subscribe({ topics: [topic], fromBeginning: true });
-    await this.consumer.run({
-      autoCommit: false,
-      eachMessage: async ({ partition, message }) => {
-        const decoded = await this.d.registry.decode<ModelUpdate>(message.value, MODEL_UPDATE_RECORD);
-        if (!decoded.ok) {
-          this.d.events.emit('reference.refused', { version: '?', reason: `undecodable model update at offset ${message.offset}: ${decoded.error.reason}` });
-        } else if (decoded.value.value.model_name === this.d.schedule.initial.reference.modelName) {
-          const u = decoded.value.value;
-          this.chain = this.chain.then(() => this.apply(u));
-          await this.chain;
-        }
-        this.read.set(partition, BigInt(message.offset) + 1n);
+  constructor(private readonly d: FollowerDeps) {
+    const { events } = d;
+    const component = 'references' as const;
+    // Supervised like every long-lived client (services/shared/kafka/topic-reader.ts): a consumer kafkajs
+    // gives up on is replaced and reading resumes where it was; past the deadline the monitor exits.
+    this.reader = new TopicReader({
+      kafka: d.kafka,
+      topic: d.topic,
+      groupPrefix: `drift-model-updates-${d.instance}`,
+      name: 'drift model-updates',
+      deadlineMs: d.recoveryDeadlineMs ?? 5 * 60_000,
+      onMessage: (r) => this.onRecord(r),
+      hooks: {
+        onRestart: (e) => events.emit('kafka.client.restart', { component, ...e }),
+        onRecovered: (e) => events.emit('kafka.client.recovered', { component, ...e }),
+        onOpenFailed: (e) => events.emit('error', { component, code: 'KAFKA_UNAVAILABLE', message: `reopening the model-updates consumer failed: ${e.error}`, retriable: true }),
+        onGiveUp: (e) => events.emit('kafka.client.gave-up', { component, ...e }),
       },
     });
-    await this.sync(this.d.catchUpTimeoutMs ?? 60_000);
+  }
+
+  /** Liveness: why the follower's consumer is not alive (dead and being replaced, or gave up). */
+  get deadReason(): string | undefined {
+    return this.reader.deadReason;
+  }
+
+  async start(): Promise<void> {
+    await this.reader.start(this.d.catchUpTimeoutMs ?? 60_000);
+    await this.chain;
+  }
+
+  private async onRecord(r: TopicRecord): Promise<void> {
+    const decoded = await this.d.registry.decode<ModelUpdate>(r.value, MODEL_UPDATE_RECORD);
+    if (!decoded.ok) {
+      this.d.events.emit('reference.refused', { version: '?', reason: `undecodable model update at offset ${r.offset}: ${decoded.error.reason}` });
+    } else if (decoded.value.value.model_name === this.d.schedule.initial.reference.modelName) {
+      const u = decoded.value.value;
+      this.chain = this.chain.then(() => this.apply(u));
+      await this.chain;
+    }
   }
 
   /** Resolves once every announcement published before the call has been applied (or refused); false on timeout. */
   async sync(timeoutMs = 10_000): Promise<boolean> {
-    const admin = this.d.kafka.admin();
-    await admin.connect();
-    let ends;
-    try {
-      ends = await admin.fetchTopicOffsets(this.d.topic);
-    } finally {
-      await admin.disconnect().catch(() => undefined);
-    }
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const behind = ends.some((e) => BigInt(e.high) > BigInt(e.low) && (this.read.get(e.partition) ?? BigInt(e.low)) < BigInt(e.high));
-      if (!behind) {
-        await this.chain;
-        return true;
-      }
-      if (this.stopped || Date.now() >= deadline) return false;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    if (!(await this.reader.sync(timeoutMs))) return false;
+    await this.chain;
+    return true;
   }
 
   private async apply(u: ModelUpdate): Promise<void> {
@@ -113,9 +118,10 @@ export class ChampionFollower {
     }
   }
 
+  /** Idempotent. */
   async stop(): Promise<void> {
     this.stopped = true;
-    await this.consumer?.disconnect().catch(() => undefined);
+    await this.reader.stop();
     await this.chain.catch(() => undefined);
   }
 }

@@ -46,6 +46,10 @@ export class DriftView {
     });
   }
 
+  /** Liveness: why the view's consumer is not alive (dead and being replaced, or gave up). */
+  get deadReason(): string | undefined {
+    return this.group.deadReason;
+  }
   get ready(): boolean {
     return this.group.joined;
   }
