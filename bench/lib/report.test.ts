@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { renderTables } from './report.ts';
-import type { ScenarioResult } from './scenario.ts';
+import { target, type ScenarioResult } from './scenario.ts';
 import { spread } from './stats.ts';
 import { tlsRatios } from './transport.ts';
 
@@ -36,5 +36,15 @@ describe('renderTables with --secure', () => {
 
   it('prints no TLS section without the SASL_SSL runs', () => {
     expect(renderTables([throughput(false)])).not.toContain('TLS overhead');
+  });
+});
+
+describe('renderTables targets', () => {
+  it("says 'not measured' for a target whose contenders did not run, MISSED only for a measured miss", () => {
+    const r = { ...throughput(false), targets: [target('a / b', Number.NaN, 'min', 1), target('c / d', 0.5, 'min', 1), target('e / f', 2, 'min', 1)] };
+    const text = renderTables([r]);
+    expect(text).toMatch(/\| a \/ b +\| — +\| ≥ 1 +\| not measured +\|/);
+    expect(text).toMatch(/\| c \/ d +\| 0\.5 +\| ≥ 1 +\| MISSED +\|/);
+    expect(text).toMatch(/\| e \/ f +\| 2 +\| ≥ 1 +\| met +\|/);
   });
 });

@@ -184,7 +184,7 @@ export function renderTables(results: readonly ScenarioResult[]): string {
   if (targets.length) {
     out.push('Ratios against the targets (reported, not enforced)', '');
     const rows = [['ratio', 'value', 'target', '']];
-    for (const t of targets) rows.push([t.name, Number.isFinite(t.value) ? String(t.value) : '—', `${t.kind === 'min' ? '≥' : '≤'} ${t.target}`, t.met ? 'met' : 'MISSED']);
+    for (const t of targets) rows.push([t.name, Number.isFinite(t.value) ? String(t.value) : '—', `${t.kind === 'min' ? '≥' : '≤'} ${t.target}`, t.met ? 'met' : Number.isFinite(t.value) ? 'MISSED' : 'not measured']);
     out.push(...table(rows), '');
   }
   const errors = results.filter((r) => r.error);
