@@ -15,6 +15,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Consumer, Kafka } from 'kafkajs';
+import { pollUntil } from '../retry.ts';
 import { createGroupConsumer } from './consumer.ts';
 import { ClientSupervisor, StaleSessionError, type SessionContext, type SupervisorOptions } from './supervisor.ts';
 
@@ -96,12 +97,8 @@ export class TopicReader {
   }
 
   private async waitFor(ends: EndOffsets, timeoutMs: number): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    while (!reachedEnds(ends, this.delivered)) {
-      if (this.stopped || Date.now() >= deadline) return false;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    return true;
+    await pollUntil(async () => this.stopped || reachedEnds(ends, this.delivered), timeoutMs, 50);
+    return reachedEnds(ends, this.delivered);
   }
 
   private async open(ctx: SessionContext): Promise<Consumer> {

@@ -119,10 +119,9 @@ export async function ensureTopics(
   const existing = new Set(await admin.listTopics());
   const roleOf = (role: string) => names[role] ?? topicDefinition(role).name;
   const cap = roles.some((r) => !existing.has(roleOf(r))) ? await replicationCap(admin) : { cap: 1, from: 'live brokers' as const };
-  const brokers = cap.cap;
   const wanted: ITopicConfig[] = roles.map((role) => {
     const def = topicDefinition(role);
-    const repl = replicationFor(opts.replicationFactor === undefined ? def : { ...def, replicationFactor: opts.replicationFactor }, brokers);
+    const repl = replicationFor(opts.replicationFactor === undefined ? def : { ...def, replicationFactor: opts.replicationFactor }, cap.cap);
     return {
       topic: roleOf(role),
       numPartitions: opts.partitions ?? def.partitions ?? TOPICS_FILE.defaults.partitions,
