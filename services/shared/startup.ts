@@ -1,6 +1,5 @@
 /** Start-up steps every service shares: retried, logged topic creation and schema registration. */
-import type { Kafka } from 'kafkajs';
-import { createKafka } from './kafka/client.ts';
+import { createKafka, type KafkaClient } from './kafka/client.ts';
 import type { ConnectionConfig } from './kafka/connection.ts';
 import { checkAccess, checkTransport, explainKafkaError, type ClusterNeeds } from './kafka/preflight.ts';
 import { ensureTopics } from './kafka/topics.ts';
@@ -14,14 +13,13 @@ export function startupRetry(log: Logger): RetryOptions {
 }
 
 /** Creates the topics of `roles` that are missing (infra/topics.json), logging what it created. */
-export async function createMissingTopics(kafka: Kafka, names: Readonly<Record<string, string>>, roles: readonly string[], log: Logger): Promise<void> {
+export async function createMissingTopics(kafka: KafkaClient, names: Readonly<Record<string, string>>, roles: readonly string[], log: Logger): Promise<void> {
   const admin = kafka.admin();
-  await admin.connect();
   try {
     const r = await withRetry(() => ensureTopics(admin, names, roles), startupRetry(log));
     if (r.created.length) log.info({ topics: r.created }, 'created topics');
   } finally {
-    await admin.disconnect();
+    admin.disconnect();
   }
 }
 
@@ -36,14 +34,14 @@ export function registerWithRetry(registry: AvroRegistry, topic: string, schema:
  * throws one non-retriable ServiceError naming the cause (preflight.ts); an unreachable broker is retried.
  */
 export async function prepareCluster(
-  kafka: Kafka,
+  kafka: KafkaClient,
   conn: ConnectionConfig,
   needs: ClusterNeeds,
   opts: { readonly create: boolean; readonly createVar: string },
   log: Logger,
 ): Promise<void> {
   await checkTransport(conn);
-  // A client of its own without a log: kafkajs would otherwise log each refused attempt before our one message.
+  // A client of its own without a log: librdkafka would otherwise log each refused attempt before our one message.
   const quiet = createKafka(conn, 'preflight');
   // Authenticate first, so a wrong password is not reported as a failure to create topics.
   await withRetry(() => checkAccess(quiet, conn, { names: needs.names, roles: [] }, opts.createVar), startupRetry(log));

@@ -33,7 +33,7 @@ import type { DriftConfig } from '../config.ts';
 import { evaluateWindow, type WindowResult } from '../statistics/evaluate.ts';
 import type { DriftInstrumentation } from '../events.ts';
 import { GroupConsumer } from './group-consumer.ts';
-import { commitTransaction, isProducerFailure, TRANSACTION_TIMEOUT_MS } from '../../shared/kafka/transaction.ts';
+import { commitTransaction, isProducerFailure, TRANSACTION_TIMEOUT_MS } from '../../shared/kafka/legacy-transaction.ts';
 import type { Layout } from '../windows/layout.ts';
 import { Lock } from '../lock.ts';
 import { PerformanceCounts, summarize } from '../statistics/performance.ts';
@@ -41,7 +41,7 @@ import type { Reference } from '../statistics/reference.ts';
 import { runCommand, type CommandOutcome } from '../aggregation/retrain.ts';
 import { INITIAL_RETRAIN_STATE, onOutcomes, onRestart, onResult, retrainStateFrom, retrainStateJson, step, type RetrainNotice, type RetrainPolicy, type RetrainState, type StepResult } from '../aggregation/retrain-policy.ts';
 import { ReferenceSchedule, type ReferenceEpoch } from '../statistics/reference-schedule.ts';
-import { idempotentRetry } from '../../shared/kafka/client.ts';
+import { idempotentRetry } from '../../shared/kafka/legacy-client.ts';
 import { recordName } from '../../shared/schemas.ts';
 
 export const DRIFT_PARTIAL_RECORD = recordName('drift-partial');

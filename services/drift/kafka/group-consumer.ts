@@ -7,7 +7,7 @@
  */
 import type { Consumer, EachBatchPayload, Kafka, PartitionAssigner } from 'kafkajs';
 import { errorCode, isRetriable } from '../../shared/errors.ts';
-import { createGroupConsumer } from '../../shared/kafka/consumer.ts';
+import { createGroupConsumer } from '../../shared/kafka/legacy-consumer.ts';
 import { ClientSupervisor, StaleSessionError, type SessionContext } from '../../shared/kafka/supervisor.ts';
 import type { DriftComponent, DriftInstrumentation } from '../events.ts';
 

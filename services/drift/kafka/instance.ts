@@ -17,7 +17,7 @@ import { partialKey, partitionCheckpointFrom, partitionCheckpointMetadata, perfo
 import type { DriftConfig } from '../config.ts';
 import type { DriftInstrumentation } from '../events.ts';
 import { GroupConsumer } from './group-consumer.ts';
-import { commitTransaction, isProducerFailure, TRANSACTION_TIMEOUT_MS } from '../../shared/kafka/transaction.ts';
+import { commitTransaction, isProducerFailure, TRANSACTION_TIMEOUT_MS } from '../../shared/kafka/legacy-transaction.ts';
 import { generationOf, NO_GENERATION, type Generation } from '../../shared/kafka/kip447.ts';
 import { OutcomeJoin } from '../windows/join.ts';
 import type { Layout } from '../windows/layout.ts';
@@ -27,7 +27,7 @@ import { PerformanceCounts } from '../statistics/performance.ts';
 import type { ScoringLogDecoder } from '../windows/record-decoder.ts';
 import type { Reference } from '../statistics/reference.ts';
 import type { ReferenceSchedule } from '../statistics/reference-schedule.ts';
-import { idempotentRetry } from '../../shared/kafka/client.ts';
+import { idempotentRetry } from '../../shared/kafka/legacy-client.ts';
 import { recordName } from '../../shared/schemas.ts';
 
 export const LOAN_OUTCOME_RECORD = recordName('loan-outcome');

@@ -1,54 +1,256 @@
 /**
- * The one consumer factory: the consumer-group settings every service uses (read_committed, no topic
- * auto-creation, a rebalance timeout of at least a minute), and the group events mapped to plain
- * callbacks. A crash kafkajs does not restart itself (restart:false) is reported as `onDead`, for the
- * client supervisor (supervisor.ts) to replace the consumer.
+ * The one consumer-group member of the services: read_committed, manual offsets only (committed in a
+ * transaction or explicitly), no topic auto-creation, bounded prefetch queues. It yields batches of
+ * consumed records together with the fence they were fetched under; a transactional commit takes that
+ * fence (producers.ts), so offsets are sent with this member's group metadata (generation and member id,
+ * KIP-447) and a member that lost its partitions cannot commit them.
+ *
+ * Batches: one `consume` of up to `maxBatchMessages` records across the assigned partitions, waiting at
+ * most `maxWaitMs` for the first one. The handler runs one batch at a time. If it throws, the batch's
+ * partitions are rewound to the batch's first offsets and read again (nothing is skipped).
+ *
+ * Rebalances (eager protocol, `range` assignor: partition p of topics with equal partition counts goes to
+ * the same member, which the drift monitor's join of scoring log and outcomes relies on): every assign or
+ * revoke starts a new fence generation. Records fetched across a rebalance are dropped (the new assignment
+ * reads from the committed offsets), and a commit under an old fence is refused locally before it reaches
+ * the broker.
+ *
+ * States: created -> connected -> running -> closed.
  */
-import type { Consumer, ConsumerConfig, Kafka, PartitionAssigner } from 'kafkajs';
+import type { ConsumerGlobalConfig } from '@confluentinc/kafka-javascript';
+import { attachLog, baseConfig, call, codeName, ERR, KafkaConsumer, type KafkaLog, type LibrdKafkaError, type NativeConsumer, type NativeMessage, type NativeOffset, type NativeTopicPartition } from './native.ts';
+import type { ConnectionConfig } from './connection.ts';
+
+export interface ConsumedMessage {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  /** Record timestamp, ms since the epoch. */
+  readonly timestamp: number;
+}
+
+export interface TopicPartition {
+  readonly topic: string;
+  readonly partition: number;
+}
+
+/** What a batch was fetched under: pass it to the commit. Opaque outside services/shared/kafka. */
+export interface Fence {
+  readonly generation: number;
+}
+
+export interface ConsumerBatch {
+  readonly messages: readonly ConsumedMessage[];
+  readonly fence: Fence;
+}
 
 export interface GroupConsumerSettings {
   readonly groupId: string;
+  readonly topics: readonly string[];
+  /** Where a group without committed offsets starts. */
+  readonly fromBeginning: boolean;
   readonly sessionTimeoutMs: number;
   readonly heartbeatIntervalMs: number;
+  /** At most this many records per batch. */
+  readonly maxBatchMessages: number;
+  /** How long one poll waits for the first record (then it returns what is there). */
+  readonly maxWaitMs?: number;
   readonly maxBytesPerPartition?: number;
-  /** Defaults to kafkajs' 10 MiB; the drift monitor bounds it to 8 × maxBytesPerPartition. */
-  readonly maxBytes?: number;
-  readonly assigner?: PartitionAssigner;
+  /** librdkafka's prefetch queue per consumer (queued.max.messages.kbytes); bounds memory under a backlog. */
+  readonly queuedMaxKBytes?: number;
+  /** Extra librdkafka properties (measured tuning; see docs/performance.md). */
+  readonly tuning?: Readonly<Record<string, string | number | boolean>>;
 }
 
 export interface GroupConsumerHooks {
-  readonly onJoin?: (e: { memberId: string; assignment: Record<string, number[]> }) => void;
-  readonly onRebalancing?: () => void;
-  readonly onCrash?: (e: { error: Error; restart: boolean }) => void;
-  /** A crash kafkajs gave up on: the consumer is stopped for good and must be replaced. */
-  readonly onDead?: (error: Error) => void;
-  /** While this says true, kafkajs restarts itself after retriable crashes. */
-  readonly keepRunning?: () => boolean;
+  /** A new assignment (every rebalance, including an empty one). */
+  readonly onAssigned?: (partitions: readonly TopicPartition[]) => void;
+  readonly onRevoked?: (partitions: readonly TopicPartition[]) => void;
+  /** The client is unusable (a fatal librdkafka error): replace it. */
+  readonly onFatal?: (error: LibrdKafkaError) => void;
+  /** A batch handler failed; its partitions were rewound. */
+  readonly onBatchFailed?: (error: unknown) => void;
 }
 
-export function consumerConfig(s: GroupConsumerSettings, keepRunning: () => boolean = () => true): ConsumerConfig {
+/** Defaults chosen by measurement (docs/performance.md). */
+export const CONSUMER_DEFAULTS = { maxWaitMs: 50, queuedMaxKBytes: 16_384 } as const;
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
+
+export function consumerConfig(conn: ConnectionConfig, clientId: string, s: GroupConsumerSettings, rebalance: (err: LibrdKafkaError, assignment: NativeTopicPartition[]) => void): ConsumerGlobalConfig {
   return {
-    groupId: s.groupId,
-    sessionTimeout: s.sessionTimeoutMs,
-    heartbeatInterval: s.heartbeatIntervalMs,
-    rebalanceTimeout: Math.max(60_000, s.sessionTimeoutMs * 2),
-    readUncommitted: false,
-    allowAutoTopicCreation: false,
-    ...(s.maxBytesPerPartition ? { maxBytesPerPartition: s.maxBytesPerPartition } : {}),
-    ...(s.maxBytes ? { maxBytes: s.maxBytes } : {}),
-    ...(s.assigner ? { partitionAssigners: [s.assigner] } : {}),
-    // kafkajs consults restartOnFailure only for retriable crashes; the others end in onDead.
-    retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 30_000, restartOnFailure: async () => keepRunning() },
-  };
+    ...baseConfig(conn, clientId),
+    'group.id': s.groupId,
+    'enable.auto.commit': false,
+    'enable.auto.offset.store': false,
+    'isolation.level': 'read_committed',
+    'allow.auto.create.topics': false,
+    'session.timeout.ms': s.sessionTimeoutMs,
+    'heartbeat.interval.ms': s.heartbeatIntervalMs,
+    'max.poll.interval.ms': Math.max(300_000, s.sessionTimeoutMs),
+    'partition.assignment.strategy': 'range',
+    'queued.max.messages.kbytes': s.queuedMaxKBytes ?? CONSUMER_DEFAULTS.queuedMaxKBytes,
+    ...(s.maxBytesPerPartition ? { 'max.partition.fetch.bytes': s.maxBytesPerPartition } : {}),
+    ...(s.tuning ?? {}),
+    rebalance_cb: rebalance,
+  } as ConsumerGlobalConfig;
 }
 
-export function createGroupConsumer(kafka: Kafka, s: GroupConsumerSettings, hooks: GroupConsumerHooks = {}): Consumer {
-  const c = kafka.consumer(consumerConfig(s, hooks.keepRunning));
-  c.on(c.events.GROUP_JOIN, (e) => hooks.onJoin?.({ memberId: e.payload.memberId, assignment: e.payload.memberAssignment as Record<string, number[]> }));
-  c.on(c.events.REBALANCING, () => hooks.onRebalancing?.());
-  c.on(c.events.CRASH, (e) => {
-    hooks.onCrash?.({ error: e.payload.error, restart: e.payload.restart });
-    if (!e.payload.restart) hooks.onDead?.(e.payload.error);
-  });
-  return c;
+function toMessage(m: NativeMessage): ConsumedMessage {
+  const key = m.key === undefined || m.key === null ? null : typeof m.key === 'string' ? Buffer.from(m.key) : m.key;
+  return { topic: m.topic, partition: m.partition, offset: m.offset, key, value: m.value ?? null, timestamp: m.timestamp ?? 0 };
 }
+
+export class GroupConsumer {
+  /** The binding's consumer: producers.ts reads its group metadata for transactional offsets. */
+  readonly native: NativeConsumer;
+  private generation = 0;
+  private running = false;
+  private closed = false;
+  private loop?: Promise<void>;
+  private assigned: TopicPartition[] = [];
+
+  constructor(
+    conn: ConnectionConfig,
+    clientId: string,
+    readonly settings: GroupConsumerSettings,
+    private readonly hooks: GroupConsumerHooks = {},
+    log?: KafkaLog,
+  ) {
+    // auto.offset.reset is a topic property: in the global config the binding's (empty) topic config would override it.
+    this.native = new KafkaConsumer(consumerConfig(conn, clientId, settings, (err, assignment) => this.rebalance(err, assignment)), { 'auto.offset.reset': settings.fromBeginning ? 'earliest' : 'latest' });
+    attachLog(this.native, `consumer ${settings.groupId}`, log);
+    this.native.on('event.error', (e: LibrdKafkaError) => {
+      if (e.isFatal) hooks.onFatal?.(e);
+    });
+    const n = this.native as NativeConsumer & { setDefaultIsTimeoutOnlyForFirstMessage(v: boolean): void };
+    n.setDefaultConsumeTimeout(settings.maxWaitMs ?? CONSUMER_DEFAULTS.maxWaitMs);
+    n.setDefaultIsTimeoutOnlyForFirstMessage(true);
+  }
+
+  private rebalance(err: LibrdKafkaError, assignment: NativeTopicPartition[]): void {
+    this.generation++;
+    const parts = assignment.map((a) => ({ topic: a.topic, partition: a.partition }));
+    try {
+      if (err.code === ERR.ASSIGN_PARTITIONS) {
+        this.native.assign(assignment);
+        this.assigned = parts;
+        this.hooks.onAssigned?.(parts);
+      } else {
+        this.native.unassign();
+        this.assigned = [];
+        this.hooks.onRevoked?.(parts);
+      }
+    } catch {
+      // Closing: librdkafka unassigns by itself.
+    }
+  }
+
+  /** The partitions assigned now. */
+  assignment(): readonly TopicPartition[] {
+    return this.assigned;
+  }
+
+  /** True while no rebalance happened since `fence` was issued. */
+  isCurrent(fence: Fence): boolean {
+    return fence.generation === this.generation && this.running;
+  }
+
+  async connect(): Promise<void> {
+    await call((cb) => this.native.connect({ timeout: 30_000 }, (err) => cb(err, undefined)));
+    this.native.subscribe([...this.settings.topics]);
+  }
+
+  /** Starts the poll loop; `handler` gets one batch at a time. */
+  run(handler: (batch: ConsumerBatch) => Promise<void>): void {
+    if (this.running || this.closed) throw new Error(`consumer ${this.settings.groupId}: run() called twice or after close`);
+    this.running = true;
+    this.loop = this.poll(handler);
+  }
+
+  private consume(): Promise<NativeMessage[]> {
+    return new Promise((resolve, reject) => this.native.consume(this.settings.maxBatchMessages, (err, messages) => (err ? reject(err) : resolve(messages))));
+  }
+
+  private async poll(handler: (batch: ConsumerBatch) => Promise<void>): Promise<void> {
+    while (this.running) {
+      const generation = this.generation;
+      let raw: NativeMessage[];
+      try {
+        raw = await this.consume();
+      } catch (e) {
+        const err = e as LibrdKafkaError;
+        if (err.isFatal) this.hooks.onFatal?.(err);
+        await sleep(100);
+        continue;
+      }
+      // Rebalance callbacks queued by this poll run before its records are looked at.
+      await new Promise((r) => setImmediate(r));
+      if (!this.running || raw.length === 0) continue;
+      const messages = raw.map(toMessage);
+      if (generation !== this.generation) {
+        // Fetched across a rebalance: read again, under the new assignment, whatever of it this member still owns.
+        await this.seekToFirst(messages.filter((m) => this.assigned.some((a) => a.topic === m.topic && a.partition === m.partition)));
+        continue;
+      }
+      const batch: ConsumerBatch = { messages, fence: { generation } };
+      try {
+        await handler(batch);
+      } catch (e) {
+        this.hooks.onBatchFailed?.(e);
+        await this.rewind(batch);
+      }
+    }
+  }
+
+  /** Seeks the batch's partitions back to its first offsets (if this member still owns them). */
+  private async rewind(batch: ConsumerBatch): Promise<void> {
+    if (!this.isCurrent(batch.fence)) return; // the new assignment starts from the committed offsets anyway
+    await this.seekToFirst(batch.messages);
+    await sleep(50);
+  }
+
+  private async seekToFirst(messages: readonly ConsumedMessage[]): Promise<void> {
+    const first = new Map<string, { topic: string; partition: number; offset: number }>();
+    for (const m of messages) {
+      const k = `${m.topic}\u0000${m.partition}`;
+      if (!first.has(k)) first.set(k, { topic: m.topic, partition: m.partition, offset: m.offset });
+    }
+    for (const tpo of first.values()) {
+      await call((cb) => this.native.seek(tpo, 5000, (err) => cb(err, undefined))).catch(() => undefined);
+    }
+  }
+
+  /** At-least-once: commits `offsets` (next offsets to read, with optional metadata) synchronously. */
+  async commitOffsets(offsets: readonly { topic: string; partition: number; offset: string | number; metadata?: string }[]): Promise<void> {
+    if (offsets.length === 0) return;
+    const list: NativeOffset[] = offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: Number(o.offset), ...(o.metadata !== undefined ? { metadata: o.metadata } : {}) }));
+    await new Promise<void>((resolve, reject) => {
+      try {
+        this.native.commitSync(list);
+        resolve();
+      } catch (e) {
+        reject(e);
+      }
+    });
+  }
+
+  /** The group's committed offsets (and metadata) of `partitions`. */
+  async committed(partitions: readonly TopicPartition[], timeoutMs = 10_000): Promise<{ topic: string; partition: number; offset: number; metadata?: string }[]> {
+    const r = await call<NativeOffset[]>((cb) => this.native.committed(partitions.map((p) => ({ ...p })), timeoutMs, cb));
+    return r.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset, ...(o.metadata ? { metadata: o.metadata } : {}) }));
+  }
+
+  /** Stops polling (the running batch finishes), leaves the group and closes. Idempotent. */
+  async disconnect(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.running = false;
+    await this.loop?.catch(() => undefined);
+    if (this.native.isConnected()) await call((cb) => this.native.disconnect((err) => cb(err, undefined))).catch(() => undefined);
+  }
+}
+
+export { codeName };

@@ -1,6 +1,6 @@
 /**
  * Start-up checks against the cluster, so that a misconfigured service stops at once with ONE message that
- * names the cause and the variable (or the topic / group and the principal) instead of kafkajs retrying
+ * names the cause and the variable (or the topic / group and the principal) instead of the client retrying
  * ECONNRESET or an authentication failure in a loop:
  *
  *   1. one raw round trip to a broker (TLS handshake if configured, then a Kafka ApiVersions request):
@@ -15,7 +15,8 @@
 import { X509Certificate } from 'node:crypto';
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import type { Admin, Kafka } from 'kafkajs';
+import type { KafkaClient } from './client.ts';
+import { kafkaErrorCodes } from './errors.ts';
 import { ServiceError } from '../errors.ts';
 import { pollUntil } from '../retry.ts';
 import type { ConnectionConfig } from './connection.ts';
@@ -123,7 +124,7 @@ export function probeBroker(conn: ConnectionConfig, broker: string, timeoutMs = 
 
 /**
  * Probes the brokers in order: the first one that answers decides. A definite misconfiguration throws;
- * if none is reachable, nothing is decided (the broker may be starting: kafkajs' retries take over).
+ * if none is reachable, nothing is decided (the broker may be starting: the client's reconnects take over).
  */
 export async function checkTransport(conn: ConnectionConfig): Promise<void> {
   for (const b of conn.brokers) {
@@ -133,32 +134,27 @@ export async function checkTransport(conn: ConnectionConfig): Promise<void> {
   }
 }
 
-/** Turns a kafkajs error into one of ours with a message naming the cause, or returns undefined. */
+/** Turns a Kafka client error into one of ours with a message naming the cause, or returns undefined. Reads librdkafka's error codes only. */
 export function explainKafkaError(e: unknown, conn: ConnectionConfig, what: { topic?: string; group?: string; transactionalId?: string } = {}): ServiceError | undefined {
-  const err = e as { name?: string; type?: string; message?: string; cause?: unknown };
+  const codes = new Set(kafkaErrorCodes(e));
   const principal = principalOf(conn);
-  if (err?.name === 'KafkaJSSASLAuthenticationError' || err?.type === 'SASL_AUTHENTICATION_FAILED') {
+  if (codes.has('UNSUPPORTED_SASL_MECHANISM')) {
+    return new ServiceError('KAFKA_AUTH_FAILED', `the broker does not accept SASL mechanism ${conn.sasl?.mechanism ?? '(none)'}: set KAFKA_SASL_MECHANISM to one it enables`, false, { variables: ['KAFKA_SASL_MECHANISM'] });
+  }
+  if (codes.has('_AUTHENTICATION') || codes.has('SASL_AUTHENTICATION_FAILED')) {
     const who = conn.sasl ? `"${conn.sasl.username}" (${conn.sasl.mechanism.toUpperCase()})` : 'this client';
     return new ServiceError('KAFKA_AUTH_FAILED', `SASL authentication as ${who} failed: the broker rejected the credentials; check KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD (and KAFKA_SASL_MECHANISM)`, false, {
       variables: ['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD', 'KAFKA_SASL_MECHANISM'],
     });
   }
-  if (err?.name === 'KafkaJSSASLAuthenticationError' || /SASL/.test(err?.message ?? '') && /not enabled|unsupported mechanism/i.test(err?.message ?? '')) {
-    return new ServiceError('KAFKA_AUTH_FAILED', `the broker does not accept SASL mechanism ${conn.sasl?.mechanism ?? '(none)'}: set KAFKA_SASL_MECHANISM to one it enables`, false, { variables: ['KAFKA_SASL_MECHANISM'] });
-  }
   const grant = 'grant it in infra/acls.json (make acls)';
-  switch (err?.type) {
-    case 'TOPIC_AUTHORIZATION_FAILED':
-      return new ServiceError('KAFKA_NOT_AUTHORIZED', `User:${principal} is not authorized for topic ${what.topic ?? '(unknown)'}; ${grant}`, false, { principal, topic: what.topic });
-    case 'GROUP_AUTHORIZATION_FAILED':
-      return new ServiceError('KAFKA_NOT_AUTHORIZED', `User:${principal} is not authorized to use consumer group ${what.group ?? '(unknown)'}; ${grant}`, false, { principal, group: what.group });
-    case 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED':
-      return new ServiceError('KAFKA_NOT_AUTHORIZED', `User:${principal} is not authorized to use transactional id ${what.transactionalId ?? '(unknown)'}; ${grant}`, false, { principal, transactionalId: what.transactionalId });
-    case 'CLUSTER_AUTHORIZATION_FAILED':
-      return new ServiceError('KAFKA_NOT_AUTHORIZED', `User:${principal} is not authorized for this cluster operation (e.g. IDEMPOTENT_WRITE or CREATE); ${grant}`, false, { principal });
-    default:
-      return undefined;
+  if (codes.has('TOPIC_AUTHORIZATION_FAILED')) return new ServiceError('KAFKA_NOT_AUTHORIZED', `User:${principal} is not authorized for topic ${what.topic ?? '(unknown)'}; ${grant}`, false, { principal, topic: what.topic });
+  if (codes.has('GROUP_AUTHORIZATION_FAILED')) return new ServiceError('KAFKA_NOT_AUTHORIZED', `User:${principal} is not authorized to use consumer group ${what.group ?? '(unknown)'}; ${grant}`, false, { principal, group: what.group });
+  if (codes.has('TRANSACTIONAL_ID_AUTHORIZATION_FAILED')) {
+    return new ServiceError('KAFKA_NOT_AUTHORIZED', `User:${principal} is not authorized to use transactional id ${what.transactionalId ?? '(unknown)'}; ${grant}`, false, { principal, transactionalId: what.transactionalId });
   }
+  if (codes.has('CLUSTER_AUTHORIZATION_FAILED')) return new ServiceError('KAFKA_NOT_AUTHORIZED', `User:${principal} is not authorized for this cluster operation (e.g. IDEMPOTENT_WRITE or CREATE); ${grant}`, false, { principal });
+  return undefined;
 }
 
 export interface ClusterNeeds {
@@ -173,30 +169,27 @@ export interface ClusterNeeds {
  * Authenticates, then checks each topic exists and is visible to this principal and each group is
  * accessible. `createVar` names the variable that would have created a missing topic.
  */
-export async function checkAccess(kafka: Kafka, conn: ConnectionConfig, needs: ClusterNeeds, createVar: string): Promise<void> {
-  const admin: Admin = kafka.admin({ retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 1000 } });
+export async function checkAccess(kafka: KafkaClient, conn: ConnectionConfig, needs: ClusterNeeds, createVar: string): Promise<void> {
+  const admin = kafka.admin();
   try {
-    await admin.connect();
-  } catch (e) {
-    throw explainKafkaError(e, conn) ?? e;
-  }
-  try {
-    const visible = new Set(await admin.listTopics());
+    try {
+      await admin.listTopics(15_000);
+    } catch (e) {
+      throw explainKafkaError(e, conn) ?? e;
+    }
     for (const role of needs.roles) {
       const topic = needs.names[role] ?? topicDefinition(role).name;
-      if (visible.has(topic)) continue;
       // On a multi-broker cluster a topic just created (by this service or an admin) reaches each broker's
       // metadata a moment later: an unknown topic is asked again for TOPIC_VISIBLE_WITHIN_MS before it is missing.
       let cause: unknown;
       await pollUntil(async () => {
         try {
-          await admin.fetchTopicMetadata({ topics: [topic] });
+          await admin.describeTopics([topic], 10_000);
           cause = undefined;
           return true;
         } catch (e) {
           cause = e;
-          const c = e as { type?: string; originalError?: { type?: string } };
-          return (c.type ?? c.originalError?.type) !== 'UNKNOWN_TOPIC_OR_PARTITION'; // another error: report it now
+          return !kafkaErrorCodes(e).includes('UNKNOWN_TOPIC_OR_PART'); // another error: report it now
         }
       }, TOPIC_VISIBLE_WITHIN_MS);
       if (cause === undefined) continue;
@@ -206,12 +199,12 @@ export async function checkAccess(kafka: Kafka, conn: ConnectionConfig, needs: C
     }
     for (const group of needs.groups ?? []) {
       try {
-        await admin.fetchOffsets({ groupId: group, topics: [needs.names[needs.roles[0]!] ?? topicDefinition(needs.roles[0]!).name] });
+        await admin.groupOffsets(group, [needs.names[needs.roles[0]!] ?? topicDefinition(needs.roles[0]!).name], 15_000);
       } catch (e) {
         throw explainKafkaError(e, conn, { group }) ?? e;
       }
     }
   } finally {
-    await admin.disconnect();
+    admin.disconnect();
   }
 }

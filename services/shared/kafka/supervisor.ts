@@ -17,6 +17,9 @@
  *
  * States: idle -> opening -> running <-> recovering -> stopped | gave-up.
  */
+import { ServiceError } from '../errors.ts';
+import { errorChain, kafkaErrorCodes } from './errors.ts';
+
 export type SupervisorState = 'idle' | 'opening' | 'running' | 'recovering' | 'stopped' | 'gave-up';
 
 export interface SessionContext {
@@ -62,14 +65,17 @@ export interface SupervisorOptions<S> {
   readonly onGiveUp?: (e: { client: string; reason: string; downMs: number }) => void;
 }
 
-/** A short, stable label for why a client failed: the kafkajs protocol error type, else the error name. */
+/**
+ * A short, stable label for why a client failed (a metric label): the librdkafka error code in the chain
+ * (ILLEGAL_GENERATION, _TRANSPORT), else our ServiceError code, else the error's name.
+ */
 export function failureReason(e: unknown): string {
-  let cur: unknown = e;
-  for (let i = 0; i < 10 && cur && typeof cur === 'object'; i++) {
-    const c = cur as { type?: unknown; cause?: unknown };
+  const kafka = kafkaErrorCodes(e)[0];
+  if (kafka) return kafka;
+  for (const x of errorChain(e)) {
+    const c = x as { type?: unknown; code?: unknown };
+    if (x instanceof ServiceError) return x.code;
     if (typeof c.type === 'string' && c.type) return c.type;
-    if (!c.cause) break;
-    cur = c.cause;
   }
   const name = (e as { name?: unknown })?.name;
   return typeof name === 'string' && name ? name : 'unknown';

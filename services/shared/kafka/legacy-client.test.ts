@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { kafkajsLogLevel } from './client.ts';
+import { kafkajsLogLevel } from './legacy-client.ts';
 
 describe('kafkajs log levels', () => {
   it('logs routine broker retries at debug, not error', () => {

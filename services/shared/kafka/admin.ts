@@ -1,0 +1,121 @@
+/**
+ * The few admin operations the project uses, as promises over the binding's AdminClient: topics
+ * (list, describe, create, delete), offsets (a topic's low/high watermarks, a group's committed offsets
+ * with their metadata) and groups. ACLs: acl-admin.ts.
+ */
+import type { ConnectionConfig } from './connection.ts';
+import { AdminClient, attachLog, baseConfig, call, ERR, OffsetSpec, type KafkaLog, type LibrdKafkaError, type NativeAdmin } from './native.ts';
+
+export interface TopicSpec {
+  readonly topic: string;
+  readonly numPartitions: number;
+  /** -1: the cluster's default.replication.factor (KIP-464). */
+  readonly replicationFactor: number;
+  readonly config?: Readonly<Record<string, string>>;
+}
+
+export interface PartitionInfo {
+  readonly partition: number;
+  readonly leader: number | null;
+  readonly replicas: readonly number[];
+  readonly isr: readonly number[];
+}
+
+export interface PartitionOffsets {
+  readonly partition: number;
+  readonly low: number;
+  readonly high: number;
+}
+
+export interface CommittedOffset {
+  readonly topic: string;
+  readonly partition: number;
+  /** -1 when the group has no offset for the partition. */
+  readonly offset: number;
+  readonly metadata?: string;
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+export class KafkaAdmin {
+  private readonly native: NativeAdmin;
+  private closed = false;
+
+  constructor(conn: ConnectionConfig, clientId: string, log?: KafkaLog) {
+    this.native = AdminClient.create(baseConfig(conn, clientId));
+    const events = (this.native as unknown as { on?: (event: string, l: (...a: never[]) => void) => void });
+    if (typeof events.on === 'function') attachLog(events as never, 'admin', log);
+  }
+
+  async listTopics(timeoutMs = DEFAULT_TIMEOUT_MS): Promise<string[]> {
+    return call<string[]>((cb) => this.native.listTopics({ timeout: timeoutMs }, cb));
+  }
+
+  /** Partitions of `topics` with leader, replicas and in-sync replicas (broker ids). Throws for an unknown topic. */
+  async describeTopics(topics: readonly string[], timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Map<string, PartitionInfo[]>> {
+    const r = await call<{ name: string; partitions: { partition: number; leader: { id: number } | null; replicas: { id: number }[]; isr: { id: number }[] }[]; error?: LibrdKafkaError }[]>((cb) =>
+      this.native.describeTopics([...topics], { timeout: timeoutMs }, cb as never),
+    );
+    const out = new Map<string, PartitionInfo[]>();
+    for (const t of r) {
+      if (t.error && t.error.code !== 0) throw t.error;
+      out.set(t.name, t.partitions.map((p) => ({ partition: p.partition, leader: p.leader?.id ?? null, replicas: p.replicas.map((n) => n.id), isr: p.isr.map((n) => n.id) })).sort((a, b) => a.partition - b.partition));
+    }
+    return out;
+  }
+
+  /** Creates the topics that do not exist; an existing one is left as it is. Returns those created. */
+  async createTopics(specs: readonly TopicSpec[], timeoutMs = DEFAULT_TIMEOUT_MS): Promise<string[]> {
+    const created: string[] = [];
+    for (const s of specs) {
+      try {
+        await call((cb) => this.native.createTopic({ topic: s.topic, num_partitions: s.numPartitions, replication_factor: s.replicationFactor, config: { ...(s.config ?? {}) } }, timeoutMs, (err) => cb(err, undefined)));
+        created.push(s.topic);
+      } catch (e) {
+        if ((e as LibrdKafkaError).code !== ERR.TOPIC_ALREADY_EXISTS) throw e;
+      }
+    }
+    return created;
+  }
+
+  async deleteTopics(topics: readonly string[], timeoutMs = DEFAULT_TIMEOUT_MS): Promise<void> {
+    for (const t of topics) {
+      await call((cb) => this.native.deleteTopic(t, timeoutMs, (err) => cb(err, undefined))).catch((e: LibrdKafkaError) => {
+        if (e.code !== ERR.UNKNOWN_TOPIC_OR_PART) throw e;
+      });
+    }
+  }
+
+  /** Low and high watermarks of every partition of `topic` (high: the log end, read_uncommitted). */
+  async topicOffsets(topic: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<PartitionOffsets[]> {
+    const parts = (await this.describeTopics([topic], timeoutMs)).get(topic) ?? [];
+    const ask = (spec: unknown) =>
+      call<{ partition: number; offset: number; error?: LibrdKafkaError }[]>((cb) => this.native.listOffsets(parts.map((p) => ({ topic, partition: p.partition, offset: spec as never })), { timeout: timeoutMs }, cb as never));
+    const [lows, highs] = await Promise.all([ask(OffsetSpec.EARLIEST), ask(OffsetSpec.LATEST)]);
+    const low = new Map(lows.map((o) => [o.partition, o.offset]));
+    return highs.map((h) => ({ partition: h.partition, low: low.get(h.partition) ?? 0, high: h.offset })).sort((a, b) => a.partition - b.partition);
+  }
+
+  /** A group's committed offsets for the partitions of `topics` (stable: waits out open transactions). */
+  async groupOffsets(groupId: string, topics: readonly string[], timeoutMs = DEFAULT_TIMEOUT_MS): Promise<CommittedOffset[]> {
+    const described = await this.describeTopics(topics, timeoutMs);
+    const partitions = [...described].flatMap(([topic, ps]) => ps.map((p) => ({ topic, partition: p.partition })));
+    const r = await call<{ groupId: string; error?: LibrdKafkaError; partitions: { topic: string; partition: number; offset: number; metadata?: string | null; error?: LibrdKafkaError }[] }[]>((cb) =>
+      this.native.listConsumerGroupOffsets([{ groupId, partitions }], { timeout: timeoutMs, requireStableOffsets: true }, cb as never),
+    );
+    const g = r[0];
+    if (g?.error && g.error.code !== 0) throw g.error;
+    return (g?.partitions ?? []).map((p) => ({ topic: p.topic, partition: p.partition, offset: p.offset, ...(p.metadata ? { metadata: p.metadata } : {}) }));
+  }
+
+  async deleteGroups(groups: readonly string[], timeoutMs = DEFAULT_TIMEOUT_MS): Promise<void> {
+    await call((cb) => this.native.deleteGroups([...groups], { timeout: timeoutMs }, (err) => cb(err, undefined)));
+  }
+
+  /** Idempotent. */
+  disconnect(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.native.disconnect();
+  }
+}
