@@ -4,7 +4,7 @@ import { Instrumentation } from '../shared/instrumentation.ts';
 import type { DecisionRecord } from './records.ts';
 
 export type ScorerEvent =
-  | InstrumentationEvent<'batch.end', { partition: number; firstOffset: string; lastOffset: string; size: number; scored: number; deadLettered: number; durationMs: number; ok: boolean; modelVersion?: string }>
+  | InstrumentationEvent<'batch.end', { partitions: readonly { partition: number; firstOffset: string; lastOffset: string }[]; size: number; scored: number; deadLettered: number; durationMs: number; ok: boolean; modelVersion?: string }>
   | InstrumentationEvent<'inference', { rows: number; durationMs: number; modelVersion: string }>
   | InstrumentationEvent<'decisions', { byDecision: Record<string, number>; endToEndMs: number[] }>
   /** The committed decision records of one chunk (for per-decision debug logs; records carry no personal fields). */

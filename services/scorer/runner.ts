@@ -1,32 +1,32 @@
 /**
- * The Kafka side of the scorer: a consumer group on the applications topic; each fetched batch is cut into
- * chunks of at most `maxBatch` messages, each chunk is scored in one model call and its decisions, log
- * records, dead letters and consumer offset are committed together — in one Kafka transaction
+ * The Kafka side of the scorer: a consumer-group member on the applications topic; each polled batch (up
+ * to `maxBatch` records across the assigned partitions) is scored in one model call and its decisions, log
+ * records, dead letters and consumer offsets are committed together — in one Kafka transaction
  * (exactly-once) or produce-then-commit (at-least-once).
  *
  * The consumer, the (transactional) producer and the admin form one session kept alive by a
- * ClientSupervisor (shared/kafka/supervisor.ts): when kafkajs gives up on one of them, the whole session
- * is replaced and resumes from the committed offsets.
+ * ClientSupervisor (shared/kafka/supervisor.ts): when one of them fails for good (a fatal librdkafka
+ * error, a fenced producer), the whole session is replaced and resumes from the committed offsets.
  *
- * Zombie safety (exactly-once, N instances): offsets are committed with the consumer generation the batch
- * was fetched under (KIP-447, shared/kafka/kip447.ts); a commit refused as stale is aborted and the
- * consumer rejoins.
+ * Zombie safety (exactly-once, N instances): the transaction's offsets go with the consumer's group
+ * metadata (KIP-447, librdkafka's own API); a member that lost its partitions is refused, the transaction
+ * is aborted and the records are read again by whoever owns them now.
  *
  * States: see shared/lifecycle.ts.
  */
-import type { Admin, Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import { errorCode, isRetriable, ServiceError } from '../shared/errors.ts';
-import { idempotentRetry } from '../shared/kafka/client.ts';
-import { createGroupConsumer } from '../shared/kafka/consumer.ts';
-import { generationOf, type Generation } from '../shared/kafka/kip447.ts';
-import { ClientSupervisor, StaleSessionError, type SessionContext } from '../shared/kafka/supervisor.ts';
-import { commitTransaction, isFencedCommit, isProducerFailure, produceThenCommit, TRANSACTION_TIMEOUT_MS } from '../shared/kafka/transaction.ts';
+import type { KafkaAdmin } from '../shared/kafka/admin.ts';
+import type { KafkaClient } from '../shared/kafka/client.ts';
+import type { ConsumerBatch, GroupConsumer } from '../shared/kafka/consumer.ts';
+import type { IdempotentProducer, TransactionalProducer } from '../shared/kafka/producers.ts';
+import { ClientSupervisor, type SessionContext } from '../shared/kafka/supervisor.ts';
+import { isFencedCommit, isProducerFailure, produceThenCommit } from '../shared/kafka/transaction.ts';
+import type { OffsetToCommit, TopicMessages } from '../shared/kafka/messages.ts';
 import { Lifecycle, type LifecycleState } from '../shared/lifecycle.ts';
 import type { AvroRegistry } from '../shared/registry.ts';
 import { processBatch, type BatchOutput, type Scorer } from './batch.ts';
 import type { ScorerConfig } from './config.ts';
 import type { ScorerInstrumentation } from './events.ts';
-import { GroupCommitter, type OffsetToCommit, type TopicMessages } from './group-commit.ts';
 import type { InputMessage } from './records.ts';
 import { buildValidator } from './validate.ts';
 import { recordName } from '../shared/schemas.ts';
@@ -40,7 +40,7 @@ export interface SchemaIds {
 }
 
 export interface RunnerDeps {
-  readonly kafka: Kafka;
+  readonly kafka: KafkaClient;
   readonly registry: AvroRegistry;
   /** Runs one batch with the serving model, which stays loaded until the batch settles (see ModelSlot). */
   readonly useModel: <T>(fn: (model: Scorer) => Promise<T>) => Promise<T>;
@@ -53,23 +53,13 @@ export interface RunnerDeps {
   readonly onFatal?: (e: Error) => void;
 }
 
-/**
- * Unbounded retries (see idempotentRetry); the short first retry matters: a transaction started right after the previous commit often gets
- * CONCURRENT_TRANSACTIONS while the broker finishes writing markers; kafkajs' default 300 ms backoff made
- * p99 end-to-end latency ~250 ms at 1k/s, 10 ms brings it to ~50 ms.
- */
-const IDEMPOTENT_RETRY = idempotentRetry(10);
-
 export const APPLICATION_RECORD = recordName('loan-application');
 
 /** One set of live clients; replaced as a whole when one of them dies. */
 interface Session {
-  readonly consumer: Consumer;
-  readonly producer: Producer;
-  readonly admin: Admin;
-  readonly committer: GroupCommitter;
-  /** Next offset to process per partition, as committed by this session: guards against re-processing a retried batch. Cleared on every (re)join. */
-  readonly nextOffsets: Map<string, bigint>;
+  readonly consumer: GroupConsumer;
+  readonly producer: { readonly kind: 'transactional'; readonly p: TransactionalProducer } | { readonly kind: 'idempotent'; readonly p: IdempotentProducer };
+  readonly admin: KafkaAdmin;
   readonly ctx: SessionContext;
   joined: boolean;
   lagFailures: number;
@@ -124,59 +114,42 @@ export class ScoringRunner {
 
   private async openSession(ctx: SessionContext): Promise<Session> {
     const { kafka, config, events } = this.deps;
-    const producer =
-      config.delivery === 'exactly-once'
-        ? kafka.producer({ transactionalId: config.transactionalId, idempotent: true, maxInFlightRequests: 1, transactionTimeout: TRANSACTION_TIMEOUT_MS, retry: IDEMPOTENT_RETRY })
-        : kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: IDEMPOTENT_RETRY });
+    const producer: Session['producer'] =
+      config.delivery === 'exactly-once' ? { kind: 'transactional', p: kafka.transactionalProducer(config.transactionalId) } : { kind: 'idempotent', p: kafka.producer() };
     // eslint-disable-next-line prefer-const -- assigned after the consumer that refers to it
     let session: Session;
-    const consumer = createGroupConsumer(
-      kafka,
-      { groupId: config.groupId, sessionTimeoutMs: config.sessionTimeoutMs, heartbeatIntervalMs: config.heartbeatIntervalMs, maxBytesPerPartition: config.maxBytesPerPartition },
+    const consumer = kafka.consumer(
       {
-        // Only the supervisor's current session may be restarted by kafkajs (see SessionContext.current).
-        keepRunning: () => this.life.active && ctx.current,
-        onJoin: ({ memberId, assignment }) => {
-          // A new generation: offsets are re-read from the group (stable, see kip447.ts), so the floors of
-          // the previous generation must not filter anything.
-          session.nextOffsets.clear();
+        groupId: config.groupId,
+        topics: [config.connection.topics.applications],
+        fromBeginning: config.fromBeginning,
+        sessionTimeoutMs: config.sessionTimeoutMs,
+        heartbeatIntervalMs: config.heartbeatIntervalMs,
+        maxBatchMessages: config.maxBatch,
+        maxBytesPerPartition: config.maxBytesPerPartition,
+      },
+      {
+        onAssigned: (partitions) => {
           session.joined = true;
           ctx.healthy();
-          events.emit('consumer.joined', { memberId, partitions: Object.values(assignment).flat() });
+          events.emit('consumer.joined', { memberId: config.instanceId, partitions: partitions.map((p) => p.partition) });
         },
-        onRebalancing: () => {
+        onRevoked: () => {
           session.joined = false;
           events.emit('consumer.rebalancing', {});
         },
-        onCrash: ({ error, restart }) => {
+        onFatal: (error) => {
           session.joined = false;
-          events.emit('consumer.crashed', { error: error.message, restart });
+          events.emit('consumer.crashed', { error: error.message, restart: false });
+          ctx.fail('consumer', error);
         },
-        onDead: (error) => ctx.fail('consumer', error),
       },
     );
     const admin = kafka.admin();
-    session = {
-      consumer,
-      producer,
-      admin,
-      committer: new GroupCommitter((messages, offsets) => this.commitGroup(session, messages, offsets)),
-      nextOffsets: new Map(),
-      ctx,
-      joined: false,
-      lagFailures: 0,
-    };
+    session = { consumer, producer, admin, ctx, joined: false, lagFailures: 0 };
     try {
-      await Promise.all([producer.connect(), consumer.connect(), admin.connect()]);
-      await consumer.subscribe({ topics: [config.connection.topics.applications], fromBeginning: config.fromBeginning });
-      await consumer.run({
-        autoCommit: false,
-        eachBatchAutoResolve: false,
-        // Partitions are processed concurrently; their chunks share commits through the GroupCommitter, the
-        // only user of the (transactional) producer, which runs one transaction at a time.
-        partitionsConsumedConcurrently: config.partitionsConcurrently,
-        eachBatch: (p) => this.onBatch(session, p),
-      });
+      await Promise.all([producer.p.connect(), consumer.connect()]);
+      consumer.run((b) => this.onBatch(session, b));
     } catch (e) {
       await this.closeSession(session);
       throw e;
@@ -186,61 +159,46 @@ export class ScoringRunner {
 
   private async closeSession(s: Session): Promise<void> {
     s.joined = false;
-    // The consumer first: it finishes (or abandons, via isRunning) the in-flight chunk before leaving the group.
+    // The consumer first: it finishes the in-flight batch (commit or abort) before leaving the group.
     await s.consumer.disconnect().catch(() => undefined);
-    await Promise.all([s.producer.disconnect().catch(() => undefined), s.admin.disconnect().catch(() => undefined)]);
+    await s.producer.p.disconnect().catch(() => undefined);
+    s.admin.disconnect();
   }
 
-  private async onBatch(session: Session, { batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
-    // A replaced session's consumer that kafkajs brought back: stop it before it holds partitions.
-    if (!session.ctx.current) throw new StaleSessionError('scorer');
-    const { topic, partition } = batch;
-    const generation = generationOf(batch);
-    const key = `${topic}:${partition}`;
-    const floor = session.nextOffsets.get(key);
-    const todo = floor === undefined ? batch.messages : batch.messages.filter((m) => BigInt(m.offset) >= floor);
-    if (todo.length === 0 && batch.messages.length > 0) resolveOffset(batch.lastOffset());
-    const max = this.deps.config.maxBatch;
-    for (let i = 0; i < todo.length; i += max) {
-      if (!isRunning() || isStale()) return;
-      const chunk = todo.slice(i, i + max);
-      const last = chunk[chunk.length - 1]!.offset;
-      const inputs: InputMessage[] = chunk.map((m) => ({
-        topic,
-        partition,
-        offset: Number(m.offset),
-        key: m.key,
-        value: m.value,
-        timestamp: Number(m.timestamp),
-      }));
-      const started = performance.now();
-      let out: BatchOutput | undefined;
-      try {
-        out = await this.processAndCommit(session, { topic, partition, offset: (BigInt(last) + 1n).toString(), generation }, inputs);
-      } catch (e) {
-        this.deps.events.emit('error', { code: errorCode(e), message: (e as Error).message, retriable: isRetriable(e), fenced: isFencedCommit(e) });
-        throw e;
-      } finally {
-        this.deps.events.emit('batch.end', {
-          partition,
-          firstOffset: chunk[0]!.offset,
-          lastOffset: last,
-          size: chunk.length,
-          scored: out?.scored.length ?? 0,
-          deadLettered: out?.deadLetters.length ?? 0,
-          durationMs: performance.now() - started,
-          ok: out !== undefined,
-          ...(out ? { modelVersion: out.modelVersion } : {}),
-        });
-      }
-      session.nextOffsets.set(key, BigInt(last) + 1n);
-      resolveOffset(last);
-      this.report(out);
-      await heartbeat();
+  private async onBatch(session: Session, batch: ConsumerBatch): Promise<void> {
+    // A replaced session's consumer: do no more work (its disconnect is under way).
+    if (!session.ctx.current) throw new ServiceError('KAFKA_CLIENT_DEAD', 'scorer: this kafka session was replaced', true);
+    const inputs: InputMessage[] = batch.messages.map((m) => ({ topic: m.topic, partition: m.partition, offset: m.offset, key: m.key, value: m.value, timestamp: m.timestamp }));
+    const ranges = new Map<number, { partition: number; firstOffset: string; lastOffset: string }>();
+    for (const m of batch.messages) {
+      const r = ranges.get(m.partition);
+      if (r) r.lastOffset = String(m.offset);
+      else ranges.set(m.partition, { partition: m.partition, firstOffset: String(m.offset), lastOffset: String(m.offset) });
     }
+    const topic = this.deps.config.connection.topics.applications;
+    const offsets: OffsetToCommit[] = [...ranges.values()].map((r) => ({ topic, partition: r.partition, offset: String(Number(r.lastOffset) + 1) }));
+    const started = performance.now();
+    let out: BatchOutput | undefined;
+    try {
+      out = await this.processAndCommit(session, batch, inputs, offsets);
+    } catch (e) {
+      this.deps.events.emit('error', { code: errorCode(e), message: (e as Error).message, retriable: isRetriable(e), fenced: isFencedCommit(e) });
+      throw e;
+    } finally {
+      this.deps.events.emit('batch.end', {
+        partitions: [...ranges.values()],
+        size: inputs.length,
+        scored: out?.scored.length ?? 0,
+        deadLettered: out?.deadLetters.length ?? 0,
+        durationMs: performance.now() - started,
+        ok: out !== undefined,
+        ...(out ? { modelVersion: out.modelVersion } : {}),
+      });
+    }
+    this.report(out);
   }
 
-  private async processAndCommit(session: Session, next: OffsetToCommit & { generation: Generation }, inputs: InputMessage[]): Promise<BatchOutput> {
+  private async processAndCommit(session: Session, batch: ConsumerBatch, inputs: InputMessage[], offsets: OffsetToCommit[]): Promise<BatchOutput> {
     const { registry, config, schemaIds } = this.deps;
     const shadow = this.deps.shadow?.();
     const out = await this.deps.useModel((scorer) =>
@@ -255,25 +213,23 @@ export class ScoringRunner {
     );
     if (out.scored.length > 0) this.deps.events.emit('inference', { rows: out.scored.length, durationMs: out.inferenceMs, modelVersion: out.modelVersion });
     const t = config.connection.topics;
-    const topicMessages = [
+    const messages: TopicMessages[] = [
       { topic: t.decisions, messages: out.scored.map((s) => ({ key: s.key, value: registry.encodeSync(schemaIds.decision, s.decision) })) },
       { topic: t.scoringLog, messages: out.scored.map((s) => ({ key: s.key, value: registry.encodeSync(schemaIds.scoringLog, s.log) })) },
       { topic: t.deadLetters, messages: out.deadLetters.map((d) => ({ key: d.original_key, value: registry.encodeSync(schemaIds.deadLetter, d) })) },
     ].filter((tm) => tm.messages.length > 0);
-    await session.committer.commit(topicMessages, [next]);
+    await this.commit(session, batch, messages, offsets);
     return out;
   }
 
-  /** One commit for a group of chunks: a transaction (exactly-once) or produce-then-commit (at-least-once). */
-  private async commitGroup(session: Session, messages: TopicMessages[], offsets: OffsetToCommit[]): Promise<void> {
-    const { config, events } = this.deps;
+  /** One commit for a batch: a transaction (exactly-once) or produce-then-commit (at-least-once). */
+  private async commit(session: Session, batch: ConsumerBatch, messages: TopicMessages[], offsets: OffsetToCommit[]): Promise<void> {
+    const { events } = this.deps;
     try {
-      if (config.delivery === 'exactly-once') {
-        await commitTransaction(session.producer, { messages, offsets, groupId: config.groupId, maxRequestBytes: config.maxRequestBytes }, (result, durationMs) =>
-          events.emit('transaction', { result, durationMs }),
-        );
+      if (session.producer.kind === 'transactional') {
+        await session.producer.p.commit({ messages, offsets, consumer: session.consumer, fence: batch.fence }, (result, durationMs) => events.emit('transaction', { result, durationMs }));
       } else {
-        await produceThenCommit(session.producer, (o) => session.consumer.commitOffsets(o), { messages, offsets, maxRequestBytes: config.maxRequestBytes });
+        await produceThenCommit(session.producer.p, session.consumer, { messages, offsets });
       }
     } catch (e) {
       // A fenced or broken producer cannot run another transaction: replace the session.
@@ -282,7 +238,8 @@ export class ScoringRunner {
     }
   }
 
-  private report(out: BatchOutput): void {
+  private report(out: BatchOutput | undefined): void {
+    if (!out) return;
     if (out.scored.length > 0) {
       const byDecision: Record<string, number> = {};
       const now = Date.now();
@@ -308,12 +265,9 @@ export class ScoringRunner {
     if (!session || !this.life.running) return [];
     const topic = this.deps.config.connection.topics.applications;
     try {
-      const [ends, committed] = await Promise.all([
-        session.admin.fetchTopicOffsets(topic),
-        session.admin.fetchOffsets({ groupId: this.deps.config.groupId, topics: [topic] }),
-      ]);
+      const [ends, committed] = await Promise.all([session.admin.topicOffsets(topic), session.admin.groupOffsets(this.deps.config.groupId, [topic])]);
       session.lagFailures = 0;
-      const done = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
+      const done = new Map(committed.map((p) => [p.partition, BigInt(p.offset)]));
       const lags = ends.map((e) => {
         const c = done.get(e.partition) ?? -1n;
         const start = c >= 0n ? c : BigInt(e.low);

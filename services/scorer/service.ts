@@ -66,7 +66,7 @@ export class ScorerService {
     // decision. Neither carries features or other personal fields (those live only in the scoring log topic).
     const input = this.config.connection.topics.applications;
     this.events.on('batch.end', ({ payload: p }) => {
-      const trace = { topic: input, partition: p.partition, firstOffset: p.firstOffset, lastOffset: p.lastOffset };
+      const trace = { topic: input, partitions: p.partitions };
       if (p.ok) log.info({ ...trace, size: p.size, scored: p.scored, deadLettered: p.deadLettered, ms: Math.round(p.durationMs * 10) / 10, modelVersion: p.modelVersion }, 'batch committed');
       else log.warn({ ...trace, size: p.size, ms: Math.round(p.durationMs * 10) / 10 }, 'batch not committed');
     });

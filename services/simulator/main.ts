@@ -6,12 +6,12 @@
  *   tail     print committed decisions as they arrive (--from-beginning to replay)
  */
 import { createReadStream } from 'node:fs';
-import type { Producer } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { createKafka } from '../shared/kafka/client.ts';
 import { connectionFromEnv } from '../shared/kafka/connection.ts';
+import type { IdempotentProducer } from '../shared/kafka/producers.ts';
 import { env, parseDuration, parseEnv } from '../shared/config.ts';
 import { createLogger } from '../shared/log.ts';
 import { prepareCluster } from '../shared/startup.ts';
@@ -79,7 +79,7 @@ async function produce(args: string[]): Promise<void> {
   } else {
     source = populationSource({ seed, runId: randomUUID().slice(0, 8), ...shockOpts });
   }
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  const producer = kafka.producer();
   await producer.connect();
   const ac = new AbortController();
   process.once('SIGINT', () => ac.abort());
@@ -88,7 +88,7 @@ async function produce(args: string[]): Promise<void> {
   // Late outcomes: each valid application's default is drawn from the population's true probability and
   // published on loan-outcomes after the delay.
   let outcomes: OutcomePublisher | undefined;
-  let outcomeProducer: Producer | undefined;
+  let outcomeProducer: IdempotentProducer | undefined;
   const delayMs = values['outcomes-delay'] === undefined ? undefined : parseDuration(values['outcomes-delay']);
   if (values['outcomes-delay'] !== undefined && delayMs === undefined) throw new Error(`--outcomes-delay must be a duration like 30s, got "${values['outcomes-delay']}"`);
   if (delayMs !== undefined) {
@@ -129,25 +129,24 @@ async function tail(args: string[]): Promise<void> {
   const conn = connectionFromEnv();
   const kafka = createKafka(conn, 'tail');
   const registry = new AvroRegistry(conn.registry);
-  const consumer = kafka.consumer({ groupId: `tail-${randomUUID()}`, readUncommitted: false });
+  const consumer = kafka.consumer({ groupId: `tail-${randomUUID()}`, topics: [conn.topics.decisions], fromBeginning: values['from-beginning'], sessionTimeoutMs: 30_000, heartbeatIntervalMs: 3_000, maxBatchMessages: 500 });
   await consumer.connect();
-  await consumer.subscribe({ topics: [conn.topics.decisions], fromBeginning: values['from-beginning'] });
   const stop = async () => {
     await consumer.disconnect();
     process.exit(0);
   };
   process.once('SIGINT', () => void stop());
   process.once('SIGTERM', () => void stop());
-  await consumer.run({
-    eachMessage: async ({ message }) => {
+  consumer.run(async ({ messages }) => {
+    for (const message of messages) {
       const r = await registry.decode(message.value);
       if (!r.ok) {
         console.log(`undecodable decision at offset ${message.offset}: ${r.error.reason}`);
-        return;
+        continue;
       }
       const d = r.value.value as Record<string, unknown>;
       console.log(`${d.application_id}\tp=${(d.probability_of_default as number).toFixed(4)}\t${d.risk_category}\t${d.decision}\tmodel v${d.model_version}`);
-    },
+    }
   });
 }
 

@@ -4,7 +4,7 @@
  * publishes it on loan-outcomes once `delayMs` has passed. The schedule is a pure queue; `OutcomePublisher`
  * is the Kafka edge.
  */
-import type { Producer } from 'kafkajs';
+import type { IdempotentProducer } from '../shared/kafka/producers.ts';
 import type { AvroRegistry } from '../shared/registry.ts';
 import { defaultProbability, type PopulationSpec } from './population.ts';
 import { createRng } from './rng.ts';
@@ -53,7 +53,7 @@ export class OutcomePublisher {
   published = 0;
 
   constructor(
-    private readonly producer: Producer,
+    private readonly producer: Pick<IdempotentProducer, 'send'>,
     private readonly registry: AvroRegistry,
     private readonly schemaId: number,
     private readonly topic: string,
@@ -68,7 +68,7 @@ export class OutcomePublisher {
   async flush(now: number): Promise<void> {
     const due = this.schedule.takeDue(now);
     if (due.length === 0) return;
-    await this.producer.send({ topic: this.topic, messages: due.map((o) => ({ key: o.application_id, value: this.registry.encodeSync(this.schemaId, o) })) });
+    await this.producer.send([{ topic: this.topic, messages: due.map((o) => ({ key: o.application_id, value: this.registry.encodeSync(this.schemaId, o) })) }]);
     this.published += due.length;
   }
 

@@ -3,7 +3,7 @@
  * optional share of invalid messages of every kind (see invalid.ts). Used by the simulator CLI, `make
  * start` and the tests.
  */
-import type { Producer } from 'kafkajs';
+import type { IdempotentProducer } from '../shared/kafka/producers.ts';
 import type { AvroRegistry } from '../shared/registry.ts';
 import { INVALID_KINDS, invalidMessage, isInvalidIndex, type Application, type InvalidKind } from './invalid.ts';
 
@@ -34,7 +34,7 @@ export interface ProduceStats {
 }
 
 export async function produceApplications(
-  producer: Producer,
+  producer: Pick<IdempotentProducer, 'send'>,
   registry: AvroRegistry,
   schemaId: number,
   source: ApplicationSource,
@@ -64,7 +64,7 @@ export async function produceApplications(
         if (opts.onSent) valid.push([i, app]);
       }
     }
-    await producer.send({ topic: opts.topic, messages, acks: -1 });
+    await producer.send([{ topic: opts.topic, messages }]);
     stats.sent += n;
     for (const [index, app] of valid) opts.onSent?.(index, app);
     opts.onProgress?.(stats);

@@ -1,8 +1,10 @@
 /** Test helpers against the real broker and registry provided by the global setup. */
 import { randomUUID } from 'node:crypto';
-import type { KafkaMessage } from 'kafkajs';
-import { Kafka, logLevel } from '../../services/shared/kafka/kafkajs.ts';
 import { inject } from 'vitest';
+import { createKafka, type KafkaClient } from '../../services/shared/kafka/client.ts';
+import { connectionFromEnv } from '../../services/shared/kafka/connection.ts';
+import type { ConsumedMessage } from '../../services/shared/kafka/consumer.ts';
+import { readTopic as readWholeTopic } from '../../services/shared/kafka/read-topic.ts';
 import { ensureTopics, TOPICS_FILE } from '../../services/shared/kafka/topics.ts';
 import { AvroRegistry } from '../../services/shared/registry.ts';
 import { withRetry } from '../../services/shared/retry.ts';
@@ -19,8 +21,8 @@ export function useStack(s: typeof override): void {
 }
 
 /** A client of the suite's stack, or of `brokers` (a cluster a test started itself). */
-export function kafkaClient(clientId = 'test', brokers: string = stack().brokers): Kafka {
-  return new Kafka({ clientId, brokers: brokers.split(','), logLevel: logLevel.NOTHING, retry: { retries: 8 } });
+export function kafkaClient(clientId = 'test', brokers: string = stack().brokers): KafkaClient {
+  return createKafka(connectionFromEnv({ KAFKA_BROKERS: brokers, KAFKA_CLIENT_ID: 'test' }), clientId);
 }
 
 export function registryClient(): AvroRegistry {
@@ -48,48 +50,30 @@ export function serviceEnv(topics: Record<string, string>, extra: Record<string,
 
 export async function createTopics(topics: Record<string, string>, roles: readonly string[], partitions?: number, brokers?: string): Promise<void> {
   const admin = kafkaClient('test-admin', brokers).admin();
-  await admin.connect();
   try {
     // Retriable failures (e.g. a cluster whose last broker is not in every broker's metadata yet refuses RF 3) are retried, as the services' start-up does.
     await withRetry(() => ensureTopics(admin, topics, roles, partitions ? { partitions } : {}), { retries: 10, initialDelayMs: 250, maxDelayMs: 3000, factor: 2 });
   } finally {
-    await admin.disconnect();
+    admin.disconnect();
   }
 }
 
 export interface Collected {
-  readonly messages: (KafkaMessage & { partition: number })[];
+  readonly messages: ConsumedMessage[];
 }
 
 /**
- * Reads `topic` from the beginning with read_committed until `expected` messages arrived and nothing more
- * came for `settleMs`, or `timeoutMs` passed. Returns everything read (possibly more than expected, which
- * is how duplicates are caught).
+ * Reads `topic` from the beginning with read_committed until at least `expected` messages arrived and every
+ * partition was read to its end (events, not a quiet period), or `timeoutMs` passed. Returns everything read
+ * (possibly more than expected, which is how duplicates are caught).
  */
-export async function readTopic(topic: string, opts: { expected: number; timeoutMs?: number; settleMs?: number; brokers?: string }): Promise<Collected> {
-  const consumer = kafkaClient('test-reader', opts.brokers).consumer({ groupId: `reader-${randomUUID()}`, readUncommitted: false, allowAutoTopicCreation: false });
-  const messages: (KafkaMessage & { partition: number })[] = [];
-  let last = Date.now();
-  await consumer.connect();
-  await consumer.subscribe({ topics: [topic], fromBeginning: true });
-  await consumer.run({
-    eachBatch: async ({ batch }) => {
-      for (const m of batch.messages) messages.push({ ...m, partition: batch.partition });
-      if (batch.messages.length) last = Date.now();
-    },
-  });
-  const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
-  const settle = opts.settleMs ?? 1000;
-  while (Date.now() < deadline) {
-    if (messages.length >= opts.expected && Date.now() - last >= settle) break;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  await consumer.disconnect();
-  return { messages };
+export async function readTopic(topic: string, opts: { expected: number; timeoutMs?: number; brokers?: string }): Promise<Collected> {
+  const r = await readWholeTopic(kafkaClient('test-reader', opts.brokers), topic, { until: (ms) => ms.length >= opts.expected, timeoutMs: opts.timeoutMs ?? 120_000 });
+  return { messages: r.messages };
 }
 
 /** Decodes message values through the registry; a value that does not decode fails the test with its reason. */
-export async function decodeValues<T = Record<string, unknown>>(registry: AvroRegistry, messages: readonly { value: Buffer | null; offset?: string }[]): Promise<T[]> {
+export async function decodeValues<T = Record<string, unknown>>(registry: AvroRegistry, messages: readonly { value: Buffer | null; offset?: string | number }[]): Promise<T[]> {
   return Promise.all(
     messages.map(async (m) => {
       const r = await registry.decode<T>(m.value);
@@ -102,13 +86,12 @@ export async function decodeValues<T = Record<string, unknown>>(registry: AvroRe
 /** Sum over partitions of (log end - committed) for a consumer group. */
 export async function groupLag(groupId: string, topic: string, brokers?: string): Promise<number> {
   const admin = kafkaClient('test-lag', brokers).admin();
-  await admin.connect();
   try {
-    const [ends, committed] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
-    const done = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
-    return ends.reduce((sum, e) => sum + Number(e.high) - Math.max(done.get(e.partition) ?? Number(e.low), Number(e.low)), 0);
+    const [ends, committed] = await Promise.all([admin.topicOffsets(topic), admin.groupOffsets(groupId, [topic])]);
+    const done = new Map(committed.filter((c) => c.offset >= 0).map((c) => [c.partition, c.offset]));
+    return ends.reduce((sum, e) => sum + e.high - Math.max(done.get(e.partition) ?? e.low, e.low), 0);
   } finally {
-    await admin.disconnect();
+    admin.disconnect();
   }
 }
 

@@ -15,12 +15,10 @@ const N = 10_000;
 
 async function committed(groupId: string, topic: string): Promise<number> {
   const admin = kafkaClient('crash-admin').admin();
-  await admin.connect();
   try {
-    const [o] = await admin.fetchOffsets({ groupId, topics: [topic] });
-    return (o?.partitions ?? []).reduce((s, p) => s + Math.max(0, Number(p.offset)), 0);
+    return (await admin.groupOffsets(groupId, [topic])).reduce((s, p) => s + Math.max(0, p.offset), 0);
   } finally {
-    await admin.disconnect();
+    admin.disconnect();
   }
 }
 
@@ -48,7 +46,7 @@ describe('scorer crash recovery', () => {
 
     const first = startService('services/scorer/main.ts', env);
     running.push(first);
-    const producer = kafkaClient('crash-producer').producer({ idempotent: true, maxInFlightRequests: 1 });
+    const producer = kafkaClient('crash-producer').producer();
     await producer.connect();
     const producing = produceApplications(producer, registry, schemaId, populationSource({ seed: 21, runId: 'crash' }), {
       topic: topics.applications!,

@@ -35,7 +35,7 @@ describe('scorer end to end (exactly-once)', () => {
     registry = registryClient();
     const schemaId = await registry.registerValueSchema(topics.applications!, 'loan-application');
     await registry.warm(schemaId);
-    const producer = kafkaClient('e2e-producer').producer({ idempotent: true, maxInFlightRequests: 1 });
+    const producer = kafkaClient('e2e-producer').producer();
     await producer.connect();
     stats = await produceApplications(producer, registry, schemaId, source, { topic: topics.applications!, count: N, invalidShare: INVALID_SHARE, collectIds: true });
     await producer.disconnect();

@@ -46,7 +46,7 @@ describe('model hot swap', () => {
       announced_at: Date.now(),
       announced_by: 'hot-swap test',
     };
-    await producer.send({ topic: topics.modelUpdates!, messages: [{ key: 'credit-default-classifier', value: registry.encodeSync(updateSchema, value) }] });
+    await producer.send([{ topic: topics.modelUpdates!, messages: [{ key: 'credit-default-classifier', value: registry.encodeSync(updateSchema, value) }] }]);
     await producer.disconnect();
   }
 
@@ -65,7 +65,7 @@ describe('model hot swap', () => {
     expect(service.modelVersion).toBe('1');
     const appSchema = await registry.registerValueSchema(topics.applications!, 'loan-application');
     await registry.warm(appSchema);
-    const producer = kafkaClient('swap-producer').producer({ idempotent: true, maxInFlightRequests: 1 });
+    const producer = kafkaClient('swap-producer').producer();
     await producer.connect();
     let sent = 0;
     const producing = produceApplications(producer, registry, appSchema, source, { topic: topics.applications!, count: N, ratePerSec: 1500, onProgress: (s) => (sent = s.sent) });

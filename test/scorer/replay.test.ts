@@ -53,7 +53,7 @@ describe('replay over a mid-stream promotion', () => {
     await service.start();
     started = Date.now();
 
-    const producer = kafkaClient('replay-producer').producer({ idempotent: true, maxInFlightRequests: 1 });
+    const producer = kafkaClient('replay-producer').producer();
     await producer.connect();
     // First half with v1; then the promotion, once v1 has scored it; the second half with v2.
     const half = (from: number) => (i: number) => source(from + i);
@@ -72,14 +72,14 @@ describe('replay over a mid-stream promotion', () => {
       announced_by: 'replay test',
       approval: { approved_by: 'tester', reason: 'mid-stream promotion', approved_at: Date.now(), mode: 'MANUAL', evidence: {} },
     };
-    await producer.send({ topic: topics.modelUpdates!, messages: [{ key: NAME, value: registry.encodeSync(updateSchema, value) }] });
+    await producer.send([{ topic: topics.modelUpdates!, messages: [{ key: NAME, value: registry.encodeSync(updateSchema, value) }] }]);
     await waitUntil('v2 to serve', () => service.modelVersion === '2', 120_000, 100);
     const second = await produceApplications(producer, registry, appSchema, half(N / 2), { topic: topics.applications!, count: N / 2 });
     const stats = { sent: first.sent + second.sent, invalid: first.invalid + second.invalid };
     // Outcomes for every application (the simulator's draw from the true probability).
     const spec = populationSpec();
     const outcomes = Array.from({ length: N }, (_, i) => source(i)).map((app, i) => ({ key: String(app.application_id), value: registry.encodeSync(outcomeSchema, { application_id: app.application_id, defaulted: drawDefault(app, spec, 5, i), observed_at: Date.now() }) }));
-    await producer.send({ topic: topics.outcomes!, messages: outcomes });
+    await producer.send([{ topic: topics.outcomes!, messages: outcomes }]);
     await producer.disconnect();
     const read = await readTopic(topics.scoringLog!, { expected: stats.sent - stats.invalid, timeoutMs: 240_000 });
     logs = await decodeValues<ScoringLogRecord>(registry, read.messages);

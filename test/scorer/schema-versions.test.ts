@@ -72,9 +72,9 @@ describe('input schema versions', () => {
     const big: Record<string, unknown> = { ...(source(index) as unknown as Record<string, unknown>), num_late_payments: 2 ** 31 };
     messages.push({ key: String(big.application_id), value: frame(v1Id, wide.toBuffer(big)) });
 
-    const producer = kafkaClient('versions-producer').producer({ idempotent: true, maxInFlightRequests: 1 });
+    const producer = kafkaClient('versions-producer').producer();
     await producer.connect();
-    await producer.send({ topic: topics.applications!, messages, acks: -1 });
+    await producer.send([{ topic: topics.applications!, messages }]);
     await producer.disconnect();
 
     const groupId = `scorer-versions-${randomUUID().slice(0, 8)}`;

@@ -6,9 +6,9 @@
  * refused, the serving model stays, and the outcome is published on model-events, logged and counted.
  */
 import { join } from 'node:path';
-import type { Kafka, Producer } from 'kafkajs';
 import { errorCode, ServiceError } from '../../shared/errors.ts';
-import { idempotentRetry } from '../../shared/kafka/client.ts';
+import type { KafkaClient } from '../../shared/kafka/client.ts';
+import type { IdempotentProducer } from '../../shared/kafka/producers.ts';
 import { failureReason } from '../../shared/kafka/supervisor.ts';
 import { TopicReader, type TopicRecord } from '../../shared/kafka/topic-reader.ts';
 import type { AvroRegistry } from '../../shared/registry.ts';
@@ -43,7 +43,7 @@ export interface ModelUpdate {
 }
 
 export interface WatcherDeps {
-  readonly kafka: Kafka;
+  readonly kafka: KafkaClient;
   readonly registry: AvroRegistry;
   readonly slot: ModelSlot;
   readonly events: ScorerInstrumentation;
@@ -65,14 +65,14 @@ export const MODEL_UPDATE_RECORD = recordName('model-update');
 
 /**
  * Every announcement is read through the shared supervised TopicReader (services/shared/kafka/
- * topic-reader.ts): a consumer kafkajs gives up on is replaced with backoff and reading resumes where it
+ * topic-reader.ts): a consumer that fails for good is replaced with backoff and reading resumes where it
  * was (counted as scorer_kafka_client_restarts_total{client="model-updates-consumer"}; /health fails while
  * it is down; past KAFKA_RECOVERY_DEADLINE the scorer exits 1). The model-events producer is replaced
  * after a failed send and the outcomes it could not send go out first with the next one.
  */
 export class ModelUpdateWatcher {
   private readonly reader: TopicReader;
-  private producer?: Producer;
+  private producer?: IdempotentProducer;
   private stopped = false;
   /** Applies run one at a time, in topic order. */
   private chain: Promise<void> = Promise.resolve();
@@ -128,8 +128,8 @@ export class ModelUpdateWatcher {
     }
   }
 
-  private newProducer(): Producer {
-    return this.deps.kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: idempotentRetry(300) });
+  private newProducer(): IdempotentProducer {
+    return this.deps.kafka.producer();
   }
 
   private enqueue(u: ModelUpdate): void {
@@ -183,11 +183,11 @@ export class ModelUpdateWatcher {
     if (!producer || this.stopped) return;
     try {
       while (this.unsent.length) {
-        await producer.send({ topic: this.deps.eventsTopic, messages: [{ key: this.deps.instance, value: this.deps.registry.encodeSync(this.deps.modelEventSchemaId, this.unsent[0]!) }] });
+        await producer.send([{ topic: this.deps.eventsTopic, messages: [{ key: this.deps.instance, value: this.deps.registry.encodeSync(this.deps.modelEventSchemaId, this.unsent[0]!) }] }]);
         this.unsent.shift();
       }
     } catch (e) {
-      // kafkajs retried and gave up: a fresh producer sends what is left with the next outcome.
+      // librdkafka retried until delivery.timeout.ms and gave up: a fresh producer sends what is left with the next outcome.
       this.deps.events.emit('kafka.client.restart', { client: 'model-events-producer', reason: failureReason(e), error: (e as Error).message, attempt: 0 });
       this.producer = this.newProducer();
       await producer.disconnect().catch(() => undefined);

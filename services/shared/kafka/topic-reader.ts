@@ -3,9 +3,8 @@
  * compacted model-updates topic, read by every scorer and drift monitor): a throwaway consumer group per
  * session, from the beginning, never committing.
  *
- * Sessions run under the shared client supervisor (supervisor.ts): when kafkajs gives up on the consumer
- * (a crash it does not restart, e.g. no group coordinator after a broker restart) the session is replaced
- * with backoff, the new one reads the topic from the beginning again and records already delivered are
+ * Sessions run under the shared client supervisor (supervisor.ts): when the consumer fails for good (a fatal
+ * client error) the session is replaced with backoff, the new one reads the topic from the beginning again and records already delivered are
  * skipped, so `onMessage` sees each record once, in order per partition, across recoveries. While a
  * session is down `deadReason` says why (for /health); past the deadline `onGiveUp` fires (the service
  * exits non-zero).
@@ -14,10 +13,10 @@
  * delivered with `initial: true`. `sync` waits for every record that exists when it is called.
  */
 import { randomUUID } from 'node:crypto';
-import type { Consumer, Kafka } from 'kafkajs';
 import { pollUntil } from '../retry.ts';
-import { createGroupConsumer } from './consumer.ts';
-import { ClientSupervisor, StaleSessionError, type SessionContext, type SupervisorOptions } from './supervisor.ts';
+import type { KafkaClient } from './client.ts';
+import type { GroupConsumer } from './consumer.ts';
+import { ClientSupervisor, type SessionContext, type SupervisorOptions } from './supervisor.ts';
 
 export interface TopicRecord {
   readonly partition: number;
@@ -29,7 +28,7 @@ export interface TopicRecord {
 }
 
 export interface TopicReaderOptions {
-  readonly kafka: Kafka;
+  readonly kafka: KafkaClient;
   readonly topic: string;
   /** Each session's throwaway group is `<groupPrefix>-<uuid>` (ACLs grant the prefix). */
   readonly groupPrefix: string;
@@ -51,14 +50,14 @@ export function reachedEnds(ends: EndOffsets, delivered: ReadonlyMap<number, big
 }
 
 export class TopicReader {
-  private readonly supervisor: ClientSupervisor<Consumer>;
+  private readonly supervisor: ClientSupervisor<GroupConsumer>;
   /** Next offset to deliver per partition, across sessions. */
   private readonly delivered = new Map<number, bigint>();
   private initialEnds: EndOffsets = new Map();
   private stopped = false;
 
   constructor(private readonly o: TopicReaderOptions) {
-    this.supervisor = new ClientSupervisor<Consumer>({
+    this.supervisor = new ClientSupervisor<GroupConsumer>({
       name: o.name,
       open: (ctx) => this.open(ctx),
       close: (c) => c.disconnect().catch(() => undefined),
@@ -87,12 +86,11 @@ export class TopicReader {
 
   private async ends(): Promise<EndOffsets> {
     const admin = this.o.kafka.admin();
-    await admin.connect();
     try {
-      const offsets = await admin.fetchTopicOffsets(this.o.topic);
+      const offsets = await admin.topicOffsets(this.o.topic);
       return new Map(offsets.map((e) => [e.partition, { low: BigInt(e.low), high: BigInt(e.high) }]));
     } finally {
-      await admin.disconnect().catch(() => undefined);
+      admin.disconnect();
     }
   }
 
@@ -101,28 +99,25 @@ export class TopicReader {
     return reachedEnds(ends, this.delivered);
   }
 
-  private async open(ctx: SessionContext): Promise<Consumer> {
-    const c = createGroupConsumer(
-      this.o.kafka,
-      { groupId: `${this.o.groupPrefix}-${randomUUID()}`, sessionTimeoutMs: 30_000, heartbeatIntervalMs: 3_000 },
-      { keepRunning: () => !this.stopped && ctx.current, onJoin: () => ctx.healthy(), onDead: (e) => ctx.fail('consumer', e) },
+  private async open(ctx: SessionContext): Promise<GroupConsumer> {
+    const c = this.o.kafka.consumer(
+      { groupId: `${this.o.groupPrefix}-${randomUUID()}`, topics: [this.o.topic], fromBeginning: true, sessionTimeoutMs: 30_000, heartbeatIntervalMs: 3_000, maxBatchMessages: 500 },
+      { onAssigned: () => ctx.healthy(), onFatal: (e) => ctx.fail('consumer', e) },
     );
     try {
       await c.connect();
-      await c.subscribe({ topics: [this.o.topic], fromBeginning: true });
-      await c.run({
-        autoCommit: false,
-        eachMessage: async ({ partition, message }) => {
-          if (!ctx.current) throw new StaleSessionError(this.o.name);
-          const offset = BigInt(message.offset);
-          if (offset < (this.delivered.get(partition) ?? 0n)) return; // delivered by an earlier session
-          const initialEnd = this.initialEnds.get(partition)?.high ?? 0n;
-          await this.o.onMessage({ partition, offset, key: message.key ?? null, value: message.value ?? null, initial: offset < initialEnd });
-          this.delivered.set(partition, offset + 1n);
-        },
+      c.run(async (batch) => {
+        if (!ctx.current || this.stopped) return;
+        for (const m of batch.messages) {
+          const offset = BigInt(m.offset);
+          if (offset < (this.delivered.get(m.partition) ?? 0n)) continue; // delivered by an earlier session
+          const initialEnd = this.initialEnds.get(m.partition)?.high ?? 0n;
+          await this.o.onMessage({ partition: m.partition, offset, key: m.key, value: m.value, initial: offset < initialEnd });
+          this.delivered.set(m.partition, offset + 1n);
+        }
       });
     } catch (e) {
-      await c.disconnect().catch(() => undefined);
+      await c.disconnect();
       throw e;
     }
     return c;
