@@ -94,19 +94,18 @@ async function endToEnd(registry: AvroRegistry, base: ScoringLogRecord[], record
   const conn = connectionFromEnv();
   const kafka = createKafka(conn, 'drift-bench');
   const admin = kafka.admin();
-  await admin.connect();
   const id = randomUUID().slice(0, 8);
   const topics: Record<string, string> = Object.fromEntries(Object.entries(TOPICS_FILE.topics).map(([role, def]) => [role, `bench-drift-${id}-${def.name}`]));
   const roles = ['scoringLog', 'outcomes', 'driftPartials', 'driftWindows', 'driftAlerts'];
   await ensureTopics(admin, topics, roles);
   try {
     const schemaId = await registry.registerValueSchema(topics.scoringLog!, 'scoring-log');
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    const producer = kafka.producer();
     await producer.connect();
     log(`end to end: pre-loading ${records.toLocaleString('en-US')} records into ${topics.scoringLog}`);
     await registry.warm(schemaId);
     // Encoded chunk by chunk: the benchmark's own data must not sit in the heap the monitor's GC scans.
-    for (let i = 0; i < records; i += 10_000) await producer.send({ topic: topics.scoringLog!, messages: encodeAll(registry, schemaId, base, Math.min(10_000, records - i), i), acks: -1 });
+    for (let i = 0; i < records; i += 10_000) await producer.send([{ topic: topics.scoringLog!, messages: encodeAll(registry, schemaId, base, Math.min(10_000, records - i), i) }]);
     await producer.disconnect();
     base.length = 0;
 
@@ -141,8 +140,8 @@ async function endToEnd(registry: AvroRegistry, base: ScoringLogRecord[], record
       rssMb: Math.round(rss / 2 ** 20),
     };
   } finally {
-    await admin.deleteTopics({ topics: roles.map((r) => topics[r]!), timeout: 30_000 }).catch(() => undefined);
-    await admin.disconnect();
+    await admin.deleteTopics(roles.map((r) => topics[r]!)).catch(() => undefined);
+    admin.disconnect();
   }
 }
 

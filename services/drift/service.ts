@@ -4,10 +4,9 @@
  * lifecycle. States: created -> starting -> running -> stopping -> stopped (failed if start fails).
  */
 import type { FastifyInstance } from 'fastify';
-import type { Kafka } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import { ServiceError } from '../shared/errors.ts';
-import { createKafka } from '../shared/kafka/client.ts';
+import { createKafka, type KafkaClient } from '../shared/kafka/client.ts';
 import { Lifecycle, type LifecycleState } from '../shared/lifecycle.ts';
 import type { Logger } from '../shared/log.ts';
 import { AvroRegistry } from '../shared/registry.ts';
@@ -43,7 +42,7 @@ export class DriftService {
   readonly metrics: Registry;
   private reference?: Reference;
   private layout?: Layout;
-  private kafka?: Kafka;
+  private kafka?: KafkaClient;
   private instance?: DriftInstance;
   private aggregator?: DriftAggregator;
   private view?: DriftView;
@@ -93,7 +92,7 @@ export class DriftService {
     this.events.on('consumer.joined', ({ payload }) => log.info(payload, `${payload.component}: joined consumer group`));
     this.events.on('consumer.rebalancing', ({ payload }) => log.info(payload, `${payload.component}: consumer group rebalancing`));
     this.events.on('consumer.crashed', ({ payload }) =>
-      log.warn(payload, `${payload.component}: consumer crashed; ${payload.restart ? 'kafkajs restarts it' : 'the client supervisor replaces it'}`),
+      log.warn(payload, `${payload.component}: consumer failed; ${payload.restart ? 'the client restarts it' : 'the client supervisor replaces it'}`),
     );
     this.events.on('kafka.client.restart', ({ payload }) => log.warn(payload, `${payload.component}: kafka ${payload.client} died; replacing it`));
     this.events.on('kafka.client.recovered', ({ payload }) => log.info(payload, `${payload.component}: kafka client recovered`));

@@ -16,7 +16,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, write
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Producer } from 'kafkajs';
+import type { IdempotentProducer } from '../../services/shared/kafka/producers.ts';
 import type { DriftAlertValue, DriftWindowValue } from '../../services/drift/windows/codec.ts';
 import { compileReference } from '../../services/drift/statistics/reference.ts';
 import type { DriftService } from '../../services/drift/service.ts';
@@ -27,7 +27,7 @@ import { REPO_ROOT } from '../../services/shared/schemas.ts';
 import { createTopics, kafkaClient, registryClient, uniqueTopics, waitUntil } from '../helpers/cluster.ts';
 import { initialModelDir } from '../helpers/model.ts';
 import { modelSha } from '../helpers/models.ts';
-import { byWindow, driftEnv, startDrift, TopicReader } from './helpers.ts';
+import { byWindow, driftEnv, startDrift, TopicReader, scoringLogProducer } from './helpers.ts';
 import { produceScoringLog, type StreamOptions } from '../../support/scoring-log.ts';
 
 const HOP = 30_000;
@@ -58,9 +58,9 @@ function v2Bundle(): string {
   return dir;
 }
 
-async function announce(producer: Producer, registry: AvroRegistry, schema: number, topic: string, version: string, dir: string, sha256: string, at: number): Promise<void> {
+async function announce(producer: IdempotentProducer, registry: AvroRegistry, schema: number, topic: string, version: string, dir: string, sha256: string, at: number): Promise<void> {
   const value = { model_name: 'credit-default-classifier', version, artifact_uri: dir, sha256, action: 'PROMOTE', previous_version: null, metrics: {}, reason: 'test promotion', announced_at: at, announced_by: 'deployments.test' };
-  await producer.send({ topic, messages: [{ key: 'credit-default-classifier', value: registry.encodeSync(schema, value) }], acks: -1 });
+  await producer.send([{ topic, messages: [{ key: 'credit-default-classifier', value: registry.encodeSync(schema, value) }] }]);
 }
 
 describe('drift deployments, reference switch and retrain guards on shared topics', () => {
@@ -84,14 +84,14 @@ describe('drift deployments, reference switch and retrain guards on shared topic
     const [logSchema, updateSchema] = await Promise.all([registry.registerValueSchema(topics.scoringLog!, 'scoring-log'), registry.registerValueSchema(topics.modelUpdates!, 'model-update')]);
     await Promise.all([registry.warm(logSchema), registry.warm(updateSchema)]);
     const model = await ModelHost.load(initialModelDir());
-    const producer = kafkaClient('drift-deploy-producer').producer({ idempotent: true, maxInFlightRequests: 1 });
+    const producer = kafkaClient('drift-deploy-producer').producer();
     await producer.connect();
     const env = (name: string, extra: Record<string, string>) =>
       driftEnv(topics, { DRIFT_GROUP_ID: `deploy-${name}`, DRIFT_INSTANCE_ID: name, DRIFT_WINDOW_SIZE: '30s', DRIFT_ALLOWED_LATENESS: '1s', DRIFT_MIN_WINDOW_RECORDS: '500', DRIFT_IDLE_TIMEOUT: '5s', DRIFT_OUTCOMES: 'false', DRIFT_RETRAIN: 'retrain', ...extra });
     [windows, alerts] = await Promise.all([TopicReader.windows(topics.driftWindows!), TopicReader.alerts(topics.driftAlerts!)]);
 
     // Phase 1 (normal) with deployment A only.
-    await produceScoringLog(producer, registry, logSchema, model, topics.scoringLog!, STREAM);
+    await produceScoringLog(scoringLogProducer(producer), registry, logSchema, model, topics.scoringLog!, STREAM);
     a = await startDrift(env('a', { DRIFT_RETRAIN_MIN_OUTCOMES: '0', DRIFT_RETRAIN_COMMAND: `printf '%s\\n' "$DRIFT_INCIDENT_WINDOW" >> '${markerA}'` }), 'deploy-a');
     const phase1Last = Math.floor((T0 + PHASE * STEP) / HOP) - 2;
     await waitUntil('A finalized phase 1', () => windows.values.some(({ value: w }) => ofA(w) && w.window_index >= phase1Last), 60_000);
@@ -105,7 +105,7 @@ describe('drift deployments, reference switch and retrain guards on shared topic
     await waitUntil('both follow v2', () => a.referenceVersion === '2' && b.referenceVersion === '2', 30_000);
     await announce(producer, registry, updateSchema, topics.modelUpdates!, '3', v2, '0'.repeat(64), SWITCH_AT + 60_000);
     // Phase 2: the shock.
-    await produceScoringLog(producer, registry, logSchema, model, topics.scoringLog!, { ...STREAM, from: PHASE });
+    await produceScoringLog(scoringLogProducer(producer), registry, logSchema, model, topics.scoringLog!, { ...STREAM, from: PHASE });
     await producer.disconnect();
     const lastFull = Math.floor((T0 + 2 * PHASE * STEP) / HOP) - 2;
     await waitUntil('both finalized phase 2', () => [ofA, ofB].every((f) => windows.values.some(({ value: w }) => f(w) && w.window_index >= lastFull)), 90_000);

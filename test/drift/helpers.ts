@@ -2,15 +2,18 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Consumer } from 'kafkajs';
 import pino from 'pino';
 import type { DriftAlertValue, DriftWindowValue } from '../../services/drift/windows/codec.ts';
 import { loadDriftConfig } from '../../services/drift/config.ts';
 import { DriftService, type DriftServiceOptions } from '../../services/drift/service.ts';
 import { DRIFT_ALERT_RECORD, DRIFT_WINDOW_RECORD } from '../../services/drift/kafka/view.ts';
+import type { GroupConsumer } from '../../services/shared/kafka/consumer.ts';
+import type { TopicMessages } from '../../services/shared/kafka/messages.ts';
+import type { IdempotentProducer } from '../../services/shared/kafka/producers.ts';
 import { REPO_ROOT } from '../../services/shared/schemas.ts';
 import { kafkaClient, registryClient, serviceEnv } from '../helpers/cluster.ts';
 import { initialModelDir } from '../helpers/model.ts';
+import type { produceScoringLog } from '../../support/scoring-log.ts';
 
 export const LOG_DIR = join(REPO_ROOT, 'test-artifacts', 'drift-logs');
 
@@ -39,10 +42,22 @@ export async function startDrift(env: Record<string, string>, name: string, opti
   return s;
 }
 
+type ScoringLogProducer = Parameters<typeof produceScoringLog>[0];
+
+/**
+ * The producer produceScoringLog (support/scoring-log.ts) sends with, over the adapter's idempotent
+ * producer (acks=all). It takes a kafkajs-shaped `send({ topic, messages })` and the adapter's
+ * `send([{ topic, messages }])` alike, whichever support/scoring-log.ts calls.
+ */
+export function scoringLogProducer(p: IdempotentProducer): ScoringLogProducer {
+  const send = (r: { topic: string; messages: TopicMessages['messages'] } | readonly TopicMessages[]) => p.send(Array.isArray(r) ? (r as readonly TopicMessages[]) : [{ topic: (r as { topic: string }).topic, messages: (r as TopicMessages).messages }]);
+  return { send } as unknown as ScoringLogProducer;
+}
+
 /** Reads a drift output topic continuously (read_committed), decoding each message. */
 export class TopicReader<T> {
   readonly values: { value: T; offset: number }[] = [];
-  private consumer?: Consumer;
+  private consumer?: GroupConsumer;
 
   private constructor(private readonly topic: string, private readonly record: string) {}
 
@@ -59,17 +74,18 @@ export class TopicReader<T> {
 
   private async start(): Promise<void> {
     const registry = registryClient();
-    this.consumer = kafkaClient('drift-test-reader').consumer({ groupId: `drift-reader-${randomUUID()}`, readUncommitted: false, allowAutoTopicCreation: false });
-    await this.consumer.connect();
-    await this.consumer.subscribe({ topics: [this.topic], fromBeginning: true });
-    await this.consumer.run({
-      eachBatch: async ({ batch }) => {
-        for (const m of batch.messages) {
-          const r = await registry.decode<T>(m.value, this.record);
-          if (!r.ok) throw new Error(`undecodable message in ${this.topic}: ${r.error.reason}`);
-          this.values.push({ value: r.value.value, offset: Number(m.offset) });
-        }
-      },
+    const consumer = kafkaClient('drift-test-reader').consumer({ groupId: `drift-reader-${randomUUID()}`, topics: [this.topic], fromBeginning: true, sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1000, maxBatchMessages: 1000 });
+    this.consumer = consumer;
+    await consumer.connect();
+    consumer.run(async (batch) => {
+      // Decoded first, kept after: a failing batch is read again whole, without duplicates.
+      const decoded: { value: T; offset: number }[] = [];
+      for (const m of batch.messages) {
+        const r = await registry.decode<T>(m.value, this.record);
+        if (!r.ok) throw new Error(`undecodable message in ${this.topic}: ${r.error.reason}`);
+        decoded.push({ value: r.value.value, offset: m.offset });
+      }
+      this.values.push(...decoded);
     });
   }
 

@@ -14,7 +14,7 @@ import { createLogger } from '../../services/shared/log.ts';
 import { populationSource } from '../../services/simulator/source.ts';
 import { createTopics, decodeValues, groupLag, kafkaClient, readTopic, registryClient, serviceEnv, uniqueTopics, waitUntil } from '../helpers/cluster.ts';
 import { initialModelDir } from '../helpers/model.ts';
-import { byWindow, driftEnv, startDrift, TopicReader } from './helpers.ts';
+import { byWindow, driftEnv, startDrift, TopicReader, scoringLogProducer } from './helpers.ts';
 import { produceScoringLog, scoredRecords } from '../../support/scoring-log.ts';
 
 const YEAR_2500 = Date.UTC(2500, 0, 1);
@@ -39,7 +39,7 @@ describe('hostile event times', () => {
     const groupId = `scorer-hostile-${randomUUID().slice(0, 8)}`;
     scorer = new ScorerService(loadScorerConfig(serviceEnv(topics, { SCORER_GROUP_ID: groupId, MODEL_DIR: initialModelDir(), SCORER_INSTANCE_ID: 'hostile', SCORER_FOLLOW_MODEL_UPDATES: 'false' })), createLogger('scorer', 'warn'));
     await scorer.start();
-    const producer = kafkaClient('hostile-producer').producer({ idempotent: true, maxInFlightRequests: 1 });
+    const producer = kafkaClient('hostile-producer').producer();
     await producer.connect();
     const source = populationSource({ seed: 41, runId: 'hostile' });
     const valid: string[] = [];
@@ -53,7 +53,7 @@ describe('hostile event times', () => {
           else valid.push(app.application_id);
           messages.push({ key: app.application_id, value: registry.encodeSync(schemaId, app) });
         }
-        await producer.send({ topic: topics.applications!, messages, acks: -1 });
+        await producer.send([{ topic: topics.applications!, messages }]);
         await new Promise((r) => setTimeout(r, 100));
       }
     } finally {
@@ -80,23 +80,24 @@ describe('hostile event times', () => {
     model = await ModelHost.load(initialModelDir());
     drift = await startDrift(driftEnv(topics, { DRIFT_WINDOW_SIZE: '1s', DRIFT_ALLOWED_LATENESS: '200ms', DRIFT_IDLE_TIMEOUT: '2s', DRIFT_MIN_WINDOW_RECORDS: '10' }), 'hostile-time');
     const reader = await TopicReader.windows(topics.driftWindows!);
-    const producer = kafkaClient('hostile-drift-producer').producer({ idempotent: true, maxInFlightRequests: 1 });
+    const producer = kafkaClient('hostile-drift-producer').producer();
     await producer.connect();
     // A live stream: event times from a window boundary a little before now, one per ms.
     const t0 = Math.floor((Date.now() - 10_000) / WINDOW_MS) * WINDOW_MS;
     const stream = { seed: 43, runId: 'hostile-drift', t0, stepMs: STEP_MS };
     try {
-      await produceScoringLog(producer, registry, schemaId, model, topics.scoringLog!, { ...stream, count: N / 2 }, undefined, 1500);
+      await produceScoringLog(scoringLogProducer(producer), registry, schemaId, model, topics.scoringLog!, { ...stream, count: N / 2 }, undefined, 1500);
       const [future, past] = await scoredRecords(model, { ...stream, count: 2 }, N, 2);
-      await producer.send({
-        topic: topics.scoringLog!,
-        acks: -1,
-        messages: [
+      await producer.send([
+        {
+          topic: topics.scoringLog!,
+          messages: [
           { key: `${future!.application_id}-2500`, value: registry.encodeSync(schemaId, { ...future!, application_id: `${future!.application_id}-2500`, submitted_at: YEAR_2500 }) },
           { key: `${past!.application_id}-1971`, value: registry.encodeSync(schemaId, { ...past!, application_id: `${past!.application_id}-1971`, submitted_at: YEAR_1971 }) },
         ],
-      });
-      await produceScoringLog(producer, registry, schemaId, model, topics.scoringLog!, { ...stream, count: N / 2, from: N / 2 }, undefined, 1500);
+        },
+      ]);
+      await produceScoringLog(scoringLogProducer(producer), registry, schemaId, model, topics.scoringLog!, { ...stream, count: N / 2, from: N / 2 }, undefined, 1500);
       await waitUntil('5 windows finalized', () => byWindow(reader.values).length >= 5, 60_000, 200);
       const windows = byWindow(reader.values);
       // Every window holds exactly its 1,000 records of the stream: none lost to a poisoned watermark.

@@ -28,7 +28,7 @@ import { affectedByShock } from '../../services/simulator/spec.ts';
 import { createTopics, kafkaClient, registryClient, uniqueTopics, waitUntil } from '../helpers/cluster.ts';
 import { initialModelDir } from '../helpers/model.ts';
 import { dumpDom, screenshot } from './chromium.ts';
-import { byWindow, driftEnv, startDrift, TopicReader } from './helpers.ts';
+import { byWindow, driftEnv, startDrift, TopicReader, scoringLogProducer } from './helpers.ts';
 import { produceScoringLog, type StreamOptions } from '../../support/scoring-log.ts';
 
 const N = 120_000;
@@ -85,7 +85,7 @@ describe('drift monitor under the macro shock', () => {
     const [logSchema, outcomeSchema] = await Promise.all([registry.registerValueSchema(topics.scoringLog!, 'scoring-log'), registry.registerValueSchema(topics.outcomes!, 'loan-outcome')]);
     await Promise.all([registry.warm(logSchema), registry.warm(outcomeSchema)]);
     model = await ModelHost.load(initialModelDir());
-    const producer = kafkaClient('drift-shock-producer').producer({ idempotent: true, maxInFlightRequests: 1 });
+    const producer = kafkaClient('drift-shock-producer').producer();
     await producer.connect();
     const spec = populationSpec();
     const outcomes: { key: string; value: Buffer }[] = [];
@@ -98,8 +98,8 @@ describe('drift monitor under the macro shock', () => {
         outcomes.push({ key: r.application_id, value: registry.encodeSync(outcomeSchema, { application_id: r.application_id, defaulted: y, observed_at: r.submitted_at + 86_400_000 }) });
       }
     };
-    await produceScoringLog(producer, registry, logSchema, model, topics.scoringLog!, STREAM, keep);
-    for (let i = 0; i < outcomes.length; i += 5000) await producer.send({ topic: topics.outcomes!, messages: outcomes.slice(i, i + 5000), acks: -1 });
+    await produceScoringLog(scoringLogProducer(producer), registry, logSchema, model, topics.scoringLog!, STREAM, keep);
+    for (let i = 0; i < outcomes.length; i += 5000) await producer.send([{ topic: topics.outcomes!, messages: outcomes.slice(i, i + 5000) }]);
     await producer.disconnect();
     // Started after the data is in: the test's own production does not compete with it for the CPU.
     service = await startDrift(

@@ -19,7 +19,7 @@ import { REPO_ROOT } from '../../services/shared/schemas.ts';
 import { createTopics, kafkaClient, registryClient, uniqueTopics, waitUntil } from '../helpers/cluster.ts';
 import { initialModelDir } from '../helpers/model.ts';
 import { startService, type ServiceProcess } from '../../support/processes.ts';
-import { byWindow, driftEnv, LOG_DIR, startDrift, TopicReader, windowFingerprint } from './helpers.ts';
+import { byWindow, driftEnv, LOG_DIR, startDrift, TopicReader, windowFingerprint, scoringLogProducer } from './helpers.ts';
 import { produceScoringLog, scoredRecords, type StreamOptions } from '../../support/scoring-log.ts';
 
 const N = 100_000;
@@ -69,9 +69,9 @@ describe('drift monitor on a stationary stream', () => {
     const schemaId = await registry.registerValueSchema(topics.scoringLog!, 'scoring-log');
     await registry.warm(schemaId);
     model = await ModelHost.load(initialModelDir());
-    const producer = kafkaClient('drift-stat-producer').producer({ idempotent: true, maxInFlightRequests: 1 });
+    const producer = kafkaClient('drift-stat-producer').producer();
     await producer.connect();
-    const sent = await produceScoringLog(producer, registry, schemaId, model, topics.scoringLog!, STREAM);
+    const sent = await produceScoringLog(scoringLogProducer(producer), registry, schemaId, model, topics.scoringLog!, STREAM);
     await producer.disconnect();
     expect(sent).toBe(N);
   });

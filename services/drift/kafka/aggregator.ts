@@ -7,11 +7,12 @@
  * continues where the committed one stopped. The transactional id is the same on every instance: a new
  * aggregator fences a zombie one.
  */
-// Before kafkajs is first loaded: see kafkajs-patch.ts.
-import '../../shared/kafka/kafkajs-patch.ts';
-import type { EachBatchPayload, Kafka, Producer } from 'kafkajs';
-import { Partitioners } from '../../shared/kafka/kafkajs.ts';
 import { errorCode, isRetriable } from '../../shared/errors.ts';
+import type { KafkaAdmin } from '../../shared/kafka/admin.ts';
+import type { KafkaClient } from '../../shared/kafka/client.ts';
+import type { ConsumerBatch, Fence } from '../../shared/kafka/consumer.ts';
+import type { TransactionalProducer } from '../../shared/kafka/producers.ts';
+import { isFencedCommit, isProducerFailure } from '../../shared/kafka/transaction.ts';
 import type { Logger } from '../../shared/log.ts';
 import type { AvroRegistry } from '../../shared/registry.ts';
 import { Aggregation, type MergedWindow } from '../aggregation/aggregation.ts';
@@ -32,8 +33,7 @@ import {
 import type { DriftConfig } from '../config.ts';
 import { evaluateWindow, type WindowResult } from '../statistics/evaluate.ts';
 import type { DriftInstrumentation } from '../events.ts';
-import { GroupConsumer } from './group-consumer.ts';
-import { commitTransaction, isProducerFailure, TRANSACTION_TIMEOUT_MS } from '../../shared/kafka/legacy-transaction.ts';
+import { GroupConsumer, type AdapterConsumer } from './group-consumer.ts';
 import type { Layout } from '../windows/layout.ts';
 import { Lock } from '../lock.ts';
 import { PerformanceCounts, summarize } from '../statistics/performance.ts';
@@ -41,7 +41,6 @@ import type { Reference } from '../statistics/reference.ts';
 import { runCommand, type CommandOutcome } from '../aggregation/retrain.ts';
 import { INITIAL_RETRAIN_STATE, onOutcomes, onRestart, onResult, retrainStateFrom, retrainStateJson, step, type RetrainNotice, type RetrainPolicy, type RetrainState, type StepResult } from '../aggregation/retrain-policy.ts';
 import { ReferenceSchedule, type ReferenceEpoch } from '../statistics/reference-schedule.ts';
-import { idempotentRetry } from '../../shared/kafka/legacy-client.ts';
 import { recordName } from '../../shared/schemas.ts';
 
 export const DRIFT_PARTIAL_RECORD = recordName('drift-partial');
@@ -52,10 +51,9 @@ export function errorCause(tail: string): string {
   const err = [...lines].reverse().find((l) => /\b[A-Z][A-Z_]{3,}:|error|failed|refused/i.test(l) && !/^make(\[\d+\])?: \*\*\*/.test(l));
   return (err ?? lines.slice(-2).join(' | ')).slice(0, 300);
 }
-const IDEMPOTENT_RETRY = idempotentRetry(200);
 
 export interface AggregatorDeps {
-  readonly kafka: Kafka;
+  readonly kafka: KafkaClient;
   readonly registry: AvroRegistry;
   readonly config: DriftConfig;
   readonly reference: Reference;
@@ -82,6 +80,8 @@ interface State {
   /** Recently finalized windows, to add outcomes that arrive later. */
   readonly recent: Map<number, { result: WindowResult; perf: PerformanceCounts }>;
   readonly republish: Set<number>;
+  /** Partials before this offset belong to other runs (a new deployment's start, see startAtEndIfNew). */
+  readonly skipBelow: number;
 }
 
 /** Adds a PERFORMANCE partial's labelled outcomes to the retrain state's count (once per offset); true. */
@@ -93,9 +93,15 @@ function countOutcomes(st: State, labelled: number, offset: number): true {
 export class DriftAggregator {
   private readonly lock = new Lock();
   private readonly group: GroupConsumer;
-  private producer?: Producer;
-  private admin?: ReturnType<Kafka['admin']>;
+  private producer?: TransactionalProducer;
+  private admin?: KafkaAdmin;
   private state?: State;
+  /** The member and fence this generation's partials were fetched under (the commit's KIP-447 fence). */
+  private fetched?: { consumer: AdapterConsumer; fence: Fence };
+  /** A commit was fenced: state dropped, batches ignored until the next assignment. */
+  private invalid = false;
+  /** Where a new deployment starts in drift-partials (its end when this process started), per partition. */
+  private startAt?: Map<number, number>;
   private active = false;
   private generation = 0;
   private windowsOut: { key: string; value: Buffer }[] = [];
@@ -121,14 +127,15 @@ export class DriftAggregator {
       component: 'aggregator',
       groupId: this.groupId,
       topics: [c.connection.topics.driftPartials!],
-      // A new deployment starts at the end (start() commits it); DRIFT_BACKFILL reads what is there.
-      fromBeginning: c.backfill,
+      // Always from the beginning of what the group has not committed: a new deployment skips the partials
+      // before its start (startAtEndIfNew), DRIFT_BACKFILL reads what is there.
+      fromBeginning: true,
       sessionTimeoutMs: c.sessionTimeoutMs,
       recoveryDeadlineMs: c.kafkaRecoveryDeadlineMs,
       heartbeatIntervalMs: c.heartbeatIntervalMs,
       events: d.events,
       onJoin: (a) => this.onJoin(a),
-      eachBatch: (p) => this.onBatch(p),
+      eachBatch: (b, consumer) => this.onBatch(b, consumer),
     });
   }
 
@@ -146,7 +153,6 @@ export class DriftAggregator {
 
   async start(): Promise<void> {
     this.admin = this.d.kafka.admin();
-    await this.admin.connect();
     await this.startAtEndIfNew();
     await this.group.start();
     this.timer = setInterval(() => void this.flush().catch(() => undefined), Math.max(50, Math.min(this.d.config.flushIntervalMs, 1000)));
@@ -154,26 +160,26 @@ export class DriftAggregator {
   }
 
   /**
-   * A deployment's aggregator that never committed starts at the current end of drift-partials (partials
-   * already there belong to other runs), committed now so a restart before the first flush starts there too.
+   * A deployment's aggregator that never committed starts at the end drift-partials had when this process
+   * started (partials already there belong to other runs). The consumer reads from the beginning of what
+   * the group has not committed and skips what lies before that end; the first flush commits it, so a
+   * restart after it starts there too. (librdkafka's admin API cannot set a group's offsets before it has
+   * joined, as kafkajs's setOffsets did.)
    */
   private async startAtEndIfNew(): Promise<void> {
     const topic = this.d.config.connection.topics.driftPartials!;
     if (this.d.config.backfill) return;
-    const committed = await this.admin!.fetchOffsets({ groupId: this.groupId, topics: [topic] });
-    if ((committed[0]?.partitions ?? []).some((p) => Number(p.offset) >= 0)) return;
-    const ends = await this.admin!.fetchTopicOffsets(topic);
-    try {
-      await this.admin!.setOffsets({ groupId: this.groupId, topic, partitions: ends.map((e) => ({ partition: e.partition, offset: e.high })) });
-      this.d.log.info({ topic, offsets: ends.map((e) => e.high), deployment: this.d.config.deployment }, 'drift aggregator: new deployment starts at the end of drift-partials (DRIFT_BACKFILL=true reads it from the beginning)');
-    } catch (e) {
-      // Another member of the group is already running (it did this): its committed offset wins.
-      this.d.log.debug({ err: (e as Error).message }, 'drift aggregator: start offset not set');
-    }
+    const committed = await this.admin!.groupOffsets(this.groupId, [topic]);
+    if (committed.some((p) => p.offset >= 0)) return;
+    const ends = await this.admin!.topicOffsets(topic);
+    this.startAt = new Map(ends.map((e) => [e.partition, e.high]));
+    this.d.log.info({ topic, offsets: ends.map((e) => e.high), deployment: this.d.config.deployment }, 'drift aggregator: new deployment starts at the end of drift-partials (DRIFT_BACKFILL=true reads it from the beginning)');
   }
 
   private onJoin(assignment: Record<string, number[]>): void {
     this.generation++;
+    this.fetched = undefined;
+    this.invalid = false;
     // Under the lock: a flush in flight commits first, so the state reloaded next sees its commit (a reload of
     // the state before it would re-decide a retrain that already ran).
     void this.lock.run(async () => {
@@ -193,10 +199,15 @@ export class DriftAggregator {
     }
   }
 
-  private async ensureProducer(): Promise<Producer> {
+  private async ensureProducer(): Promise<TransactionalProducer> {
     if (!this.producer) {
-      const p = this.d.kafka.producer({ transactionalId: this.groupId, createPartitioner: Partitioners.DefaultPartitioner, idempotent: true, maxInFlightRequests: 1, transactionTimeout: TRANSACTION_TIMEOUT_MS, retry: IDEMPOTENT_RETRY });
-      await p.connect();
+      const p = this.d.kafka.transactionalProducer(this.groupId);
+      try {
+        await p.connect();
+      } catch (e) {
+        await p.disconnect().catch(() => undefined);
+        throw e;
+      }
       this.producer = p;
     }
     return this.producer;
@@ -206,21 +217,21 @@ export class DriftAggregator {
     if (this.state) return this.state;
     const { config } = this.d;
     const topics = config.connection.topics;
-    const [offsets, meta] = await Promise.all([
-      this.admin!.fetchOffsets({ groupId: this.groupId, topics: [topics.driftPartials!] }),
-      this.admin!.fetchTopicMetadata({ topics: [topics.scoringLog] }),
-    ]);
-    const partitions = meta.topics[0]?.partitions.length ?? 0;
-    const committed = offsets[0]?.partitions.find((p) => p.partition === 0);
-    const offset = committed ? Number(committed.offset) : -1;
-    const cp = offset >= 0 ? aggregatorCheckpointFrom(offset, committed!.metadata) : undefined;
+    const [offsets, meta] = await Promise.all([this.admin!.groupOffsets(this.groupId, [topics.driftPartials!]), this.admin!.describeTopics([topics.scoringLog])]);
+    const partitions = meta.get(topics.scoringLog)?.length ?? 0;
+    const committed = offsets.find((p) => p.partition === 0);
+    let offset = committed ? committed.offset : -1;
+    // A new deployment (nothing committed): partials before its start are other runs'.
+    const skipBelow = offset < 0 ? (this.startAt?.get(0) ?? -1) : -1;
+    if (skipBelow >= 0) offset = skipBelow;
+    const cp = committed && committed.offset >= 0 ? aggregatorCheckpointFrom(offset, committed.metadata ?? null) : undefined;
     const usable = cp && cp.windowing === config.windowing ? cp : undefined;
     // Each window's counters follow the layout of the reference it is compared with: after a switch the
     // new champion's bins (another number of counters) apply from the switch window on.
     const agg = new Aggregation(config.window, (index: number) => this.schedule.at(index).layout.size, partitions, usable?.aggregation ?? (offset >= 0 ? { offset, lastFinalized: -Infinity, through: offset, partitions: [] } : undefined));
     const extra = (usable?.retrain ?? undefined) as { s?: unknown; rv?: string } | undefined;
     const retrain = retrainStateFrom(extra?.s) ?? INITIAL_RETRAIN_STATE;
-    this.state = { agg, alerts: alertStateFrom(usable?.alerts) ?? INITIAL_ALERT_STATE, retrain, lastReference: extra?.rv, lastResult: undefined, recent: new Map(), republish: new Set() };
+    this.state = { agg, alerts: alertStateFrom(usable?.alerts) ?? INITIAL_ALERT_STATE, retrain, lastReference: extra?.rv, lastResult: undefined, recent: new Map(), republish: new Set(), skipBelow };
     // A run the previous aggregator started has an unknown outcome: reported as failed, retried with backoff.
     this.pendingNotices = [];
     // (unless this process ran it: then its outcome is known, or it is still running and will report).
@@ -232,17 +243,21 @@ export class DriftAggregator {
     return this.state;
   }
 
-  private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
-    if (this.group.isRestarting || this.stopped) return;
+  private async onBatch(batch: ConsumerBatch, consumer: AdapterConsumer): Promise<void> {
+    if (this.group.isRestarting || this.stopped || this.invalid) return;
+    const topic = this.d.config.connection.topics.driftPartials!;
     try {
       await this.lock.run(async () => {
         const gen = this.generation;
         const st = await this.ensureState();
-        if (gen !== this.generation || !isRunning() || isStale()) return;
+        if (gen !== this.generation || this.invalid || !consumer.isCurrent(batch.fence)) return;
+        this.fetched = { consumer, fence: batch.fence };
         const ignored: Record<string, number> = {};
         const ignore = (reason: string) => (ignored[reason] = (ignored[reason] ?? 0) + 1);
         for (const m of batch.messages) {
-          const offset = Number(m.offset);
+          if (m.topic !== topic || m.partition !== 0) continue;
+          const offset = m.offset;
+          if (offset < st.skipBelow) continue;
           const r = await this.d.registry.decode<DriftPartialValue>(m.value, DRIFT_PARTIAL_RECORD);
           if (!r.ok) {
             ignore(r.error.code.toLowerCase());
@@ -291,13 +306,11 @@ export class DriftAggregator {
         }
         for (const [reason, count] of Object.entries(ignored)) this.d.events.emit('partial.ignored', { reason, count });
         this.finalize(st, st.agg.finalize());
-        resolveOffset(batch.lastOffset());
       });
     } catch (e) {
       this.group.restart(e);
       return;
     }
-    await heartbeat().catch(() => undefined);
     if (this.windowsOut.length || this.alertsOut.length || Date.now() - this.lastFlush >= this.d.config.flushIntervalMs) await this.flush().catch(() => undefined);
   }
 
@@ -368,7 +381,9 @@ export class DriftAggregator {
 
   flush(): Promise<void> {
     return this.lock.run(async () => {
-      if (!this.active || !this.state || this.group.isRestarting || this.stopped) return;
+      if (!this.active || !this.state || !this.fetched || this.group.isRestarting || this.invalid || this.stopped) return;
+      const fetched = this.fetched;
+      const gen = this.generation;
       const st = this.state;
       const { config, registry, schemaIds } = this.d;
       const topics = config.connection.topics;
@@ -396,27 +411,36 @@ export class DriftAggregator {
       if (windows.length === 0 && alerts.length === 0 && (now - this.lastFlush < config.flushIntervalMs || commitKey === this.lastCommit)) return;
       this.lastFlush = now;
       const started = performance.now();
-      const producer = await this.ensureProducer();
       try {
-        await commitTransaction(producer, {
+        const producer = await this.ensureProducer();
+        await producer.commit({
           messages: [
             { topic: topics.driftWindows!, messages: windows },
             { topic: topics.driftAlerts!, messages: alerts.map(({ key, value }) => ({ key, value })) },
           ],
           offsets: [{ topic: topics.driftPartials!, partition: 0, offset: String(cp.offset), metadata }],
-          groupId: this.groupId,
+          consumer: fetched.consumer,
+          fence: fetched.fence,
         });
         this.lastCommit = commitKey;
       } catch (e) {
         this.d.events.emit('flush', { component: 'aggregator', messages: windows.length + alerts.length, durationMs: performance.now() - started, ok: false });
         this.d.events.emit('error', { component: 'aggregator', code: errorCode(e), message: (e as Error).message, retriable: isRetriable(e) });
-        // A fenced or broken producer cannot run another transaction: the next flush creates a fresh one.
+        // The state is now ahead of what is committed: it is reloaded from the committed checkpoint.
         if (isProducerFailure(e)) {
+          // A fenced or broken producer cannot run another transaction: the next flush creates a fresh one.
           const p = this.producer;
           this.producer = undefined;
           void p?.disconnect().catch(() => undefined);
-        }
-        this.group.restart(e, isProducerFailure(e) ? 'producer' : 'consumer');
+          this.group.restart(e, 'producer');
+        } else if (isFencedCommit(e)) {
+          // (A rebalance already seen by onJoin has reset everything: nothing more to do.)
+          if (gen !== this.generation) throw e;
+          // Another member owns drift-partials now (or will after the rebalance under way): onJoin reloads.
+          this.invalid = true;
+          this.state = undefined;
+          this.group.expectRebalance(e);
+        } else this.group.restart(e, 'consumer');
         throw e;
       }
       this.d.events.emit('flush', { component: 'aggregator', messages: windows.length + alerts.length, durationMs: performance.now() - started, ok: true });
@@ -479,6 +503,7 @@ export class DriftAggregator {
     await this.flush().catch(() => undefined);
     this.stopped = true;
     await this.group.stop();
-    await Promise.all([this.producer?.disconnect().catch(() => undefined), this.admin?.disconnect().catch(() => undefined)]);
+    await this.producer?.disconnect().catch(() => undefined);
+    this.admin?.disconnect();
   }
 }

@@ -9,7 +9,7 @@
  * the topic has been read to its end.
  */
 import { join } from 'node:path';
-import type { Kafka } from 'kafkajs';
+import type { KafkaClient } from '../../shared/kafka/client.ts';
 import { TopicReader, type TopicRecord } from '../../shared/kafka/topic-reader.ts';
 import { errorCode } from '../../shared/errors.ts';
 import type { AvroRegistry } from '../../shared/registry.ts';
@@ -22,7 +22,7 @@ import { compileReference } from '../statistics/reference.ts';
 import type { ReferenceEpoch, ReferenceSchedule } from '../statistics/reference-schedule.ts';
 
 export interface FollowerDeps {
-  readonly kafka: Kafka;
+  readonly kafka: KafkaClient;
   readonly registry: AvroRegistry;
   readonly schedule: ReferenceSchedule;
   readonly events: DriftInstrumentation;
@@ -50,8 +50,8 @@ export class ChampionFollower {
   constructor(private readonly d: FollowerDeps) {
     const { events } = d;
     const component = 'references' as const;
-    // Supervised like every long-lived client (services/shared/kafka/topic-reader.ts): a consumer kafkajs
-    // gives up on is replaced and reading resumes where it was; past the deadline the monitor exits.
+    // Supervised like every long-lived client (services/shared/kafka/topic-reader.ts): a consumer that fails
+    // for good is replaced and reading resumes where it was; past the deadline the monitor exits.
     this.reader = new TopicReader({
       kafka: d.kafka,
       topic: d.topic,

@@ -1,18 +1,26 @@
 /**
- * One kafkajs consumer group member with the lifecycle the drift components share: start, restart from the
- * committed offsets after a failure (a fresh consumer: in-memory state must be rebuilt by the owner, which
- * `onJoin` tells it), and an idempotent stop. Built on the shared consumer factory and client supervisor
- * (services/shared/kafka/): restarts are counted, and a consumer not back within the recovery deadline
- * makes the service exit. Group events are forwarded as instrumentation events.
+ * One consumer group member with the lifecycle the drift components share: start, replace the session after
+ * a failure (a fresh member resumes from the committed offsets: in-memory state must be rebuilt by the
+ * owner, which `onJoin` tells it), and an idempotent stop. Built on the Kafka adapter's group consumer
+ * (services/shared/kafka/consumer.ts) and the shared client supervisor: replacements are counted, and a
+ * member not back within the recovery deadline (KAFKA_RECOVERY_DEADLINE) makes the service exit. Group
+ * events are forwarded as instrumentation events.
+ *
+ * Rebalances are eager with librdkafka's `range` assignor: partition p of topics with equal partition counts
+ * goes to the same member (the instance's join of scoring-log and loan-outcomes relies on it; copartition.ts
+ * checks every assignment). Every assignment and every revocation is a new generation for the owner
+ * (`onJoin`, with `{}` on a revocation): a batch or a commit of the previous one is refused (fences).
  */
-import type { Consumer, EachBatchPayload, Kafka, PartitionAssigner } from 'kafkajs';
 import { errorCode, isRetriable } from '../../shared/errors.ts';
-import { createGroupConsumer } from '../../shared/kafka/legacy-consumer.ts';
-import { ClientSupervisor, StaleSessionError, type SessionContext } from '../../shared/kafka/supervisor.ts';
+import type { KafkaClient } from '../../shared/kafka/client.ts';
+import type { ConsumerBatch, GroupConsumer as AdapterConsumer, TopicPartition } from '../../shared/kafka/consumer.ts';
+import { ClientSupervisor, type SessionContext } from '../../shared/kafka/supervisor.ts';
 import type { DriftComponent, DriftInstrumentation } from '../events.ts';
 
+export type { AdapterConsumer };
+
 export interface GroupConsumerOptions {
-  readonly kafka: Kafka;
+  readonly kafka: KafkaClient;
   readonly component: DriftComponent;
   readonly groupId: string;
   readonly topics: readonly string[];
@@ -20,30 +28,43 @@ export interface GroupConsumerOptions {
   readonly sessionTimeoutMs: number;
   readonly heartbeatIntervalMs: number;
   readonly maxBytesPerPartition?: number;
-  readonly assigner?: PartitionAssigner;
+  /** Records per batch (across the assigned partitions). */
+  readonly maxBatchMessages?: number;
   readonly events: DriftInstrumentation;
-  /** Called on every (re)join with the new assignment; owners drop state of the previous generation here. */
+  /** Called on every assignment (and with `{}` on every revocation); owners drop state of the previous generation here. */
   readonly onJoin: (assignment: Record<string, number[]>) => void;
-  readonly eachBatch: (p: EachBatchPayload) => Promise<void>;
-  /** Every processed fetch, including those holding only transaction markers: the position reached. */
-  readonly onBatchEnd?: (topic: string, partition: number, lastOffset: number) => void;
+  /** One batch of records across the assigned partitions, with the consumer that fetched it (for its commit). */
+  readonly eachBatch: (batch: ConsumerBatch, consumer: AdapterConsumer) => Promise<void>;
   readonly restartDelayMs?: number;
   /** Exit-worthy if the consumer is not back within this long (KAFKA_RECOVERY_DEADLINE). */
   readonly recoveryDeadlineMs?: number;
 }
 
+/** Default records per batch: large enough to amortize a transaction, small enough to keep batches short. */
+export const DRIFT_BATCH_MESSAGES = 5000;
+
+export function assignmentRecord(parts: readonly TopicPartition[]): Record<string, number[]> {
+  const a: Record<string, number[]> = {};
+  for (const p of parts) (a[p.topic] ??= []).push(p.partition);
+  for (const list of Object.values(a)) list.sort((x, y) => x - y);
+  return a;
+}
+
 export class GroupConsumer {
-  private readonly supervisor: ClientSupervisor<Consumer>;
+  private readonly supervisor: ClientSupervisor<AdapterConsumer>;
   private stopped = false;
   private _joined = false;
+  /** Assignments seen (a rebalance the owner waits for after a fenced commit shows here). */
+  private joins = 0;
+  private rebalanceWait?: NodeJS.Timeout;
 
   constructor(private readonly o: GroupConsumerOptions) {
-    this.supervisor = new ClientSupervisor<Consumer>({
+    this.supervisor = new ClientSupervisor<AdapterConsumer>({
       name: `drift-${o.component}`,
       open: (ctx) => this.open(ctx),
       close: async (c) => {
         this._joined = false;
-        await c.disconnect().catch(() => undefined);
+        await c.disconnect();
         // In-memory state of the lost generation must go: the owner rebuilds it from the committed checkpoints.
         if (!this.stopped) this.o.onJoin({});
       },
@@ -60,7 +81,8 @@ export class GroupConsumer {
   get joined(): boolean {
     return this._joined && !this.isRestarting && !this.stopped;
   }
-  get instance(): Consumer | undefined {
+  /** The current member (undefined while it is being replaced). */
+  get instance(): AdapterConsumer | undefined {
     return this.supervisor.current;
   }
   /** Liveness: why this component's consumer is not alive (dead and being replaced, or gave up). */
@@ -72,56 +94,86 @@ export class GroupConsumer {
     await this.supervisor.start();
   }
 
-  private async open(ctx: SessionContext): Promise<Consumer> {
+  private async open(ctx: SessionContext): Promise<AdapterConsumer> {
     const o = this.o;
-    const c = createGroupConsumer(
-      o.kafka,
+    const bytes = o.maxBytesPerPartition;
+    const c = o.kafka.consumer(
       {
         groupId: o.groupId,
+        topics: [...o.topics],
+        fromBeginning: o.fromBeginning,
         sessionTimeoutMs: o.sessionTimeoutMs,
         heartbeatIntervalMs: o.heartbeatIntervalMs,
-        ...(o.maxBytesPerPartition ? { maxBytesPerPartition: o.maxBytesPerPartition, maxBytes: o.maxBytesPerPartition * 8 } : {}),
-        ...(o.assigner ? { assigner: o.assigner } : {}),
+        maxBatchMessages: o.maxBatchMessages ?? DRIFT_BATCH_MESSAGES,
+        // Small fetches also mean a small prefetch queue (like kafkajs's maxBytes = 8 partitions' worth).
+        ...(bytes ? { maxBytesPerPartition: bytes, queuedMaxKBytes: Math.max(64, Math.ceil((bytes * 8) / 1024)) } : {}),
       },
       {
-        keepRunning: () => !this.stopped && ctx.current,
-        onJoin: ({ memberId, assignment }) => {
+        onAssigned: (parts) => {
+          if (!ctx.current || this.stopped) return;
           this._joined = true;
+          this.joins++;
           ctx.healthy();
+          const assignment = assignmentRecord(parts);
           o.onJoin(assignment);
-          o.events.emit('consumer.joined', { component: o.component, memberId, partitions: assignment });
+          o.events.emit('consumer.joined', { component: o.component, memberId: o.kafka.clientId, partitions: assignment });
         },
-        onRebalancing: () => {
+        onRevoked: () => {
+          if (!ctx.current || this.stopped) return;
           this._joined = false;
+          o.onJoin({});
           o.events.emit('consumer.rebalancing', { component: o.component });
         },
-        onCrash: ({ error, restart }) => {
+        onFatal: (error) => {
+          if (!ctx.current) return;
           this._joined = false;
-          o.events.emit('consumer.crashed', { component: o.component, error: error.message, restart });
+          o.events.emit('consumer.crashed', { component: o.component, error: error.message, restart: false });
+          ctx.fail('consumer', error);
         },
-        onDead: (error) => ctx.fail('consumer', error),
+        onBatchFailed: (error) => {
+          o.events.emit('error', { component: o.component, code: errorCode(error), message: `batch failed, read again: ${(error as Error)?.message ?? String(error)}`, retriable: true });
+        },
       },
     );
-    const onEnd = o.onBatchEnd;
-    if (onEnd) c.on(c.events.END_BATCH_PROCESS, (e) => onEnd(e.payload.topic, e.payload.partition, Number(e.payload.lastOffset)));
     try {
       await c.connect();
-      await c.subscribe({ topics: [...o.topics], fromBeginning: o.fromBeginning });
-      await c.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch: (p) => (ctx.current ? o.eachBatch(p) : Promise.reject(new StaleSessionError(o.component))) });
+      c.run((batch) => (ctx.current && !this.stopped ? o.eachBatch(batch, c) : Promise.resolve()));
     } catch (e) {
-      await c.disconnect().catch(() => undefined);
+      await c.disconnect();
       throw e;
     }
     return c;
   }
 
-  /** Replaces the consumer with a fresh one (which resumes from the committed offsets). Safe to call from inside eachBatch. */
+  /** Replaces the member with a fresh one (which resumes from the committed offsets). Safe to call from inside eachBatch. */
   restart(cause: unknown, client = 'consumer'): void {
     if (this.stopped) return;
     this._joined = false;
+    this.clearRebalanceWait();
     this.o.events.emit('error', { component: this.o.component, code: errorCode(cause), message: `restarting the consumer: ${(cause as Error)?.message ?? String(cause)}`, retriable: isRetriable(cause) });
-    // Let the failing eachBatch return before its consumer is disconnected.
-    setTimeout(() => this.supervisor.fail(client, cause), 0);
+    // Synchronous: the session is marked stale at once (its batches are no longer handed out); closing it
+    // waits for the running batch, which only has to return.
+    this.supervisor.fail(client, cause);
+  }
+
+  /**
+   * A commit was refused because this member no longer owns what it fetched (KIP-447): the group is
+   * rebalancing, and the owner's next `onJoin` rebuilds its state from the committed checkpoints. If no
+   * assignment follows within `graceMs`, the member is replaced (which re-reads from the committed offsets).
+   */
+  expectRebalance(cause: unknown, graceMs = this.o.sessionTimeoutMs + 10_000): void {
+    if (this.stopped || this.rebalanceWait) return;
+    const joins = this.joins;
+    this.rebalanceWait = setTimeout(() => {
+      this.rebalanceWait = undefined;
+      if (this.joins === joins && !this.stopped && !this.isRestarting) this.restart(cause);
+    }, graceMs);
+    this.rebalanceWait.unref();
+  }
+
+  private clearRebalanceWait(): void {
+    if (this.rebalanceWait) clearTimeout(this.rebalanceWait);
+    this.rebalanceWait = undefined;
   }
 
   get isRestarting(): boolean {
@@ -131,6 +183,7 @@ export class GroupConsumer {
   async stop(): Promise<void> {
     this.stopped = true;
     this._joined = false;
+    this.clearRebalanceWait();
     await this.supervisor.stop();
   }
 }

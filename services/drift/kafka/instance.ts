@@ -6,19 +6,18 @@
  * partition's checkpoint as offset metadata — so after a crash or a rebalance the owner of a partition
  * re-reads from the first record of its oldest open window and rebuilds exactly the windows that were open.
  */
-// Before kafkajs is first loaded: see kafkajs-patch.ts.
-import '../../shared/kafka/kafkajs-patch.ts';
-import type { EachBatchPayload, Kafka, Producer } from 'kafkajs';
-import { Partitioners } from '../../shared/kafka/kafkajs.ts';
 import { errorCode, isRetriable, ServiceError } from '../../shared/errors.ts';
+import type { KafkaClient } from '../../shared/kafka/client.ts';
+import type { ConsumedMessage, ConsumerBatch, Fence } from '../../shared/kafka/consumer.ts';
+import type { KafkaAdmin } from '../../shared/kafka/admin.ts';
+import type { TransactionalProducer } from '../../shared/kafka/producers.ts';
+import { isFencedCommit, isProducerFailure } from '../../shared/kafka/transaction.ts';
 import type { AvroRegistry } from '../../shared/registry.ts';
-import { CoPartitionedAssigner } from './assigner.ts';
+import { copartitionMismatch } from './copartition.ts';
 import { partialKey, partitionCheckpointFrom, partitionCheckpointMetadata, performancePartialValue, progressPartialValue, windowPartialValue, type DriftPartialValue, type PartialContext } from '../windows/codec.ts';
 import type { DriftConfig } from '../config.ts';
 import type { DriftInstrumentation } from '../events.ts';
-import { GroupConsumer } from './group-consumer.ts';
-import { commitTransaction, isProducerFailure, TRANSACTION_TIMEOUT_MS } from '../../shared/kafka/legacy-transaction.ts';
-import { generationOf, NO_GENERATION, type Generation } from '../../shared/kafka/kip447.ts';
+import { GroupConsumer, type AdapterConsumer } from './group-consumer.ts';
 import { OutcomeJoin } from '../windows/join.ts';
 import type { Layout } from '../windows/layout.ts';
 import { Lock } from '../lock.ts';
@@ -27,23 +26,33 @@ import { PerformanceCounts } from '../statistics/performance.ts';
 import type { ScoringLogDecoder } from '../windows/record-decoder.ts';
 import type { Reference } from '../statistics/reference.ts';
 import type { ReferenceSchedule } from '../statistics/reference-schedule.ts';
-import { idempotentRetry } from '../../shared/kafka/legacy-client.ts';
 import { recordName } from '../../shared/schemas.ts';
 
 export const LOAN_OUTCOME_RECORD = recordName('loan-outcome');
 
-const IDEMPOTENT_RETRY = idempotentRetry(200);
 /** Flush early when this many closed windows wait. */
 const OUTBOX_LIMIT = 64;
 const YIELD_EVERY = 2000;
 
-async function yieldAndBeat(heartbeat: () => Promise<void>): Promise<void> {
-  await new Promise((r) => setImmediate(r));
-  await heartbeat().catch(() => undefined);
+/** A large batch is thousands of records: let timers and I/O run in between (librdkafka heartbeats on its own threads). */
+function yieldNow(): Promise<void> {
+  return new Promise((r) => setImmediate(r));
+}
+
+/** A batch's records per topic-partition, in offset order. */
+export function byPartition(messages: readonly ConsumedMessage[]): { topic: string; partition: number; messages: ConsumedMessage[] }[] {
+  const groups = new Map<string, { topic: string; partition: number; messages: ConsumedMessage[] }>();
+  for (const m of messages) {
+    const k = `${m.topic}\u0000${m.partition}`;
+    let g = groups.get(k);
+    if (!g) groups.set(k, (g = { topic: m.topic, partition: m.partition, messages: [] }));
+    g.messages.push(m);
+  }
+  return [...groups.values()];
 }
 
 export interface InstanceDeps {
-  readonly kafka: Kafka;
+  readonly kafka: KafkaClient;
   readonly registry: AvroRegistry;
   readonly config: DriftConfig;
   readonly reference: Reference;
@@ -65,12 +74,6 @@ interface PartitionState {
   outcomesNext: number | undefined;
   dirty: boolean;
   reported: { progress: number; idle: boolean; openFrom: number | undefined } | undefined;
-  /**
-   * The consumer generation this partition's latest batch was fetched under: sent with its offsets
-   * (KIP-447, kip447.ts), so an instance frozen past the session timeout cannot commit partials for a
-   * partition that moved to another instance — its commit is refused and its state rebuilt.
-   */
-  fetchedUnder: Generation;
 }
 
 interface Committed {
@@ -81,9 +84,18 @@ interface Committed {
 export class DriftInstance {
   private readonly lock = new Lock();
   private readonly group: GroupConsumer;
-  private producer?: Producer;
-  private admin?: ReturnType<Kafka['admin']>;
+  private producer?: TransactionalProducer;
+  private admin?: KafkaAdmin;
   private states = new Map<number, PartitionState>();
+  /**
+   * The member and fence the batches of this generation were fetched under: a flush commits with them, so
+   * an instance that lost its partitions (a rebalance, or frozen past the session timeout) cannot commit
+   * partials for a partition that moved to another instance: its commit is refused (KIP-447, the
+   * consumer's group metadata) and its state rebuilt.
+   */
+  private fetched?: { consumer: AdapterConsumer; fence: Fence };
+  /** A commit was fenced: state dropped, batches ignored until the next assignment rebuilds it. */
+  private invalid = false;
   /** Next offset to read per source partition, as far as fetches went (transaction markers included). */
   private positions = new Map<number, number>();
   private assigned: number[] = [];
@@ -113,13 +125,9 @@ export class DriftInstance {
       recoveryDeadlineMs: c.kafkaRecoveryDeadlineMs,
       heartbeatIntervalMs: c.heartbeatIntervalMs,
       maxBytesPerPartition: c.maxBytesPerPartition,
-      assigner: CoPartitionedAssigner,
       events: d.events,
       onJoin: (a) => this.onJoin(a),
-      eachBatch: (p) => this.onBatch(p),
-      onBatchEnd: (topic, partition, lastOffset) => {
-        if (topic === c.connection.topics.scoringLog) this.positions.set(partition, Math.max(this.positions.get(partition) ?? 0, lastOffset + 1));
-      },
+      eachBatch: (b, consumer) => this.onBatch(b, consumer),
     });
   }
 
@@ -140,16 +148,9 @@ export class DriftInstance {
     return n;
   }
 
-  private newProducer(): Producer {
+  private newProducer(): TransactionalProducer {
     const c = this.d.config;
-    return this.d.kafka.producer({
-      transactionalId: `${c.groupId}-${c.instanceId}`,
-      createPartitioner: Partitioners.DefaultPartitioner,
-      idempotent: true,
-      maxInFlightRequests: 1,
-      transactionTimeout: TRANSACTION_TIMEOUT_MS,
-      retry: IDEMPOTENT_RETRY,
-    });
+    return this.d.kafka.transactionalProducer(`${c.groupId}-${c.instanceId}`);
   }
 
   /** A fresh transactional producer (its initTransactions fences the old one); flushes wait until it is connected. */
@@ -174,30 +175,56 @@ export class DriftInstance {
     const c = this.d.config;
     this.producer = this.newProducer();
     this.admin = this.d.kafka.admin();
-    await Promise.all([this.producer.connect(), this.admin.connect()]);
+    await this.producer.connect();
+    await this.checkPartitionCounts();
     await this.group.start();
     this.timer = setInterval(() => void this.flush('timer').catch(() => undefined), Math.max(50, Math.min(c.flushIntervalMs, 1000)));
     this.timer.unref();
   }
 
+  /**
+   * The join of scoring log and outcomes needs partition p of both on one instance: librdkafka's range
+   * assignor gives it only when both topics have the same partition count. A mismatch is reported (the
+   * windows are still right; outcomes of other partitions then stay unjoined).
+   */
+  private async checkPartitionCounts(): Promise<void> {
+    const t = this.d.config.connection.topics;
+    if (!this.d.config.outcomes) return;
+    try {
+      const d = await this.admin!.describeTopics([t.scoringLog, t.outcomes!]);
+      const [a, b] = [d.get(t.scoringLog)?.length ?? 0, d.get(t.outcomes!)?.length ?? 0];
+      if (a !== b) this.d.events.emit('error', { component: 'instance', code: 'CONFIG_INVALID', message: `${t.scoringLog} has ${a} partitions and ${t.outcomes} ${b}: outcomes can only be joined when both have the same count (co-partitioning)`, retriable: false });
+    } catch {
+      // Checked again by every assignment (onJoin).
+    }
+  }
+
   private onJoin(assignment: Record<string, number[]>): void {
-    // A new generation: state of the previous one is dropped and rebuilt from the committed checkpoints.
+    // A new generation (an assignment, or a revocation: `{}`): state of the previous one is dropped and
+    // rebuilt from the committed checkpoints.
     this.generation++;
     this.states = new Map();
     this.positions = new Map();
     this.outbox = [];
     this.committed = undefined;
-    this.assigned = [...(assignment[this.d.config.connection.topics.scoringLog] ?? [])].sort((a, b) => a - b);
+    this.fetched = undefined;
+    this.invalid = false;
+    const t = this.d.config.connection.topics;
+    this.assigned = [...(assignment[t.scoringLog] ?? [])].sort((a, b) => a - b);
     this.assignedAt = Date.now();
+    if (this.d.config.outcomes) {
+      const mismatch = copartitionMismatch(assignment, t.scoringLog, t.outcomes!);
+      if (mismatch) this.d.events.emit('error', { component: 'instance', code: 'CONFIG_INVALID', message: `assignment is not co-partitioned: ${mismatch}`, retriable: false });
+    }
   }
 
   private async committedOffsets(): Promise<Map<string, Committed>> {
     this.committed ??= (async () => {
       const t = this.d.config.connection.topics;
       const topics = [t.scoringLog, ...(this.d.config.outcomes ? [t.outcomes!] : [])];
-      const res = await this.admin!.fetchOffsets({ groupId: this.d.config.groupId, topics });
+      const res = await this.admin!.groupOffsets(this.d.config.groupId, topics);
       const m = new Map<string, Committed>();
-      for (const { topic, partitions } of res) for (const p of partitions) m.set(`${topic}:${p.partition}`, { offset: Number(p.offset), metadata: p.metadata });
+      for (const p of res) m.set(`${p.topic}:${p.partition}`, { offset: p.offset, metadata: p.metadata ?? null });
       return m;
     })();
     const gen = this.generation;
@@ -225,7 +252,6 @@ export class DriftInstance {
       outcomesNext: undefined,
       dirty: false,
       reported: undefined,
-      fetchedUnder: NO_GENERATION,
     };
     this.states.set(partition, st);
     return st;
@@ -239,39 +265,41 @@ export class DriftInstance {
     }
   }
 
-  private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
-    if (this.group.isRestarting || this.stopped) return;
+  private async onBatch(batch: ConsumerBatch, consumer: AdapterConsumer): Promise<void> {
+    if (this.group.isRestarting || this.stopped || this.invalid) return;
     const topics = this.d.config.connection.topics;
     let flushNeeded = false;
     try {
       await this.lock.run(async () => {
         const gen = this.generation;
-        const st = await this.stateFor(batch.partition);
-        if (gen !== this.generation || !isRunning() || isStale()) return;
-        st.fetchedUnder = generationOf(batch);
-        if (batch.topic === topics.scoringLog) flushNeeded = await this.onScoringLog(st, batch.messages, batch.partition, heartbeat);
-        else await this.onOutcomes(st, batch.messages, heartbeat);
-        st.dirty = true;
-        resolveOffset(batch.lastOffset());
+        for (const part of byPartition(batch.messages)) {
+          const st = await this.stateFor(part.partition);
+          if (gen !== this.generation || this.invalid || !consumer.isCurrent(batch.fence)) return;
+          this.fetched = { consumer, fence: batch.fence };
+          if (part.topic === topics.scoringLog) {
+            if (await this.onScoringLog(st, part.messages, part.partition)) flushNeeded = true;
+            const next = part.messages[part.messages.length - 1]!.offset + 1;
+            this.positions.set(part.partition, Math.max(this.positions.get(part.partition) ?? 0, next));
+          } else await this.onOutcomes(st, part.messages);
+          st.dirty = true;
+        }
       });
     } catch (e) {
       this.group.restart(e);
       return;
     }
-    await heartbeat().catch(() => undefined);
     if (flushNeeded || Date.now() - this.lastFlush >= this.d.config.flushIntervalMs) await this.flush('batch').catch(() => undefined);
   }
 
-  private async onScoringLog(st: PartitionState, messages: EachBatchPayload['batch']['messages'], partition: number, heartbeat: () => Promise<void>): Promise<boolean> {
+  private async onScoringLog(st: PartitionState, messages: readonly ConsumedMessage[], partition: number): Promise<boolean> {
     const { registry, config, decoder } = this.d;
     const dropped: Record<string, number> = {};
     let count = 0;
     const start = st.windows.checkpoint().offset;
     for (let i = 0; i < messages.length; i++) {
       const m = messages[i]!;
-      // A large fetch is thousands of records: let timers, I/O and the group heartbeat run in between.
-      if (i % YIELD_EVERY === YIELD_EVERY - 1) await yieldAndBeat(heartbeat);
-      const offset = Number(m.offset);
+      if (i % YIELD_EVERY === YIELD_EVERY - 1) await yieldNow();
+      const offset = m.offset;
       if (offset < start) continue;
       const r = decoder.trySync(m.value) ?? (await decoder.decode(m.value));
       if (!r.ok) {
@@ -301,16 +329,16 @@ export class DriftInstance {
     return this.outbox.length >= OUTBOX_LIMIT;
   }
 
-  private async onOutcomes(st: PartitionState, messages: EachBatchPayload['batch']['messages'], heartbeat: () => Promise<void>): Promise<void> {
+  private async onOutcomes(st: PartitionState, messages: readonly ConsumedMessage[]): Promise<void> {
     let joined = 0;
     let waiting = 0;
     let dropped = 0;
     const evictedBefore = st.join.evicted;
     for (let i = 0; i < messages.length; i++) {
       const m = messages[i]!;
-      if (i % YIELD_EVERY === YIELD_EVERY - 1) await yieldAndBeat(heartbeat);
+      if (i % YIELD_EVERY === YIELD_EVERY - 1) await yieldNow();
       const r = await this.d.registry.decode(m.value, LOAN_OUTCOME_RECORD);
-      st.outcomesNext = Number(m.offset) + 1;
+      st.outcomesNext = m.offset + 1;
       if (!r.ok) {
         dropped++;
         continue;
@@ -336,23 +364,41 @@ export class DriftInstance {
     if (quiet.length === 0) return idle;
     let ends;
     try {
-      ends = await this.admin!.fetchTopicOffsets(this.d.config.connection.topics.scoringLog);
+      ends = await this.admin!.topicOffsets(this.d.config.connection.topics.scoringLog);
     } catch {
       return idle;
     }
+    const fetchedTo = this.fetchPositions(quiet.map((st) => st.partition));
     for (const st of quiet) {
       const end = ends.find((e) => e.partition === st.partition);
       if (!end) continue;
-      const position = Math.max(this.positions.get(st.partition) ?? 0, st.windows.checkpoint().through, Number(end.low));
-      if (Number(end.high) - position <= 1) idle.add(st.partition);
+      const position = Math.max(this.positions.get(st.partition) ?? 0, fetchedTo.get(st.partition) ?? 0, st.windows.checkpoint().through, end.low);
+      if (end.high - position <= 1) idle.add(st.partition);
     }
     return idle;
+  }
+
+  /**
+   * How far the member's fetches went per scoring-log partition (librdkafka's consumer position: past
+   * transaction markers and aborted records it skipped, which no batch shows). Empty when unknown.
+   */
+  private fetchPositions(partitions: readonly number[]): Map<number, number> {
+    const out = new Map<number, number>();
+    const consumer = this.fetched?.consumer ?? this.group.instance;
+    if (!consumer || partitions.length === 0) return out;
+    try {
+      const topic = this.d.config.connection.topics.scoringLog;
+      for (const p of consumer.native.position(partitions.map((partition) => ({ topic, partition })))) if (typeof p.offset === 'number' && p.offset >= 0) out.set(p.partition, p.offset);
+    } catch {
+      // Not assigned (any more): the other signals decide.
+    }
+    return out;
   }
 
   /** One transaction: closed windows, progress, outcome deltas, and the offsets with their checkpoints. */
   flush(why: 'batch' | 'timer' | 'stop'): Promise<void> {
     return this.lock.run(async () => {
-      if (!this.producer || this.group.isRestarting || (this.stopped && why !== 'stop')) return;
+      if (!this.producer || this.group.isRestarting || this.invalid || (this.stopped && why !== 'stop')) return;
       const { config, registry, partialSchemaId } = this.d;
       const topics = config.connection.topics;
       const now = Date.now();
@@ -364,8 +410,8 @@ export class DriftInstance {
       if (gen !== this.generation) return;
       const messages = this.outbox;
       this.outbox = [];
-      const scoring: { partition: number; offset: string; metadata: string; generation: Generation }[] = [];
-      const outcomes: { partition: number; offset: string; generation: Generation }[] = [];
+      const scoring: { partition: number; offset: string; metadata: string }[] = [];
+      const outcomes: { partition: number; offset: string }[] = [];
       const reports: [PartitionState, NonNullable<PartitionState['reported']>][] = [];
       let late = 0;
       let future = 0;
@@ -387,8 +433,8 @@ export class DriftInstance {
         }
         if (st.dirty || changed) {
           const cp = st.windows.checkpoint();
-          scoring.push({ partition: st.partition, offset: String(cp.offset), metadata: partitionCheckpointMetadata(cp), generation: st.fetchedUnder });
-          if (st.outcomesNext !== undefined) outcomes.push({ partition: st.partition, offset: String(st.outcomesNext), generation: st.fetchedUnder });
+          scoring.push({ partition: st.partition, offset: String(cp.offset), metadata: partitionCheckpointMetadata(cp) });
+          if (st.outcomesNext !== undefined) outcomes.push({ partition: st.partition, offset: String(st.outcomesNext) });
           st.dirty = false;
         }
       }
@@ -401,17 +447,29 @@ export class DriftInstance {
         ...scoring.map((o) => ({ topic: topics.scoringLog, ...o })),
         ...outcomes.map((o) => ({ topic: topics.outcomes!, ...o })),
       ];
+      // The member that fetched this generation's records (or, before any record, the current one).
+      const consumer = this.fetched?.consumer ?? this.group.instance;
       try {
-        await commitTransaction(this.producer, { messages: [{ topic: topics.driftPartials!, messages }], offsets, groupId: config.groupId });
+        if (!consumer) throw new ServiceError('STATE_INVALID', 'no consumer to commit offsets with', true);
+        await this.producer.commit({ messages: [{ topic: topics.driftPartials!, messages }], offsets, consumer, ...(this.fetched ? { fence: this.fetched.fence } : {}) });
         for (const [st, r] of reports) st.reported = r;
         this.d.events.emit('flush', { component: 'instance', messages: messages.length, durationMs: performance.now() - started, ok: true });
       } catch (e) {
         this.d.events.emit('flush', { component: 'instance', messages: messages.length, durationMs: performance.now() - started, ok: false });
         this.d.events.emit('error', { component: 'instance', code: errorCode(e), message: (e as Error).message, retriable: isRetriable(e) });
-        // A fenced or broken producer cannot run another transaction: replace it before the consumer restarts.
-        if (isProducerFailure(e)) this.replaceProducer();
-        // In-memory state is now ahead of what is committed: rebuild it from the committed checkpoints.
-        this.group.restart(e, isProducerFailure(e) ? 'producer' : 'consumer');
+        // In-memory state is now ahead of what is committed: it is rebuilt from the committed checkpoints.
+        if (isProducerFailure(e)) {
+          // A fenced or broken producer cannot run another transaction: replace it, and the consumer with it.
+          this.replaceProducer();
+          this.group.restart(e, 'producer');
+        } else if (isFencedCommit(e) && gen === this.generation) {
+          // This member no longer owns (some of) the partitions: the rebalance under way assigns them anew
+          // (onJoin rebuilds from the checkpoints); until then nothing of this generation is processed.
+          this.invalid = true;
+          this.states = new Map();
+          this.outbox = [];
+          this.group.expectRebalance(e);
+        } else if (!isFencedCommit(e)) this.group.restart(e, 'consumer');
         throw e;
       }
     });
@@ -438,6 +496,7 @@ export class DriftInstance {
     await this.flush('stop').catch(() => undefined);
     this.stopped = true;
     await this.group.stop();
-    await Promise.all([this.producer?.disconnect().catch(() => undefined), this.admin?.disconnect().catch(() => undefined)]);
+    await this.producer?.disconnect().catch(() => undefined);
+    this.admin?.disconnect();
   }
 }

@@ -4,7 +4,9 @@
  * report, the per-target gauges and the live view read it; it survives restarts because the topics do.
  */
 import { randomUUID } from 'node:crypto';
-import type { EachBatchPayload, Kafka } from 'kafkajs';
+import type { KafkaAdmin } from '../../shared/kafka/admin.ts';
+import type { KafkaClient } from '../../shared/kafka/client.ts';
+import type { ConsumerBatch } from '../../shared/kafka/consumer.ts';
 import type { AvroRegistry } from '../../shared/registry.ts';
 import type { DriftAlertValue, DriftWindowValue } from '../windows/codec.ts';
 import type { DriftConfig } from '../config.ts';
@@ -16,7 +18,7 @@ export const DRIFT_WINDOW_RECORD = recordName('drift-window');
 export const DRIFT_ALERT_RECORD = recordName('drift-alert');
 
 export interface ViewDeps {
-  readonly kafka: Kafka;
+  readonly kafka: KafkaClient;
   readonly registry: AvroRegistry;
   readonly config: DriftConfig;
   readonly events: DriftInstrumentation;
@@ -27,8 +29,10 @@ export class DriftView {
   private readonly windows = new Map<number, DriftWindowValue>();
   private alerts: DriftAlertValue[] = [];
   private readonly alertKeys = new Set<string>();
-  private admin?: ReturnType<Kafka['admin']>;
+  private admin?: KafkaAdmin;
   private latestIndex = -Infinity;
+  /** Per `topic:partition` of the current assignment, the first offset worth decoding (a bounded history). */
+  private from: Promise<Map<string, number>> = Promise.resolve(new Map());
 
   constructor(private readonly d: ViewDeps) {
     const t = d.config.connection.topics;
@@ -41,8 +45,8 @@ export class DriftView {
       sessionTimeoutMs: d.config.sessionTimeoutMs,
       heartbeatIntervalMs: d.config.heartbeatIntervalMs,
       events: d.events,
-      onJoin: (a) => void this.seekToRecent(a),
-      eachBatch: (p) => this.onBatch(p),
+      onJoin: (a) => (this.from = this.recentFrom(a)),
+      eachBatch: (b) => this.onBatch(b),
     });
   }
 
@@ -67,33 +71,37 @@ export class DriftView {
 
   async start(): Promise<void> {
     this.admin = this.d.kafka.admin();
-    await this.admin.connect();
     await this.group.start();
   }
 
-  /** Starts each topic a bounded number of messages before its end. */
-  private async seekToRecent(assignment: Record<string, number[]>): Promise<void> {
+  /**
+   * Each topic's history starts a bounded number of messages before its end (as of the assignment): the
+   * member reads from the beginning (its group never commits) and skips decoding what lies before.
+   */
+  private async recentFrom(assignment: Record<string, number[]>): Promise<Map<string, number>> {
     const t = this.d.config.connection.topics;
     const back: Record<string, number> = { [t.driftWindows!]: this.d.config.historyWindows * 4, [t.driftAlerts!]: 200 };
+    const from = new Map<string, number>();
     try {
       for (const [topic, parts] of Object.entries(assignment)) {
-        const offsets = await this.admin!.fetchTopicOffsets(topic);
+        const offsets = await this.admin!.topicOffsets(topic);
         for (const p of parts) {
           const o = offsets.find((x) => x.partition === p);
-          if (!o) continue;
-          const from = Math.max(Number(o.low), Number(o.high) - (back[topic] ?? 0));
-          this.group.instance?.seek({ topic, partition: p, offset: String(from) });
+          if (o) from.set(`${topic}:${p}`, Math.max(o.low, o.high - (back[topic] ?? 0)));
         }
       }
     } catch {
-      // Starting from the beginning instead only costs reading more history.
+      // Decoding from the beginning instead only costs reading more history.
     }
+    return from;
   }
 
-  private async onBatch({ batch, resolveOffset }: EachBatchPayload): Promise<void> {
+  private async onBatch(batch: ConsumerBatch): Promise<void> {
     const t = this.d.config.connection.topics;
+    const from = await this.from;
     for (const m of batch.messages) {
-      if (batch.topic === t.driftWindows) {
+      if (m.offset < (from.get(`${m.topic}:${m.partition}`) ?? 0)) continue;
+      if (m.topic === t.driftWindows) {
         const r = await this.d.registry.decode<DriftWindowValue>(m.value, DRIFT_WINDOW_RECORD);
         if (r.ok) this.addWindow(r.value.value);
       } else {
@@ -101,7 +109,6 @@ export class DriftView {
         if (r.ok) this.addAlert(r.value.value);
       }
     }
-    resolveOffset(batch.lastOffset());
   }
 
   private addWindow(w: DriftWindowValue): void {
@@ -126,6 +133,6 @@ export class DriftView {
 
   async stop(): Promise<void> {
     await this.group.stop();
-    await this.admin?.disconnect().catch(() => undefined);
+    this.admin?.disconnect();
   }
 }
