@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { aclBindings, describeBinding, loadAclFile } from './acls.ts';
+import { aclBindings, describeBinding, loadAclFile, planAcls, toEntry, type AclBinding } from './acls.ts';
 import { TOPICS_FILE } from '../services/shared/kafka/topics.ts';
 
 const defaults = Object.fromEntries(Object.entries(TOPICS_FILE.topics).map(([role, d]) => [role, d.name]));
@@ -38,5 +38,37 @@ describe('infra/acls.json -> ACL bindings', () => {
     expect(l).toContain('User:scorer may WRITE transactional-id g2-*');
     expect(l).toContain('User:drift may READ group d2*');
     expect(l).not.toContain('User:scorer may READ group credit-scorer');
+  });
+});
+
+describe('planAcls: reconciling a cluster to the declared bindings', () => {
+  const declared: AclBinding[] = [
+    { principal: 'User:scorer', resourceType: 'topic', resourceName: 'loan-applications', pattern: 'literal', operation: 'read' },
+    { principal: 'User:scorer', resourceType: 'cluster', resourceName: 'kafka-cluster', pattern: 'literal', operation: 'idempotent-write' },
+  ];
+
+  it('creates what is missing and leaves what is there', () => {
+    const plan = planAcls(declared, [toEntry(declared[0]!)]);
+    expect(plan.create).toEqual([toEntry(declared[1]!)]);
+    expect(plan.remove).toEqual([]);
+    expect(plan.unchanged).toBe(1);
+  });
+
+  it('deletes a revoked permission, a DENY and a host-scoped copy of a declared principal; applying the plan twice changes nothing', () => {
+    const revoked = toEntry({ principal: 'User:scorer', resourceType: 'topic', resourceName: 'loan-outcomes', pattern: 'literal', operation: 'read' });
+    const deny = { ...toEntry(declared[0]!), permission: 'deny' as const };
+    const hostScoped = { ...toEntry(declared[0]!), host: '10.0.0.1' };
+    const plan = planAcls(declared, [toEntry(declared[0]!), revoked, deny, hostScoped]);
+    expect(plan.remove).toEqual([revoked, deny, hostScoped]);
+    expect(plan.create).toEqual([toEntry(declared[1]!)]);
+    const after = planAcls(declared, declared.map(toEntry));
+    expect([after.create.length, after.remove.length, after.unchanged]).toEqual([0, 0, 2]);
+  });
+
+  it('a prefixed binding is not the literal one of the same name', () => {
+    const prefixed = { ...declared[0]!, pattern: 'prefixed' as const };
+    const plan = planAcls([prefixed], [toEntry(declared[0]!)]);
+    expect(plan.create).toEqual([toEntry(prefixed)]);
+    expect(plan.remove).toEqual([toEntry(declared[0]!)]);
   });
 });

@@ -1,7 +1,7 @@
 /**
  * infra/acls.json -> Kafka ACLs. The pure half turns the file (plus topic names and env overrides) into
- * the exact list of ACL bindings; the I/O half reconciles a cluster to it through the admin API:
- * missing bindings are created, bindings of a declared principal that the file does not declare are
+ * the exact list of ACL bindings and plans the reconciliation (planAcls); the I/O half applies the plan
+ * through services/shared/kafka/acl-admin.ts (the cluster's ACL admin API): missing bindings are created, bindings of a declared principal that the file does not declare are
  * deleted, so applying twice changes nothing and a revoked permission really goes away.
  *
  *   node --import tsx infra/acls.ts apply    reconcile the cluster in KAFKA_* (connect as a super user)
@@ -11,13 +11,9 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Admin } from 'kafkajs';
-import kafkajs from '../services/shared/kafka/kafkajs.ts';
+import type { AclAdmin, AclEntry } from '../services/shared/kafka/acl-admin.ts';
 import { REPO_ROOT } from '../services/shared/schemas.ts';
 import { topicNamesFromEnv, TOPICS_FILE } from '../services/shared/kafka/topics.ts';
-
-// kafkajs is CommonJS and these enums are not statically detectable as named exports.
-const { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } = kafkajs;
 
 export interface NamedResource {
   readonly name: string;
@@ -56,7 +52,7 @@ export function loadAclFile(path = ACLS_PATH): AclFile {
 export type ResourceType = 'topic' | 'group' | 'transactional-id' | 'cluster';
 export type Operation = 'read' | 'write' | 'idempotent-write';
 
-/** One ALLOW binding, in words (the admin-API enums are applied at the edge). */
+/** One ALLOW binding, in words (as the file declares it). */
 export interface AclBinding {
   readonly principal: string;
   readonly resourceType: ResourceType;
@@ -84,54 +80,34 @@ export function aclBindings(file: AclFile, topics: Readonly<Record<string, strin
   return out;
 }
 
-const RESOURCE = { topic: AclResourceTypes.TOPIC, group: AclResourceTypes.GROUP, 'transactional-id': AclResourceTypes.TRANSACTIONAL_ID, cluster: AclResourceTypes.CLUSTER } as const;
-const OPERATION = { read: AclOperationTypes.READ, write: AclOperationTypes.WRITE, 'idempotent-write': AclOperationTypes.IDEMPOTENT_WRITE } as const;
-const PATTERN = { literal: ResourcePatternTypes.LITERAL, prefixed: ResourcePatternTypes.PREFIXED } as const;
-
-function toKafka(b: AclBinding) {
-  return {
-    resourceType: RESOURCE[b.resourceType],
-    resourceName: b.resourceName,
-    resourcePatternType: PATTERN[b.pattern],
-    principal: b.principal,
-    host: '*',
-    operation: OPERATION[b.operation],
-    permissionType: AclPermissionTypes.ALLOW,
-  };
+/** The binding as the cluster stores it (every declared binding is an ALLOW for any host). */
+export function toEntry(b: AclBinding): AclEntry {
+  return { principal: b.principal, resourceType: b.resourceType, resourceName: b.resourceName, patternType: b.pattern, host: '*', operation: b.operation, permission: 'allow' };
 }
 
-type KafkaAcl = ReturnType<typeof toKafka>;
-const keyOf = (a: Pick<KafkaAcl, 'resourceType' | 'resourceName' | 'resourcePatternType' | 'principal' | 'host' | 'operation' | 'permissionType'>) =>
-  [a.principal, a.resourceType, a.resourcePatternType, a.resourceName, a.host, a.operation, a.permissionType].join('|');
+const keyOf = (a: AclEntry) => [a.principal, a.resourceType, a.patternType, a.resourceName, a.host, a.operation, a.permission].join('|');
+
+/**
+ * The reconciliation, pure: what to create (declared, not on the cluster) and what to delete (on the
+ * cluster for a declared principal, not declared: a revoked permission, a DENY, a host-scoped copy).
+ */
+export function planAcls(bindings: readonly AclBinding[], existing: readonly AclEntry[]): { create: AclEntry[]; remove: AclEntry[]; unchanged: number } {
+  const wanted = new Map(bindings.map((b) => [keyOf(toEntry(b)), toEntry(b)]));
+  const have = new Map(existing.map((a) => [keyOf(a), a]));
+  const create = [...wanted].filter(([k]) => !have.has(k)).map(([, a]) => a);
+  const remove = [...have].filter(([k]) => !wanted.has(k)).map(([, a]) => a);
+  return { create, remove, unchanged: wanted.size - create.length };
+}
 
 /**
  * Reconciles the cluster's ACLs for the principals in `principals` to `bindings`: creates what is missing,
- * deletes what is not declared. Returns what it changed. `admin` must be connected as a super user.
+ * deletes what is not declared. Returns what it changed. `acl` must connect as a super user.
  */
-export async function applyAcls(admin: Admin, bindings: readonly AclBinding[], principals: readonly string[]): Promise<{ created: number; deleted: number; unchanged: number }> {
-  const wanted = new Map(bindings.map((b) => [keyOf(toKafka(b)), toKafka(b)]));
-  const existing = new Map<string, KafkaAcl>();
-  for (const p of principals) {
-    const res = await admin.describeAcls({
-      resourceType: AclResourceTypes.ANY,
-      resourcePatternType: ResourcePatternTypes.ANY,
-      principal: `User:${p}`,
-      host: '*',
-      operation: AclOperationTypes.ANY,
-      permissionType: AclPermissionTypes.ANY,
-    } as Parameters<Admin['describeAcls']>[0]);
-    for (const r of res.resources) {
-      for (const a of r.acls) {
-        const acl = { resourceType: r.resourceType, resourceName: r.resourceName, resourcePatternType: r.resourcePatternType, principal: a.principal, host: a.host, operation: a.operation, permissionType: a.permissionType } as KafkaAcl;
-        existing.set(keyOf(acl), acl);
-      }
-    }
-  }
-  const create = [...wanted].filter(([k]) => !existing.has(k)).map(([, a]) => a);
-  const remove = [...existing].filter(([k]) => !wanted.has(k)).map(([, a]) => a);
-  if (create.length) await admin.createAcls({ acl: create });
-  if (remove.length) await admin.deleteAcls({ filters: remove });
-  return { created: create.length, deleted: remove.length, unchanged: wanted.size - create.length };
+export async function applyAcls(acl: AclAdmin, bindings: readonly AclBinding[], principals: readonly string[]): Promise<{ created: number; deleted: number; unchanged: number }> {
+  const plan = planAcls(bindings, await acl.describe(principals.map((p) => `User:${p}`)));
+  await acl.create(plan.create);
+  await acl.delete(plan.remove);
+  return { created: plan.create.length, deleted: plan.remove.length, unchanged: plan.unchanged };
 }
 
 /** A human-readable line per binding (for `print`, docs and test failure messages). */
@@ -150,21 +126,21 @@ async function main(argv: string[]): Promise<number> {
     console.error(`usage: acls.ts apply|provision|print (got "${argv[0] ?? ''}")`);
     return 2;
   }
-  const { connectionFromEnv } = await import('../services/shared/kafka/connection.ts');
-  const { createKafka } = await import('../services/shared/kafka/client.ts');
-  const admin = createKafka(connectionFromEnv(), 'acls').admin();
-  await admin.connect();
-  try {
-    if (argv[0] === 'provision') {
-      const { ensureTopics } = await import('../services/shared/kafka/topics.ts');
+  if (argv[0] === 'provision') {
+    const { connectionFromEnv } = await import('../services/shared/kafka/connection.ts');
+    const { createKafka } = await import('../services/shared/kafka/client.ts');
+    const { ensureTopics } = await import('../services/shared/kafka/topics.ts');
+    const admin = createKafka(connectionFromEnv(), 'acls').admin();
+    try {
       const t = await ensureTopics(admin, topicNamesFromEnv(process.env), Object.keys(TOPICS_FILE.topics));
       console.error(`topics: ${t.created.length} created, ${t.existing.length} existing`);
+    } finally {
+      admin.disconnect();
     }
-    const r = await applyAcls(admin, bindings, Object.keys(file.principals));
-    console.error(`ACLs of ${Object.keys(file.principals).join(', ')}: ${r.created} created, ${r.deleted} deleted, ${r.unchanged} unchanged`);
-  } finally {
-    await admin.disconnect();
   }
+  const { AclAdmin } = await import('../services/shared/kafka/acl-admin.ts');
+  const r = await applyAcls(new AclAdmin(process.env), bindings, Object.keys(file.principals));
+  console.error(`ACLs of ${Object.keys(file.principals).join(', ')}: ${r.created} created, ${r.deleted} deleted, ${r.unchanged} unchanged`);
   return 0;
 }
 

@@ -265,13 +265,9 @@ export function registryTlsArgs(p: SecurityPaths, port: number): string[] {
   ];
 }
 
-/** The admin's kafkajs settings (SASL_SSL as User:admin). */
-export function adminKafkaConfig(p: SecurityPaths, brokers: string, creds: Record<string, string>) {
-  return {
-    brokers: [brokers],
-    ssl: { ca: [readFileSync(p.ca, 'utf8')] },
-    sasl: { mechanism: 'scram-sha-512' as const, username: ADMIN, password: creds[ADMIN]! },
-  };
+/** The admin's connection variables (SASL_SSL as User:admin), as the services and the pipeline read them. */
+export function adminEnv(p: SecurityPaths, brokers: string, creds: Record<string, string>): Record<string, string> {
+  return { KAFKA_BROKERS: brokers, KAFKA_SSL: 'true', KAFKA_SSL_CA_FILE: p.ca, KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: ADMIN, KAFKA_SASL_PASSWORD: creds[ADMIN]! };
 }
 
 /**
@@ -308,20 +304,23 @@ export async function securedPostStart(
     }
     recordScramUsers(p, Object.keys(creds));
   }
-  const { Kafka, logLevel } = await import('kafkajs');
   const { ensureTopics, TOPICS_FILE, topicNamesFromEnv } = await import('../../services/shared/kafka/topics.ts');
-  const kafka = new Kafka({ clientId: 'local-stack-admin', ...adminKafkaConfig(p, o.brokers, creds), logLevel: logLevel.NOTHING, retry: { retries: 8 } });
-  const admin = kafka.admin();
-  await admin.connect();
+  const { createKafka } = await import('../../services/shared/kafka/client.ts');
+  const { connectionFromEnv } = await import('../../services/shared/kafka/connection.ts');
+  const { AclAdmin } = await import('../../services/shared/kafka/acl-admin.ts');
+  const { withRetry } = await import('../../services/shared/retry.ts');
+  const env = adminEnv(p, o.brokers, creds);
+  const admin = createKafka(connectionFromEnv({ ...env, KAFKA_CLIENT_ID: 'local-stack' }), 'admin').admin();
   try {
     const names = o.topicNames ?? topicNamesFromEnv(process.env);
-    const t = await ensureTopics(admin, names, Object.keys(TOPICS_FILE.topics));
+    // Retriable failures (a broker that just started and does not know its own topics yet) are retried.
+    const t = await withRetry(() => ensureTopics(admin, names, Object.keys(TOPICS_FILE.topics)), { retries: 8, initialDelayMs: 250, maxDelayMs: 2000, factor: 2 });
     if (t.created.length) log(`created topics ${t.created.join(', ')}`);
     const file = loadAclFile();
-    const r = await applyAcls(admin, aclBindings(file, names), Object.keys(file.principals));
+    const r = await withRetry(() => applyAcls(new AclAdmin(env), aclBindings(file, names), Object.keys(file.principals)), { retries: 4, initialDelayMs: 500, maxDelayMs: 4000, factor: 2 });
     log(`ACLs of ${Object.keys(file.principals).join(', ')}: ${r.created} created, ${r.deleted} deleted, ${r.unchanged} unchanged`);
   } finally {
-    await admin.disconnect();
+    admin.disconnect();
   }
   writePrincipalEnvFiles(p, { sasl: o.brokers, mtls: o.mtlsBrokers }, o.registryUrl, creds);
 }
