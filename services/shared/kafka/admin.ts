@@ -37,6 +37,15 @@ export interface CommittedOffset {
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 
+/**
+ * A per-topic or per-group error of an admin result ({ code, message }, without the binding's Error shape)
+ * as a LibrdKafkaError, so errors.ts reads its code (kafkaErrorCodes) like any other.
+ */
+function resultError(e: { code: number; message?: string }, what: string): LibrdKafkaError {
+  if ('errno' in e) return e as LibrdKafkaError;
+  return Object.assign(new Error(`${what}: ${e.message ?? `error ${e.code}`}`), { code: e.code, errno: e.code, origin: 'kafka' }) as unknown as LibrdKafkaError;
+}
+
 export class KafkaAdmin {
   private readonly native: NativeAdmin;
   private closed = false;
@@ -58,7 +67,7 @@ export class KafkaAdmin {
     );
     const out = new Map<string, PartitionInfo[]>();
     for (const t of r) {
-      if (t.error && t.error.code !== 0) throw t.error;
+      if (t.error && t.error.code !== 0) throw resultError(t.error, `topic ${t.name}`);
       out.set(t.name, t.partitions.map((p) => ({ partition: p.partition, leader: p.leader?.id ?? null, replicas: p.replicas.map((n) => n.id), isr: p.isr.map((n) => n.id) })).sort((a, b) => a.partition - b.partition));
     }
     return out;
@@ -104,7 +113,7 @@ export class KafkaAdmin {
       this.native.listConsumerGroupOffsets([{ groupId, partitions }], { timeout: timeoutMs, requireStableOffsets: true }, cb as never),
     );
     const g = r[0];
-    if (g?.error && g.error.code !== 0) throw g.error;
+    if (g?.error && g.error.code !== 0) throw resultError(g.error, `group ${groupId}`);
     return (g?.partitions ?? []).map((p) => ({ topic: p.topic, partition: p.partition, offset: p.offset, ...(p.metadata ? { metadata: p.metadata } : {}) }));
   }
 
