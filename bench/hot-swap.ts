@@ -56,9 +56,11 @@ async function main(): Promise<void> {
   const topics = config.connection.topics;
   const kafka = createKafka(config.connection, 'bench-swap');
   const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin, topics, ['applications', 'decisions', 'scoringLog', 'deadLetters', 'modelUpdates', 'modelEvents']);
-  await admin.disconnect();
+  try {
+    await ensureTopics(admin, topics, ['applications', 'decisions', 'scoringLog', 'deadLetters', 'modelUpdates', 'modelEvents']);
+  } finally {
+    admin.disconnect();
+  }
   const registry = new AvroRegistry(config.connection.registry);
   const appSchema = await registry.registerValueSchema(topics.applications, 'loan-application');
   const updateSchema = await registry.registerValueSchema(topics.modelUpdates, 'model-update');
@@ -98,7 +100,7 @@ async function main(): Promise<void> {
       announced_at: announcedAt,
       announced_by: 'bench/hot-swap.ts',
     };
-    void producer.send({ topic: topics.modelUpdates, messages: [{ key: value.model_name, value: registry.encodeSync(updateSchema, value) }] });
+    void producer.send([{ topic: topics.modelUpdates, messages: [{ key: value.model_name, value: registry.encodeSync(updateSchema, value) }] }]);
   }, SWAP_AFTER_S * 1000);
   while (done < N) await new Promise((r) => setTimeout(r, 50));
   clearInterval(timer);

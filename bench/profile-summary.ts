@@ -1,7 +1,9 @@
 /**
  * Where a scorer's CPU went: summarizes V8 .cpuprofile files (from `bench/run.ts --profile`, i.e. node
- * --cpu-prof) by component — kafkajs, avsc (Avro), zod, pino, prom-client, onnxruntime, the scorer's own
- * code, Node internals, GC — and lists the heaviest functions by self time.
+ * --cpu-prof) by component — the Kafka client's JavaScript side (@confluentinc/kafka-javascript; librdkafka's
+ * own threads are native and not in a V8 profile; kafkajs for a baseline commit's profiles), avsc (Avro),
+ * zod, pino, prom-client, onnxruntime, the scorer's own code, Node internals, GC — and lists the heaviest
+ * functions by self time.
  *
  *   node --import tsx bench/profile-summary.ts bench/results/profiles/*.cpuprofile
  */
@@ -23,7 +25,8 @@ interface Profile {
 }
 
 const COMPONENTS: [string, RegExp][] = [
-  ['kafkajs', /node_modules\/kafkajs\//],
+  ['Kafka client (kafka-javascript, JS side)', /node_modules\/@confluentinc\/kafka-javascript\//],
+  ['kafkajs (baseline commits)', /node_modules\/kafkajs\//],
   ['avsc (Avro)', /node_modules\/avsc\//],
   ['schema-registry client', /node_modules\/@kafkajs\/confluent-schema-registry\//],
   ['zod (validation)', /node_modules\/zod\//],
@@ -37,7 +40,7 @@ const COMPONENTS: [string, RegExp][] = [
   ['node internals', /^node:|^internal\//],
 ];
 
-/** Functions of the scorer and of kafkajs that mark a stage of the work. */
+/** Functions of the scorer, the Kafka adapter (services/shared/kafka) and kafkajs (baseline commits) that mark a stage of the work. */
 const STAGES = [
   'onBatch',
   'processAndCommit',
@@ -49,6 +52,9 @@ const STAGES = [
   'decisionRecord',
   'scoringLogRecord',
   'encodeSync',
+  'produceAll',
+  'consume',
+  'toMessage',
   'sendBatch',
   'groupMessagesPerPartition',
   'commitOffsets',

@@ -5,11 +5,15 @@
  * --secure broker: SASL_SSL as User:admin); contenders get their own principal's variables (topicEnv).
  */
 import { randomUUID } from 'node:crypto';
-import type { Admin, Kafka } from 'kafkajs';
-import { createKafka } from '../../services/shared/kafka/client.ts';
-import { connectionFromEnv, type ConnectionConfig } from '../../services/shared/kafka/connection.ts';
 import { aclBindings, applyAcls, loadAclFile } from '../../infra/acls.ts';
-import { ensureTopics, replicationFor, topicDefinition, TOPICS_FILE } from '../../services/shared/kafka/topics.ts';
+import { AclAdmin } from '../../services/shared/kafka/acl-admin.ts';
+import type { KafkaAdmin } from '../../services/shared/kafka/admin.ts';
+import { createKafka, type KafkaClient } from '../../services/shared/kafka/client.ts';
+import { connectionFromEnv, type ConnectionConfig } from '../../services/shared/kafka/connection.ts';
+import { kafkaErrorCodes, librdkafkaError } from '../../services/shared/kafka/errors.ts';
+import { readTopic } from '../../services/shared/kafka/read-topic.ts';
+import { ensureTopics, replicationOf, topicDefinition, TOPICS_FILE } from '../../services/shared/kafka/topics.ts';
+import { ServiceError } from '../../services/shared/errors.ts';
 import { AvroRegistry } from '../../services/shared/registry.ts';
 import { DEFAULT_RETRY, withRetry } from '../../services/shared/retry.ts';
 import { produceApplications, type ProduceStats } from '../../services/simulator/producer.ts';
@@ -24,11 +28,22 @@ export const DATA_SEED = 20_240_601;
 
 export type TopicSet = Readonly<Record<string, string>> & { applications: string; decisions: string; scoringLog: string; deadLetters: string };
 
+/** Broker answers that a later ask may not get (a group coordinator loading or moving, a timeout). */
+const TRANSIENT = new Set(['NOT_COORDINATOR', 'COORDINATOR_LOAD_IN_PROGRESS', 'COORDINATOR_NOT_AVAILABLE', 'REQUEST_TIMED_OUT', '_TIMED_OUT', '_TRANSPORT']);
+
+/** A Kafka error with the retriable flag withRetry reads (librdkafka's own flag, or a transient broker answer). */
+function retriable(what: string, e: unknown): ServiceError {
+  const flag = Boolean(librdkafkaError(e)?.isRetriable) || kafkaErrorCodes(e).some((c) => TRANSIENT.has(c));
+  return new ServiceError('KAFKA_UNAVAILABLE', `${what}: ${(e as Error)?.message ?? String(e)}`, flag, { codes: kafkaErrorCodes(e) }, { cause: e });
+}
+
 /** A secured cluster: the harness is its super user; contenders connect as their own principal. */
 export interface ClusterSecurity {
   readonly transport: Exclude<Transport, 'plaintext'>;
   /** The connection variables (KAFKA_BROKERS, KAFKA_SSL, KAFKA_SSL_CA_FILE, KAFKA_SASL_*) of `principal`. */
   principalEnv(principal: string): Record<string, string>;
+  /** The harness's own connection variables (a super user: it manages the ACLs). */
+  readonly adminEnv: Record<string, string>;
 }
 
 export class BenchCluster {
@@ -37,8 +52,8 @@ export class BenchCluster {
 
   private constructor(
     readonly conn: ConnectionConfig,
-    readonly kafka: Kafka,
-    readonly admin: Admin,
+    readonly kafka: KafkaClient,
+    readonly admin: KafkaAdmin,
     readonly registry: AvroRegistry,
     readonly security?: ClusterSecurity,
   ) {}
@@ -48,7 +63,6 @@ export class BenchCluster {
     const conn = connectionFromEnv(env);
     const kafka = createKafka(conn, 'bench');
     const admin = kafka.admin();
-    await admin.connect();
     return new BenchCluster(conn, kafka, admin, new AvroRegistry(conn.registry), security);
   }
 
@@ -87,7 +101,7 @@ export class BenchCluster {
   async authorize(topics: TopicSet, groups: Record<string, string>): Promise<void> {
     if (!this.security) return;
     const file = loadAclFile();
-    await applyAcls(this.admin, aclBindings(file, topics, groups), Object.keys(file.principals));
+    await applyAcls(new AclAdmin(this.security.adminEnv), aclBindings(file, topics, groups), Object.keys(file.principals));
   }
 
   async create(topics: TopicSet, roles: readonly string[]): Promise<void> {
@@ -96,18 +110,31 @@ export class BenchCluster {
     for (const r of roles) this.created.add(topics[r]!);
   }
 
-  /** Broker count and the replication the input and output topics get on it (infra/topics.json). */
+  /**
+   * The replication a topic of the run gets on this cluster, read back from the cluster: a probe topic is
+   * created like the input topic (infra/topics.json's applications role: the cluster's defaults unless the
+   * role pins them) and described. `brokers`: the brokers holding its replicas (with 6 partitions, every
+   * broker of a cluster of up to 6 brokers). min.insync.replicas is the role's if it pins one, else the
+   * broker's default (which this client cannot read: no DescribeConfigs in the Node binding).
+   */
   async describe(): Promise<ClusterInfo> {
-    const brokers = (await this.admin.describeCluster()).brokers.length;
-    return { brokers, ...replicationFor(topicDefinition('applications'), brokers) };
+    const probe = `bench-${this.runId}-replication-probe`;
+    await this.createRaw(probe);
+    try {
+      const partitions = (await withRetry(() => this.admin.describeTopics([probe]).catch((e: unknown) => Promise.reject(retriable(`describe ${probe}`, e))), { ...DEFAULT_RETRY, retries: 5 })).get(probe) ?? [];
+      const brokers = new Set(partitions.flatMap((p) => p.replicas));
+      const pinned = replicationOf(topicDefinition('applications')).config['min.insync.replicas'];
+      return { brokers: brokers.size, replicationFactor: Math.min(...partitions.map((p) => p.replicas.length)), minInsyncReplicas: pinned === undefined ? 'broker default' : Number(pinned) };
+    } finally {
+      await this.cleanup([probe]);
+    }
   }
 
+  /** A topic of PARTITIONS partitions replicated like the input topic (infra/topics.json's applications role). */
   async createRaw(topic: string): Promise<void> {
-    const { replicationFactor, minInsyncReplicas } = await this.describe();
-    await this.admin.createTopics({
-      topics: [{ topic, numPartitions: PARTITIONS, replicationFactor, configEntries: [{ name: 'min.insync.replicas', value: String(minInsyncReplicas) }] }],
-      waitForLeaders: true,
-    });
+    const { replicationFactor, config } = replicationOf(topicDefinition('applications'));
+    // Retriable: fewer brokers alive than the cluster's default replication factor (a broker restarting).
+    await withRetry(() => this.admin.createTopics([{ topic, numPartitions: PARTITIONS, replicationFactor, config }]).catch((e: unknown) => Promise.reject(retriable(`create ${topic}`, e))), { ...DEFAULT_RETRY, retries: 5, initialDelayMs: 500 });
     this.created.add(topic);
   }
 
@@ -116,7 +143,7 @@ export class BenchCluster {
     const existing = new Set(await this.admin.listTopics());
     const mine = only ?? [...existing].filter((t) => t.startsWith(`bench-${this.runId}-`) || this.created.has(t));
     const doomed = mine.filter((t) => existing.has(t));
-    if (doomed.length) await this.admin.deleteTopics({ topics: doomed, timeout: 30_000 }).catch(() => undefined);
+    if (doomed.length) await this.admin.deleteTopics(doomed).catch(() => undefined);
     for (const t of doomed) this.created.delete(t);
   }
 
@@ -128,7 +155,7 @@ export class BenchCluster {
   ): Promise<ProduceStats> {
     const schemaId = await this.registry.registerValueSchema(topic, 'loan-application');
     await this.registry.warm(schemaId);
-    const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    const producer = this.kafka.producer();
     await producer.connect();
     try {
       const source = populationSource({ seed: DATA_SEED, runId: 'bench', ...(opts.clock ? { clock: opts.clock } : {}) });
@@ -144,56 +171,39 @@ export class BenchCluster {
     }
   }
 
-  /** Sum over partitions of the group's committed offsets on `topic` (0 before the first commit). */
   /**
-   * The group's committed offsets on `topic`, summed. A retriable error (NOT_COORDINATOR while a fresh
-   * broker loads the group's offsets partition, for one) is retried with the shared backoff (about 10 s
-   * in all): the contender is not at fault, and the poll must not end its run.
+   * The group's committed offsets on `topic`, summed (0 before the first commit). A retriable error
+   * (NOT_COORDINATOR while a fresh broker loads the group's offsets partition, for one) is retried with the
+   * shared backoff (about 10 s in all): the contender is not at fault, and the poll must not end its run.
    */
   async committed(groupId: string, topic: string): Promise<number> {
-    const r = await withRetry(() => this.admin.fetchOffsets({ groupId, topics: [topic] }), { ...DEFAULT_RETRY, retries: 8, maxDelayMs: 2000 });
-    return (r[0]?.partitions ?? []).reduce((s, p) => s + Math.max(0, Number(p.offset)), 0);
+    const r = await withRetry(() => this.admin.groupOffsets(groupId, [topic]).catch((e: unknown) => Promise.reject(retriable(`offsets of group ${groupId}`, e))), { ...DEFAULT_RETRY, retries: 8, maxDelayMs: 2000 });
+    return r.reduce((s, p) => s + Math.max(0, p.offset), 0);
   }
 
   async endOffsets(topic: string): Promise<number> {
-    return (await this.admin.fetchTopicOffsets(topic)).reduce((s, p) => s + Number(p.high), 0);
+    return (await this.admin.topicOffsets(topic)).reduce((s, p) => s + p.high, 0);
   }
 
   /**
    * Counts the committed records of `topic` (read_committed, so aborted transactions do not count) by
-   * reading it to the end. Returns the count and the number of distinct keys.
+   * reading it to the end of every partition. Returns the count and the number of distinct keys.
    */
   async count(topic: string, timeoutMs = 120_000): Promise<{ records: number; distinctKeys: number }> {
-    const ends = await this.admin.fetchTopicOffsets(topic);
-    const target = new Map(ends.map((e) => [e.partition, BigInt(e.high)]));
-    const pending = new Set(ends.filter((e) => BigInt(e.high) > BigInt(e.low)).map((e) => e.partition));
     const keys = new Set<string>();
     let records = 0;
-    if (pending.size === 0) return { records, distinctKeys: 0 };
-    const consumer = this.kafka.consumer({ groupId: `bench-count-${randomUUID()}`, readUncommitted: false, allowAutoTopicCreation: false, maxBytesPerPartition: 4 << 20 });
-    await consumer.connect();
-    let done!: () => void;
-    const finished = new Promise<void>((r) => (done = r));
-    await consumer.subscribe({ topics: [topic], fromBeginning: true });
-    // END_BATCH_PROCESS also fires for batches holding only transaction markers, which eachBatch never sees.
-    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-      if (BigInt(payload.lastOffset) + 1n >= target.get(payload.partition)!) pending.delete(payload.partition);
-      if (pending.size === 0) done();
-    });
-    await consumer.run({
-      autoCommit: false,
-      eachBatch: async ({ batch }) => {
-        records += batch.messages.length;
-        for (const m of batch.messages) if (m.key) keys.add(m.key.toString());
+    await readTopic(this.kafka, topic, {
+      timeoutMs,
+      onMessage: (m) => {
+        records++;
+        if (m.key) keys.add(m.key.toString());
       },
     });
-    const timer = new Promise<void>((r) => setTimeout(r, timeoutMs).unref());
-    await Promise.race([finished, timer]);
-    await consumer.disconnect();
     return { records, distinctKeys: keys.size };
   }
 
-  async close(): Promise<void> {
-    await this.admin.disconnect();
+  close(): Promise<void> {
+    this.admin.disconnect();
+    return Promise.resolve();
   }
 }

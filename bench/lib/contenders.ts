@@ -57,7 +57,7 @@ function scorer(id: Exclude<StreamContenderId, 'peer-a'>, delivery: 'exactly-onc
     id,
     description: baseline
       ? `this scorer as of commit ${baseline.commit.slice(0, 7)} (the baseline, run from ${baseline.dir}), ${delivery}, its default settings`
-      : `this scorer (services/scorer, Node ${process.version}, kafkajs + avsc + zod + onnxruntime-node), ${delivery}, ${extraEnv.EXPLAIN_DECISIONS === 'false' ? 'without explanations (EXPLAIN_DECISIONS=false: no contributions, no reasons)' : 'default settings (every decision explained)'}${secured ? `; through the SASL_SSL listener (TLS + SCRAM-SHA-512) of the --secure broker as principal User:${SCORER_PRINCIPAL.name} with the ACLs of infra/acls.json (group and transactional-id prefix = the run's group), SCORER_CREATE_TOPICS=false` : ''}`,
+      : `this scorer (services/scorer, Node ${process.version}, @confluentinc/kafka-javascript (librdkafka) + avsc + zod + onnxruntime-node), ${delivery}, ${extraEnv.EXPLAIN_DECISIONS === 'false' ? 'without explanations (EXPLAIN_DECISIONS=false: no contributions, no reasons)' : 'default settings (every decision explained)'}${secured ? `; through the SASL_SSL listener (TLS + SCRAM-SHA-512) of the --secure broker as principal User:${SCORER_PRINCIPAL.name} with the ACLs of infra/acls.json (group and transactional-id prefix = the run's group), SCORER_CREATE_TOPICS=false` : ''}`,
     joined: /joined consumer group/,
     transport,
     ...(baseline ? {} : { principal: SCORER_PRINCIPAL }),

@@ -1,13 +1,17 @@
 /** Where the numbers were measured: cores, CPU model, memory, runtime versions. */
 import { spawnSync } from 'node:child_process';
 import { cpus, loadavg, totalmem } from 'node:os';
+import { LIBRDKAFKA_VERSION } from '../../services/shared/kafka/native.ts';
 import { REPO_ROOT } from '../../services/shared/schemas.ts';
 import { PYTHON } from './proc.ts';
 
+/** The replication a topic of the run actually got (bench/lib/cluster.ts describe). */
 export interface ClusterInfo {
+  /** Brokers holding the replicas of a 6-partition topic. */
   readonly brokers: number;
   readonly replicationFactor: number;
-  readonly minInsyncReplicas: number;
+  /** The topic's own when infra/topics.json pins one, else the broker's default. */
+  readonly minInsyncReplicas: number | 'broker default';
 }
 
 export interface Machine {
@@ -67,7 +71,8 @@ export function machineInfo(): Machine {
     loadAverageAtStart: loadavg().map((v) => Math.round(v * 100) / 100),
     packages: {
       ...Object.fromEntries(Object.entries(py).map(([k, v]) => [`py:${k}`, v])),
-      'node:kafkajs': nodePkg('kafkajs'),
+      'node:@confluentinc/kafka-javascript': nodePkg('@confluentinc/kafka-javascript'),
+      'node:librdkafka': LIBRDKAFKA_VERSION,
       'node:onnxruntime-node': nodePkg('onnxruntime-node'),
       'node:avsc': nodePkg('avsc'),
       'node:zod': nodePkg('zod'),

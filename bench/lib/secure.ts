@@ -78,7 +78,7 @@ export async function openSecureBench(plaintext: BenchCluster, log: (m: string) 
   const mtls = `127.0.0.1:${opts.security!.mtlsPort}`;
   const kafkaEnv = (principal: string) => contenderKafkaEnv(sec.principalEnv(paths, { sasl: brokers, mtls }, plaintext.conn.registry.url, principal, 'sasl', creds));
   // The harness: User:admin over SASL_SSL, through connection.ts like every service; registry as the bench's.
-  const cluster = await BenchCluster.open({ ...env, ...kafkaEnv(sec.ADMIN) }, { transport: 'SASL_SSL', principalEnv: kafkaEnv });
+  const cluster = await BenchCluster.open({ ...env, ...kafkaEnv(sec.ADMIN) }, { transport: 'SASL_SSL', principalEnv: kafkaEnv, adminEnv: kafkaEnv(sec.ADMIN) });
   const tls = await tlsSession('127.0.0.1', opts.kafkaPort, readFileSync(paths.ca, 'utf8'));
   log(`secure broker ${brokers} (${handle.started ? 'started' : 'reused'}): SASL_SSL, SCRAM-SHA-512, ${tls.protocol} ${tls.cipher}`);
   return {

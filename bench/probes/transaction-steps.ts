@@ -1,72 +1,61 @@
 /**
- * Where an exactly-once commit's time goes with kafkajs on this broker: back-to-back small transactions like
- * the scorer's (produce to two topics, send the consumer offsets, commit), each step timed. Not part of
- * `make bench`; a probe for docs/performance.md.
+ * What an exactly-once commit costs on this broker through the services' Kafka adapter: back-to-back small
+ * transactions like the scorer's (produce to two topics, send the consumer's offsets with its group
+ * metadata, commit: TransactionalProducer.commit), against the same transaction without offsets and the
+ * at-least-once path's one acknowledged send (acks=all). Not part of `make bench`; a probe for
+ * docs/performance.md. (The adapter commits in one call, so the steps inside a transaction are not timed
+ * one by one.)
  *
  *   node --import tsx bench/probes/transaction-steps.ts [transactions=200]
  */
 import { randomUUID } from 'node:crypto';
-import type { KafkaConfig } from 'kafkajs';
-import { Kafka, logLevel } from '../../services/shared/kafka/kafkajs.ts';
+import { createKafka } from '../../services/shared/kafka/client.ts';
 import { connectionFromEnv } from '../../services/shared/kafka/connection.ts';
+import { pollUntil } from '../../services/shared/retry.ts';
 import { percentile, round } from '../lib/stats.ts';
 
 const count = Number(process.argv[2] ?? 200);
-const conn = connectionFromEnv();
-// kafkajs logs every refused request at debug level; count the CONCURRENT_TRANSACTIONS refusals it retries.
-let concurrent = 0;
-const kafka = new Kafka({
-  clientId: 'bench-probe',
-  brokers: [...conn.brokers],
-  ...(conn.ssl ? { ssl: conn.ssl.ca ? { ca: [conn.ssl.ca] } : true } : {}),
-  ...(conn.sasl ? { sasl: { ...conn.sasl } as KafkaConfig['sasl'] } : {}),
-  logLevel: logLevel.DEBUG,
-  logCreator: () => (entry) => {
-    const error = String((entry.log as { error?: string }).error ?? '');
-    if (entry.log.message.startsWith('Response AddPartitionsToTxn') && /concurrent/i.test(error)) concurrent++;
-  },
-});
+const kafka = createKafka(connectionFromEnv(), 'bench-probe');
 const admin = kafka.admin();
-await admin.connect();
 const id = randomUUID().slice(0, 8);
 const [a, b, input] = ['decisions', 'log', 'input'].map((t) => `bench-probe-${id}-${t}`) as [string, string, string];
-await admin.createTopics({ topics: [a, b, input].map((topic) => ({ topic, numPartitions: 6, replicationFactor: 1 })), waitForLeaders: true });
+await admin.createTopics([a, b, input].map((topic) => ({ topic, numPartitions: 6, replicationFactor: -1 })));
 const messages = Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: Buffer.alloc(150, i) }));
 
-const steps: Record<string, number[]> = { begin: [], send: [], sendOffsets: [], commit: [], total: [], 'plain send acks=-1': [] };
-// The scorer's retry settings (services/scorer/runner.ts): a CONCURRENT_TRANSACTIONS refusal is retried after 10 ms.
-const retry = { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 10, maxRetryTime: 10_000 };
-const tp = kafka.producer({ transactionalId: `bench-probe-${id}`, idempotent: true, maxInFlightRequests: 1, retry });
-const plain = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+// The offsets go with a group member's metadata (KIP-447), as the scorer's do: a member of a group on the (empty) input topic.
+let assigned = false;
+const consumer = kafka.consumer(
+  { groupId: `bench-probe-${id}`, topics: [input], fromBeginning: true, sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1_000, maxBatchMessages: 100 },
+  { onAssigned: (ps) => (assigned ||= ps.length > 0) },
+);
+await consumer.connect();
+consumer.run(async () => undefined);
+if (!(await pollUntil(async () => assigned, 60_000, 50))) throw new Error(`the probe's consumer got no partitions of ${input} within 60 s`);
+
+const steps: Record<string, number[]> = { 'transaction + offsets': [], 'transaction, no offsets': [], 'send acks=all': [] };
+const tp = kafka.transactionalProducer(`bench-probe-${id}`);
+const plain = kafka.producer();
 await Promise.all([tp.connect(), plain.connect()]);
+const topicMessages = [{ topic: a, messages }, { topic: b, messages }];
 for (let i = 0; i < count + 10; i++) {
   const t0 = performance.now();
-  const tx = await tp.transaction();
+  await tp.commit({ messages: topicMessages, offsets: [{ topic: input, partition: i % 6, offset: String(i + 1) }], consumer });
   const t1 = performance.now();
-  await tx.sendBatch({ topicMessages: [{ topic: a, messages }, { topic: b, messages }] });
+  await tp.commit({ messages: topicMessages, offsets: [] });
   const t2 = performance.now();
-  await tx.sendOffsets({ consumerGroupId: `bench-probe-${id}`, topics: [{ topic: input, partitions: [{ partition: i % 6, offset: String(i + 1) }] }] });
+  await plain.send(topicMessages);
   const t3 = performance.now();
-  await tx.commit();
-  const t4 = performance.now();
   if (i < 10) continue; // warm-up
-  steps.begin!.push(t1 - t0);
-  steps.send!.push(t2 - t1);
-  steps.sendOffsets!.push(t3 - t2);
-  steps.commit!.push(t4 - t3);
-  steps.total!.push(t4 - t0);
+  steps['transaction + offsets']!.push(t1 - t0);
+  steps['transaction, no offsets']!.push(t2 - t1);
+  steps['send acks=all']!.push(t3 - t2);
 }
-// The at-least-once path for comparison: one produce with acks=-1 (the offset commit is another round trip).
-for (let i = 0; i < count + 10; i++) {
-  const t0 = performance.now();
-  await plain.sendBatch({ topicMessages: [{ topic: a, messages }, { topic: b, messages }], acks: -1 });
-  if (i >= 10) steps['plain send acks=-1']!.push(performance.now() - t0);
-}
-await Promise.all([tp.disconnect(), plain.disconnect()]);
-await admin.deleteTopics({ topics: [a, b, input] });
-await admin.disconnect();
-console.log(`${count} transactions of 2 x 10 records (6 partitions each) + offsets; ${concurrent} CONCURRENT_TRANSACTIONS refusals retried; ms per step:`);
+await Promise.all([tp.disconnect(), plain.disconnect(), consumer.disconnect()]);
+await admin.deleteTopics([a, b, input]);
+await admin.deleteGroups([`bench-probe-${id}`]).catch(() => undefined);
+admin.disconnect();
+console.log(`${count} transactions of 2 x 10 records (6 partitions each), with and without offsets, and as many plain sends; ms each:`);
 for (const [name, v] of Object.entries(steps)) {
   const over = (ms: number) => `${round((v.filter((x) => x > ms).length / v.length) * 100, 1)}%`;
-  console.log(`  ${name.padEnd(20)} p50 ${round(percentile(v, 0.5), 1)}  p90 ${round(percentile(v, 0.9), 1)}  p99 ${round(percentile(v, 0.99), 1)}  max ${round(Math.max(...v), 1)}  (> 10 ms: ${over(10)}, > 50 ms: ${over(50)})`);
+  console.log(`  ${name.padEnd(24)} p50 ${round(percentile(v, 0.5), 1)}  p90 ${round(percentile(v, 0.9), 1)}  p99 ${round(percentile(v, 0.99), 1)}  max ${round(Math.max(...v), 1)}  (> 10 ms: ${over(10)}, > 50 ms: ${over(50)})`);
 }

@@ -64,7 +64,13 @@ async function latencyRun(ctx: BenchContext, c: StreamContender, rate: number, r
   // The input schema is registered before the contender starts, as an upstream producer would have.
   await cluster.registry.registerValueSchema(topics.applications, 'loan-application');
   const proc = c.start(cluster, topics, groupId, ctx.profileDir ? { profileDir: ctx.profileDir } : {});
-  const observer = cluster.kafka.consumer({ groupId: `bench-observer-${randomUUID()}`, readUncommitted: false, maxWaitTimeInMs: 100, allowAutoTopicCreation: false });
+  let joined!: () => void;
+  const assigned = new Promise<void>((r) => (joined = r));
+  // read_committed, like every consumer of the decisions; up to 100 ms per poll, as the kafkajs observer had.
+  const observer = cluster.kafka.consumer(
+    { groupId: `bench-observer-${randomUUID()}`, topics: [topics.decisions], fromBeginning: true, sessionTimeoutMs: 30_000, heartbeatIntervalMs: 3_000, maxBatchMessages: 1000, maxWaitMs: 100 },
+    { onAssigned: () => joined() },
+  );
   const samples: { rss: number; lag: number; cpu: number; t: number }[] = [];
   let sampler: NodeJS.Timeout | undefined;
   let error: string | undefined;
@@ -73,22 +79,17 @@ async function latencyRun(ctx: BenchContext, c: StreamContender, rate: number, r
   try {
     await proc.waitFor(c.joined, 120_000);
     await observer.connect();
-    const joined = new Promise<void>((r) => observer.on(observer.events.GROUP_JOIN, () => r()));
-    await observer.subscribe({ topics: [topics.decisions], fromBeginning: true });
-    await observer.run({
-      autoCommit: false,
-      eachBatch: async ({ batch }) => {
-        const now = performance.timeOrigin + performance.now();
-        for (const m of batch.messages) {
-          const i = indexOf(m.key);
-          if (i >= 0 && i < count && seenAt[i] === 0) {
-            seenAt[i] = now;
-            seen++;
-          }
+    observer.run(async (batch) => {
+      const now = performance.timeOrigin + performance.now();
+      for (const m of batch.messages) {
+        const i = indexOf(m.key);
+        if (i >= 0 && i < count && seenAt[i] === 0) {
+          seenAt[i] = now;
+          seen++;
         }
-      },
+      }
     });
-    await joined;
+    await assigned;
     sampler = setInterval(() => {
       const u = usage(proc.pid);
       if (!u) return;
