@@ -3,10 +3,10 @@
  * the synthetic population (services/simulator/source.ts, deterministic per index, optionally shocked),
  * scored by the real ONNX model, encoded with the registered scoring-log schema, sent in large batches.
  */
-import type { Producer } from 'kafkajs';
 import { packFeatures, type ModelHost } from '../services/scorer/model/model-host.ts';
 import type { DecisionPolicy } from '../services/scorer/policy.ts';
 import { decisionRecord, scoringLogRecord, type ScoringLogRecord } from '../services/scorer/records.ts';
+import type { IdempotentProducer } from '../services/shared/kafka/producers.ts';
 import type { AvroRegistry } from '../services/shared/registry.ts';
 import { FEATURE_NAMES } from '../services/shared/schemas.ts';
 import { populationSource } from '../services/simulator/source.ts';
@@ -51,9 +51,9 @@ export async function scoredRecords(model: ModelHost, o: StreamOptions, from: nu
   });
 }
 
-/** Produces the stream to `topic` in batches; returns how many were sent. `onBatch` sees every record (e.g. to keep them). */
+/** Produces the stream to `topic` in batches (one send in flight while the next is scored); returns how many were sent. `onBatch` sees every record (e.g. to keep them). */
 export async function produceScoringLog(
-  producer: Producer,
+  producer: Pick<IdempotentProducer, 'send'>,
   registry: AvroRegistry,
   schemaId: number,
   model: ModelHost,
@@ -71,7 +71,7 @@ export async function produceScoringLog(
     onBatch?.(records);
     const messages = records.map((r) => ({ key: r.application_id, value: registry.encodeSync(schemaId, r) }));
     await pending;
-    pending = producer.send({ topic, messages, acks: -1 });
+    pending = producer.send([{ topic, messages }]); // acks=all: resolves once every record is acknowledged
     sent += n;
   }
   await pending;

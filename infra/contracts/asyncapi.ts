@@ -38,6 +38,13 @@ function messageName(def: TopicDefinition): string {
   return loadSchema(def.schema).name;
 }
 
+/** How a topic is replicated: the role's pinned factor and min.insync.replicas, else the cluster's defaults (services/shared/kafka/topics.ts replicationOf). */
+function replicationText(def: TopicDefinition): string {
+  const factor = def.replicationFactor !== undefined ? `to ${def.replicationFactor} brokers` : "by the cluster's default.replication.factor";
+  const minIsr = def.minInsyncReplicas !== undefined ? String(def.minInsyncReplicas) : "of the broker's default";
+  return `Replicated ${factor} with min.insync.replicas ${minIsr}; a cluster with fewer brokers alive than the factor refuses to create it.`;
+}
+
 export function asyncApiDocument(): Record<string, unknown> {
   const channels: Record<string, unknown> = {};
   const operations: Record<string, unknown> = {};
@@ -65,14 +72,14 @@ export function asyncApiDocument(): Record<string, unknown> {
     channels[role] = {
       address: def.name,
       title: def.name,
-      description: `${def.delivery ?? ''} Replicated to min(${def.replicationFactor ?? defaults.replicationFactor}, brokers) with min.insync.replicas ${def.minInsyncReplicas ?? defaults.minInsyncReplicas} (fewer on smaller clusters). The name is overridable with ${def.env}.`.trim(),
+      description: `${def.delivery ?? ''} ${replicationText(def)} The name is overridable with ${def.env}.`.trim(),
       messages: { [name]: { $ref: `#/components/messages/${name}` } },
       bindings: {
         kafka: {
           topic: def.name,
           partitions: def.partitions ?? defaults.partitions,
-          // The target; a smaller cluster gets min(target, brokers) replicas (infra/topics.json).
-          replicas: def.replicationFactor ?? defaults.replicationFactor,
+          // Only when infra/topics.json pins it; otherwise the cluster's default.replication.factor decides.
+          ...(def.replicationFactor !== undefined ? { replicas: def.replicationFactor } : {}),
           topicConfiguration: topicConfiguration(def.config),
           bindingVersion: BINDING_VERSION,
         },

@@ -111,7 +111,7 @@ async function main(): Promise<void> {
   const registry = new AvroRegistry(config.connection.registry);
   const schemaId = await registry.registerValueSchema(config.connection.topics.applications, 'loan-application');
   await registry.warm(schemaId);
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  const producer = kafka.producer();
   await producer.connect();
   const outcomeSchema = await registry.registerValueSchema(config.connection.topics.outcomes, 'loan-outcome');
   await registry.warm(outcomeSchema);

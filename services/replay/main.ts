@@ -7,15 +7,14 @@
  * 2 on bad arguments. Kafka and registry settings, topics and the decision policy come from the scorer's
  * environment variables (services/scorer/config.ts).
  */
-import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Kafka } from 'kafkajs';
 import { loadScorerConfig } from '../scorer/config.ts';
 import { ModelHost } from '../scorer/model/model-host.ts';
 import type { ScoringLogRecord } from '../scorer/records.ts';
-import { createKafka } from '../shared/kafka/client.ts';
+import { createKafka, type KafkaClient } from '../shared/kafka/client.ts';
+import { readTopic } from '../shared/kafka/read-topic.ts';
 import { AvroRegistry } from '../shared/registry.ts';
 import { REPO_ROOT } from '../shared/schemas.ts';
 import { renderReport, replay, type ReplayReport } from './replay.ts';
@@ -28,26 +27,15 @@ export function parseTime(flag: string, v: string | undefined, fallback: number)
   return t;
 }
 
-/** Every committed value of `topic` up to its current end (idle `settleMs` after the last message). */
-export async function readAll(kafka: Kafka, topic: string, settleMs = 3000, timeoutMs = 600_000): Promise<Buffer[]> {
-  const consumer = kafka.consumer({ groupId: `replay-${randomUUID()}`, readUncommitted: false, allowAutoTopicCreation: false });
+/**
+ * Every committed value of `topic` up to its current end (read_committed, every partition read to its
+ * end). Throws when the end is not reached within `timeoutMs`: a replay of part of the log would report
+ * a share of the wrong whole.
+ */
+export async function readAll(kafka: KafkaClient, topic: string, timeoutMs = 600_000): Promise<Buffer[]> {
   const values: Buffer[] = [];
-  let last = Date.now();
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topics: [topic], fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachBatch: async ({ batch }) => {
-        for (const m of batch.messages) if (m.value) values.push(m.value);
-        last = Date.now();
-      },
-    });
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() - last < settleMs && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-  } finally {
-    await consumer.disconnect();
-  }
+  const r = await readTopic(kafka, topic, { timeoutMs, onMessage: (m) => m.value && values.push(m.value) });
+  if (!r.complete) throw new Error(`reading ${topic}: its end was not reached within ${timeoutMs} ms (${values.length} records read)`);
   return values;
 }
 
