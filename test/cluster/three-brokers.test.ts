@@ -8,7 +8,8 @@
  *
  * Part of `make test` (~80-100 s; TEST_THREE_BROKERS=0 skips it). It was opt-in while 2 of 5 runs timed
  * out waiting for the restarted broker's replicas: the topics had been created with 2 replicas because the
- * broker asked did not list the third one yet (fixed: replicationCap). The brokers' logs of a run are kept
+ * broker asked did not list the third one yet (fixed: topics take the cluster's default.replication.factor,
+ * RF -1, and are refused, then retried, while fewer brokers are alive). The brokers' logs of a run are kept
  * in test-artifacts/three-brokers/.
  */
 import { spawnSync } from 'node:child_process';
@@ -56,33 +57,30 @@ const log = (m: string) => console.error(`[3-brokers] ${m}`);
 async function committed(groupId: string, topic: string): Promise<number> {
   const admin = kafkaClient('cluster-admin', brokers).admin();
   try {
-    await admin.connect();
-    const [o] = await admin.fetchOffsets({ groupId, topics: [topic] });
-    return (o?.partitions ?? []).reduce((s, p) => s + Math.max(0, Number(p.offset)), 0);
+    return (await admin.groupOffsets(groupId, [topic], 10_000)).reduce((s, p) => s + Math.max(0, p.offset), 0);
   } catch {
     // NOT_COORDINATOR / COORDINATOR_LOAD_IN_PROGRESS while a broker is down or the group is new.
     return -1;
   } finally {
-    await admin.disconnect().catch(() => undefined);
+    admin.disconnect();
   }
 }
 
 /** The broker leading `partition` of `topic`. */
 async function leaderOf(topic: string, partition: number): Promise<number> {
   const admin = kafkaClient('cluster-admin', brokers).admin();
-  await admin.connect();
   try {
-    const md = await admin.fetchTopicMetadata({ topics: [topic] });
-    return md.topics[0]!.partitions.find((p) => p.partitionId === partition)!.leader;
+    const leader = (await admin.describeTopics([topic])).get(topic)!.find((p) => p.partition === partition)!.leader;
+    if (leader === null) throw new Error(`${topic}-${partition} has no leader`);
+    return leader;
   } finally {
-    await admin.disconnect();
+    admin.disconnect();
   }
 }
 
 /** Waits until every partition of `topics` (and the internal topics) has all its replicas in sync. */
 async function fullyReplicated(topics: string[], timeoutMs = 150_000): Promise<void> {
   const admin = kafkaClient('cluster-isr', brokers).admin();
-  await admin.connect();
   let behind: string[] = ['(no metadata yet)'];
   try {
     await waitUntil(
@@ -90,10 +88,10 @@ async function fullyReplicated(topics: string[], timeoutMs = 150_000): Promise<v
       async () => {
         const existing = new Set(await admin.listTopics().catch(() => [] as string[]));
         const wanted = [...topics, '__consumer_offsets', '__transaction_state'].filter((t) => existing.has(t));
-        const md = await admin.fetchTopicMetadata({ topics: wanted }).catch(() => undefined);
+        const md = await admin.describeTopics(wanted, 10_000).catch(() => undefined);
         if (!md) return false;
-        behind = md.topics.flatMap((t) =>
-          t.partitions.filter((p) => p.isr.length !== p.replicas.length || p.leader < 0).map((p) => `${t.name}-${p.partitionId} leader ${p.leader} replicas [${p.replicas.join(',')}] isr [${p.isr.join(',')}]`),
+        behind = [...md].flatMap(([name, partitions]) =>
+          partitions.filter((p) => p.isr.length !== p.replicas.length || p.leader === null || p.leader < 0).map((p) => `${name}-${p.partition} leader ${p.leader} replicas [${p.replicas.join(',')}] isr [${p.isr.join(',')}]`),
         );
         return behind.length === 0;
       },
@@ -104,7 +102,7 @@ async function fullyReplicated(topics: string[], timeoutMs = 150_000): Promise<v
     // Which partitions, led by whom, missing which replica: the brokers' logs (test-artifacts/three-brokers/) say why.
     throw new Error(`${(e as Error).message}; not in sync: ${behind.slice(0, 20).join('; ')}${behind.length > 20 ? ` (+${behind.length - 20} more)` : ''}`, { cause: e });
   } finally {
-    await admin.disconnect();
+    admin.disconnect();
   }
 }
 
@@ -148,15 +146,14 @@ async function startStream(name: string): Promise<Stream> {
   const topics = uniqueTopics(name);
   const groupId = `scorer-${name}-${randomUUID().slice(0, 8)}`;
   await createTopics(topics, ['applications', 'decisions', 'scoringLog', 'deadLetters'], undefined, brokers);
-  // Three replicas each, whatever the brokers' metadata said while the cluster was forming (replicationCap).
+  // Three replicas each (the cluster's default.replication.factor, RF -1), whatever the brokers' metadata said while the cluster was forming.
   const admin = kafkaClient('cluster-admin', brokers).admin();
-  await admin.connect();
   try {
-    const md = await admin.fetchTopicMetadata({ topics: ['applications', 'decisions', 'scoringLog', 'deadLetters'].map((r) => topics[r]!) });
-    const short = md.topics.flatMap((t) => t.partitions.filter((p) => p.replicas.length !== 3).map((p) => `${t.name}-${p.partitionId} [${p.replicas.join(',')}]`));
+    const md = await admin.describeTopics(['applications', 'decisions', 'scoringLog', 'deadLetters'].map((r) => topics[r]!));
+    const short = [...md].flatMap(([name, partitions]) => partitions.filter((p) => p.replicas.length !== 3).map((p) => `${name}-${p.partition} [${p.replicas.join(',')}]`));
     expect(short, 'partitions created with fewer than 3 replicas').toEqual([]);
   } finally {
-    await admin.disconnect();
+    admin.disconnect();
   }
   const registry = registryClient();
   const schemaId = await registry.registerValueSchema(topics.applications!, 'loan-application');
@@ -172,14 +169,12 @@ async function startStream(name: string): Promise<Stream> {
       SCORER_SESSION_TIMEOUT: '10s',
       SCORER_HEARTBEAT_INTERVAL: '1s',
       SCORER_FOLLOW_MODEL_UPDATES: 'false',
-      KAFKAJS_NO_PARTITIONER_WARNING: '1',
       LOG_LEVEL: 'info', // session recoveries and rebalances, for the report when the check fails
     }),
   );
-  // Not idempotent: kafkajs' idempotent producer fails a send for good with OUT_OF_ORDER_SEQUENCE_NUMBER when
-  // a partition leader restarts under it (seen in this test's rolling restart). Retried sends may duplicate
-  // input records; the check below matches outcomes to input offsets, so that is measured, not hidden.
-  const producer = kafkaClient(`${name}-producer`, brokers).producer({ idempotent: false, maxInFlightRequests: 1, retry: { retries: 30, initialRetryTime: 300, maxRetryTime: 5000 } });
+  // The adapter's idempotent producer (acks=all; librdkafka resumes its sequence across a leader restart).
+  // Should the input still get a record twice, the check below matches outcomes to input offsets, so that is measured, not hidden.
+  const producer = kafkaClient(`${name}-producer`, brokers).producer();
   await producer.connect();
   return {
     topics,
@@ -214,10 +209,10 @@ interface Decision {
 const ARTIFACTS = join(REPO_ROOT, 'test-artifacts', 'three-brokers');
 
 /**
- * Exactly one decision and one log record per valid input message, one dead letter per invalid one. The
- * input producer may itself write an application twice when a leader dies under it (kafkajs' idempotent
- * producer retries a batch whose first attempt was appended): each input message is one application to
- * decide, so decisions are matched to input offsets, and the count of such upstream duplicates is reported.
+ * Exactly one decision and one log record per valid input message, one dead letter per invalid one. Should
+ * the input producer write an application twice when a leader dies under it, each input message is still one
+ * application to decide: decisions are matched to input offsets, and the count of such upstream duplicates
+ * is reported.
  */
 async function expectExactlyOnce(s: Stream, validIds: readonly string[], invalid: number): Promise<{ inputDuplicates: number }> {
   await waitUntil('the scorer to catch up', async () => (await groupLag(s.groupId, s.topics.applications!, brokers)) === 0, 120_000, 500);

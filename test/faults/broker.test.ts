@@ -66,18 +66,20 @@ describe.skipIf(process.env.FAULT_INFRA === '0')('infrastructure faults (own sin
     const announcer = kafkaClient('broker-announcer').producer();
     await announcer.connect();
     const announcedAt = Date.now();
-    await announcer.send({
-      topic: run.topics.modelUpdates!,
-      messages: [
-        {
-          key: 'credit-default-classifier',
-          value: run.registry.encodeSync(updateSchema, {
-            model_name: 'credit-default-classifier', version: '2', artifact_uri: pathToFileURL(v2).href, sha256: modelSha(v2), action: 'PROMOTE',
-            previous_version: '1', metrics: {}, reason: 'after the broker restart', announced_at: announcedAt, announced_by: 'broker fault test',
-          }),
-        },
-      ],
-    });
+    await announcer.send([
+      {
+        topic: run.topics.modelUpdates!,
+        messages: [
+          {
+            key: 'credit-default-classifier',
+            value: run.registry.encodeSync(updateSchema, {
+              model_name: 'credit-default-classifier', version: '2', artifact_uri: pathToFileURL(v2).href, sha256: modelSha(v2), action: 'PROMOTE',
+              previous_version: '1', metrics: {}, reason: 'after the broker restart', announced_at: announcedAt, announced_by: 'broker fault test',
+            }),
+          },
+        ],
+      },
+    ]);
     await announcer.disconnect();
     const events = await decodeValues<{ instance: string; version: string; outcome: string }>(run.registry, (await readTopic(run.topics.modelEvents!, { expected: 1, timeoutMs: 60_000 })).messages);
     console.log(`[broker-restart] model-events after the restart: ${JSON.stringify(events)} (${Date.now() - announcedAt} ms after the announcement)`);

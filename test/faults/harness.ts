@@ -7,9 +7,9 @@
 import { randomUUID } from 'node:crypto';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Producer } from 'kafkajs';
 import { produceApplications, type ProduceStats } from '../../services/simulator/producer.ts';
 import { populationSource } from '../../services/simulator/source.ts';
+import type { IdempotentProducer } from '../../services/shared/kafka/producers.ts';
 import type { AvroRegistry } from '../../services/shared/registry.ts';
 import { createTopics, decodeValues, groupLag, kafkaClient, readTopic, registryClient, serviceEnv, uniqueTopics } from '../helpers/cluster.ts';
 import { initialModelDir } from '../helpers/model.ts';
@@ -64,7 +64,6 @@ export async function faultRun(
     // info: the recovery lines (joined consumer group, kafka session recovered) are what the tests read.
     LOG_LEVEL: 'info',
   };
-  let producer: Producer | undefined;
   return {
     topics,
     groupId,
@@ -82,7 +81,7 @@ export async function faultRun(
       return p;
     },
     async produce(count, ratePerSec, opts = {}) {
-      producer = kafkaClient(`${prefix}-producer`).producer({ idempotent: true, maxInFlightRequests: 1 });
+      const producer: IdempotentProducer = kafkaClient(`${prefix}-producer`).producer();
       await producer.connect();
       try {
         return await produceApplications(producer, registry, schemaId, populationSource({ seed: opts.seed ?? 7, runId: `${prefix}-${opts.seed ?? 7}` }), {
@@ -130,9 +129,9 @@ export function longestGap(times: readonly number[]): number {
 export async function verdict(run: FaultRun, stats: ProduceStats, timeoutMs = 90_000): Promise<Verdict> {
   const valid = stats.validIds!.length;
   const [decisions, logs, dead] = await Promise.all([
-    readTopic(run.topics.decisions!, { expected: valid, timeoutMs, settleMs: 1500 }),
-    readTopic(run.topics.scoringLog!, { expected: valid, timeoutMs, settleMs: 1500 }),
-    readTopic(run.topics.deadLetters!, { expected: stats.invalid, timeoutMs, settleMs: 1500 }),
+    readTopic(run.topics.decisions!, { expected: valid, timeoutMs }),
+    readTopic(run.topics.scoringLog!, { expected: valid, timeoutMs }),
+    readTopic(run.topics.deadLetters!, { expected: stats.invalid, timeoutMs }),
   ]);
   const d = await decodeValues<{ application_id: string; scored_at: number }>(run.registry, decisions.messages);
   const l = await decodeValues<{ application_id: string }>(run.registry, logs.messages);

@@ -14,15 +14,14 @@ async function committedAtLeast(run: FaultRun, n: number): Promise<void> {
   const { kafkaClient } = await import('../helpers/cluster.ts');
   await waitUntil(`${n} committed offsets`, async () => {
     const admin = kafkaClient('fault-admin').admin();
-    await admin.connect();
     try {
-      const [o] = await admin.fetchOffsets({ groupId: run.groupId, topics: [run.topics.applications!] });
-      return (o?.partitions ?? []).reduce((s, p) => s + Math.max(0, Number(p.offset)), 0) >= n;
+      const offsets = await admin.groupOffsets(run.groupId, [run.topics.applications!], 10_000);
+      return offsets.reduce((s, p) => s + Math.max(0, p.offset), 0) >= n;
     } catch {
       // A group not created yet has no coordinator that knows it (NOT_COORDINATOR): not committed yet.
       return false;
     } finally {
-      await admin.disconnect();
+      admin.disconnect();
     }
   }, 90_000, 200);
 }

@@ -46,7 +46,7 @@ describe('service metrics and the real Prometheus', () => {
     const registry = registryClient();
     const schemaId = await registry.registerValueSchema(topics.applications!, 'loan-application');
     await registry.warm(schemaId);
-    const producer = kafkaClient('ops-live-producer').producer({ idempotent: true, maxInFlightRequests: 1 });
+    const producer = kafkaClient('ops-live-producer').producer();
     await producer.connect();
     await produceApplications(producer, registry, schemaId, populationSource({ seed: 5, runId: `ops-${id}` }), { topic: topics.applications!, count: N, invalidShare: INVALID_SHARE });
     await producer.disconnect();

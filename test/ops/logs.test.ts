@@ -44,7 +44,7 @@ describe('scorer logs', () => {
       const registry = registryClient();
       const schemaId = await registry.registerValueSchema(topics.applications!, 'loan-application');
       await registry.warm(schemaId);
-      const producer = kafkaClient('ops-logs-producer').producer({ idempotent: true, maxInFlightRequests: 1 });
+      const producer = kafkaClient('ops-logs-producer').producer();
       await producer.connect();
       await produceApplications(producer, registry, schemaId, populationSource({ seed: 8, runId: `logs-${id}` }), { topic: topics.applications!, count: N, invalidShare: INVALID_SHARE, batchSize: 20 });
       await producer.disconnect();

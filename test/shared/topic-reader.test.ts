@@ -1,7 +1,7 @@
 /**
  * The supervised whole-topic reader against the real broker: it delivers what existed at start as
- * `initial`, and when its session is replaced (the path a consumer crash kafkajs gives up on takes) the
- * new session reads the topic from the beginning again without delivering any record twice.
+ * `initial`, and when its session is replaced (the path a fatal consumer error takes: hooks.onFatal ->
+ * the supervisor) the new session reads the topic from the beginning again without delivering any record twice.
  */
 import { describe, expect, it } from 'vitest';
 import { TopicReader, type TopicRecord } from '../../services/shared/kafka/topic-reader.ts';
@@ -14,7 +14,7 @@ describe('TopicReader', () => {
     const topic = topics.modelUpdates!;
     const producer = kafkaClient('reader-producer').producer();
     await producer.connect();
-    const send = (from: number, to: number) => producer.send({ topic, messages: Array.from({ length: to - from }, (_, i) => ({ key: `k${from + i}`, value: `v${from + i}` })) });
+    const send = (from: number, to: number) => producer.send([{ topic, messages: Array.from({ length: to - from }, (_, i) => ({ key: `k${from + i}`, value: Buffer.from(`v${from + i}`) })) }]);
     await send(0, 3);
     const got: TopicRecord[] = [];
     const restarts: string[] = [];
@@ -30,7 +30,7 @@ describe('TopicReader', () => {
     try {
       await reader.start(30_000);
       expect(got.map((r) => [r.value?.toString(), r.initial])).toEqual([['v0', true], ['v1', true], ['v2', true]]);
-      // Replace the session as the supervisor does when kafkajs gives up on the consumer.
+      // Replace the session as the supervisor does when the consumer reports a fatal error.
       (reader as unknown as { supervisor: { fail: (c: string, e: unknown) => void } }).supervisor.fail('consumer', new Error('consumer crashed for good'));
       expect(reader.deadReason).toMatch(/test reader kafka consumer failed .*recovering/);
       await send(3, 5);
