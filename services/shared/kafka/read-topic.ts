@@ -52,8 +52,10 @@ export async function readTopic(client: KafkaClient, topic: string, opts: ReadTo
   );
   attachLog(consumer, `reader ${topic}`);
   const messages: ConsumedMessage[] = [];
-  const atEnd = new Set<number>();
-  consumer.on('partition.eof', (e: { partition: number }) => atEnd.add(e.partition));
+  // partition -> the end offset it reported. The binding emits a batch's 'partition.eof' events before its
+  // consume callback (between the 'data' events), so a record invalidates an end only if it lies at or past it.
+  const atEnd = new Map<number, number>();
+  consumer.on('partition.eof', (e: { partition: number; offset: number }) => atEnd.set(e.partition, e.offset));
   await call((cb) => consumer.connect({ timeout: 30_000 }, (err) => cb(err, undefined)));
   const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
   let complete = false;
@@ -64,13 +66,12 @@ export async function readTopic(client: KafkaClient, topic: string, opts: ReadTo
     while (Date.now() < deadline) {
       const batch = await new Promise<NativeMessage[]>((resolve, reject) => consumer.consume(1000, (err, ms) => (err ? reject(err) : resolve(ms))));
       for (const m of batch) {
-        atEnd.delete(m.partition);
+        if (m.offset >= (atEnd.get(m.partition) ?? Number.POSITIVE_INFINITY)) atEnd.delete(m.partition);
         const key = m.key === undefined || m.key === null ? null : typeof m.key === 'string' ? Buffer.from(m.key) : m.key;
         const msg: ConsumedMessage = { topic: m.topic, partition: m.partition, offset: m.offset, key, value: m.value ?? null, timestamp: m.timestamp ?? 0 };
         if (opts.onMessage) opts.onMessage(msg);
         else messages.push(msg);
       }
-      // 'partition.eof' events are emitted after the consume callback: let them arrive before deciding.
       await new Promise((r) => setImmediate(r));
       if (batch.length === 0 && atEnd.size === partitions.length && until(messages)) {
         complete = true;
