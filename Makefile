@@ -21,9 +21,22 @@ help: ## List the targets
 # `npm install`, not `npm ci`: npm 11 writes lock files without the other platforms' optional packages
 # (rollup's), and `npm ci` then refuses the lock as out of sync; `npm install` installs exactly the locked
 # versions here and leaves the lock unchanged.
-node_modules/.install-stamp: package.json package-lock.json .npmrc
+#
+# The Kafka client (@confluentinc/kafka-javascript) is librdkafka, a native addon. Its install first tries
+# the prebuilt binary from its release page; where that cannot be downloaded (these machines reach only
+# the package registries) it builds librdkafka and the addon from the package's own sources (~2-4 min on
+# 2 cores), linked against the system's OpenSSL and zlib (CKJS_LINKING=dynamic: the static build would
+# download OpenSSL, zlib, zstd and curl sources). That needs a C/C++ compiler, make, python3, pkg-config
+# and the libssl/zlib headers; `native-build-deps` installs the headers from Debian when missing.
+export CKJS_LINKING ?= dynamic
+node_modules/.install-stamp: package.json package-lock.json .npmrc | native-build-deps
 	npm install --no-audit --no-fund --loglevel=error
+	@node -e "const k=require('@confluentinc/kafka-javascript'); console.log('librdkafka', k.librdkafkaVersion, k.features.join(','))"
 	@touch $@
+
+.PHONY: native-build-deps
+native-build-deps: ## Headers the Kafka client's source build links against (Debian: libssl-dev, zlib1g-dev), installed when missing
+	@pkg-config --exists openssl zlib 2>/dev/null || { $(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends libssl-dev zlib1g-dev pkg-config; }
 
 # Python packages are installed with uv (from PyPI, pinned below): the same pinned requirements as pip
 # would install, in ~10 s instead of ~4.5 min here (parallel downloads and unpacking). pip bootstraps it.

@@ -17,12 +17,21 @@ export default tseslint.config(
     },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true }],
-      // kafkajs' values come through services/shared/kafka/kafkajs.ts, which patches kafkajs before it loads.
-      '@typescript-eslint/no-restricted-imports': ['error', { paths: [{ name: 'kafkajs', message: "import kafkajs' values from services/shared/kafka/kafkajs.ts (it patches kafkajs before it loads); types may come from 'kafkajs'", allowTypeImports: true }] }],
+      // One seam for the Kafka client: only services/shared/kafka imports it (its values or its types).
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: '@confluentinc/kafka-javascript', message: 'use the Kafka adapter in services/shared/kafka (client.ts, consumer.ts, producers.ts, admin.ts, read-topic.ts)' },
+            { name: 'kafkajs', message: 'kafkajs left the project; use the Kafka adapter in services/shared/kafka' },
+          ],
+          patterns: [{ regex: '^[^./][^/]*(/[^/]+)?/(src|lib)/', message: "import a dependency through its public entry point, never its internal modules" }],
+        },
+      ],
     },
   },
   {
-    files: ['services/shared/kafka/kafkajs.ts', 'services/shared/kafka/*.test.ts'],
-    rules: { '@typescript-eslint/no-restricted-imports': 'off' },
+    files: ['services/shared/kafka/**/*.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { paths: [{ name: 'kafkajs', message: 'kafkajs left the project' }] }] },
   },
 );
