@@ -9,8 +9,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Kafka, logLevel } from '../../services/shared/kafka/kafkajs.ts';
 import { aclBindings, applyAcls, loadAclFile } from '../../infra/acls.ts';
+import { AclAdmin } from '../../services/shared/kafka/acl-admin.ts';
+import { createKafka, type KafkaClient } from '../../services/shared/kafka/client.ts';
+import { connectionFromEnv } from '../../services/shared/kafka/connection.ts';
 import * as sec from '../../infra/local/security.ts';
 import { down, secureBrokerOptions, up, type StackOptions } from '../../infra/local/stack.ts';
 import { ensureTopics, TOPICS_FILE } from '../../services/shared/kafka/topics.ts';
@@ -30,8 +32,10 @@ export interface SecureStack {
   readonly kafkaLog: string;
   /** A principal's client variables (the services' names), on SASL_SSL or mTLS, with `registryUrl`. */
   env(principal: string, how: 'sasl' | 'mtls', registryUrl: string): Record<string, string>;
-  /** A kafkajs client authenticated as `principal` (SASL_SSL), without retries. */
-  client(principal: string, retries?: number): Kafka;
+  /** The connection variables (KAFKA_*) of `principal` on SASL_SSL. */
+  kafkaEnv(principal: string): Record<string, string>;
+  /** A client authenticated as `principal` (SASL_SSL). */
+  client(principal: string): KafkaClient;
 }
 
 let started: Promise<SecureStack> | undefined;
@@ -46,6 +50,7 @@ export function secureStack(): Promise<SecureStack> {
     const creds = JSON.parse(readFileSync(paths.credentials, 'utf8')) as Record<string, string>;
     const brokers = `127.0.0.1:${opts.kafkaPort}`;
     const mtlsBrokers = `127.0.0.1:${opts.security!.mtlsPort}`;
+    const kafkaEnv = (principal: string) => ({ KAFKA_BROKERS: brokers, KAFKA_SSL: 'true', KAFKA_SSL_CA_FILE: paths.ca, KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: principal, KAFKA_SASL_PASSWORD: creds[principal]! });
     return {
       brokers,
       mtlsBrokers,
@@ -57,15 +62,8 @@ export function secureStack(): Promise<SecureStack> {
         delete e.SCHEMA_REGISTRY_CA_FILE;
         return e;
       },
-      client: (principal, retries = 0) =>
-        new Kafka({
-          clientId: `test-${principal}`,
-          brokers: [brokers],
-          ssl: { ca: [readFileSync(paths.ca, 'utf8')] },
-          sasl: { mechanism: 'scram-sha-512', username: principal, password: creds[principal]! },
-          logLevel: logLevel.NOTHING,
-          retry: { retries },
-        }),
+      kafkaEnv,
+      client: (principal) => createKafka(connectionFromEnv({ ...kafkaEnv(principal), KAFKA_CLIENT_ID: 'test' }), principal),
     };
   })();
   return started;
@@ -76,15 +74,14 @@ export function secureStack(): Promise<SecureStack> {
  * names and the groups in `env` (SCORER_GROUP_ID, DRIFT_GROUP_ID): exactly what an operator does.
  */
 export async function provision(s: SecureStack, topics: Record<string, string>, env: Record<string, string>): Promise<void> {
-  const admin = s.client(sec.ADMIN, 5).admin();
-  await admin.connect();
+  const admin = s.client(sec.ADMIN).admin();
   try {
     // Just-created topics can be briefly unknown to the metadata check (retriable).
     await withRetry(() => ensureTopics(admin, topics, Object.keys(TOPICS_FILE.topics)), { retries: 8, initialDelayMs: 250, maxDelayMs: 2000, factor: 2 });
     const file = loadAclFile();
-    await applyAcls(admin, aclBindings(file, topics, env), Object.keys(file.principals));
+    await applyAcls(new AclAdmin(s.kafkaEnv(sec.ADMIN)), aclBindings(file, topics, env), Object.keys(file.principals));
   } finally {
-    await admin.disconnect();
+    admin.disconnect();
   }
 }
 
