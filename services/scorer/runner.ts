@@ -55,6 +55,16 @@ export interface RunnerDeps {
 
 export const APPLICATION_RECORD = recordName('loan-application');
 
+/** A scored and encoded batch waiting for its commit. */
+interface Prepared {
+  readonly out: BatchOutput;
+  readonly messages: TopicMessages[];
+  readonly offsets: OffsetToCommit[];
+  readonly ranges: readonly { partition: number; firstOffset: string; lastOffset: string }[];
+  readonly size: number;
+  readonly started: number;
+}
+
 /** One set of live clients; replaced as a whole when one of them dies. */
 interface Session {
   readonly consumer: GroupConsumer;
@@ -149,7 +159,8 @@ export class ScoringRunner {
     session = { consumer, producer, admin, ctx, joined: false, lagFailures: 0 };
     try {
       await Promise.all([producer.p.connect(), consumer.connect()]);
-      consumer.run((b) => this.onBatch(session, b));
+      // Batch k+1 is scored while batch k commits (services/shared/kafka/consumer.ts runPipelined).
+      consumer.runPipelined({ prepare: (b) => this.prepare(session, b), commit: (p, b) => this.finish(session, p, b) });
     } catch (e) {
       await this.closeSession(session);
       throw e;
@@ -165,9 +176,11 @@ export class ScoringRunner {
     s.admin.disconnect();
   }
 
-  private async onBatch(session: Session, batch: ConsumerBatch): Promise<void> {
+  /** Stage 1: decode, validate, score and encode a batch (overlaps the previous batch's commit). */
+  private async prepare(session: Session, batch: ConsumerBatch): Promise<Prepared> {
     // A replaced session's consumer: do no more work (its disconnect is under way).
     if (!session.ctx.current) throw new ServiceError('KAFKA_CLIENT_DEAD', 'scorer: this kafka session was replaced', true);
+    const started = performance.now();
     const inputs: InputMessage[] = batch.messages.map((m) => ({ topic: m.topic, partition: m.partition, offset: m.offset, key: m.key, value: m.value, timestamp: m.timestamp }));
     const ranges = new Map<number, { partition: number; firstOffset: string; lastOffset: string }>();
     for (const m of batch.messages) {
@@ -175,51 +188,50 @@ export class ScoringRunner {
       if (r) r.lastOffset = String(m.offset);
       else ranges.set(m.partition, { partition: m.partition, firstOffset: String(m.offset), lastOffset: String(m.offset) });
     }
-    const topic = this.deps.config.connection.topics.applications;
+    const { registry, config, schemaIds } = this.deps;
+    const topic = config.connection.topics.applications;
     const offsets: OffsetToCommit[] = [...ranges.values()].map((r) => ({ topic, partition: r.partition, offset: String(Number(r.lastOffset) + 1) }));
-    const started = performance.now();
-    let out: BatchOutput | undefined;
     try {
-      out = await this.processAndCommit(session, batch, inputs, offsets);
+      const shadow = this.deps.shadow?.();
+      const out = await this.deps.useModel((scorer) =>
+        processBatch(inputs, {
+          decode: (v) => registry.decodeCached(v, APPLICATION_RECORD) ?? registry.decode(v, APPLICATION_RECORD),
+          scorer,
+          ...(shadow ? { shadow } : {}),
+          policy: config.policy,
+          validate: this.validate,
+          service: `scorer@${config.instanceId}`,
+        }),
+      );
+      if (out.scored.length > 0) this.deps.events.emit('inference', { rows: out.scored.length, durationMs: out.inferenceMs, modelVersion: out.modelVersion });
+      const t = config.connection.topics;
+      const messages: TopicMessages[] = [
+        { topic: t.decisions, messages: out.scored.map((s) => ({ key: s.key, value: registry.encodeSync(schemaIds.decision, s.decision) })) },
+        { topic: t.scoringLog, messages: out.scored.map((s) => ({ key: s.key, value: registry.encodeSync(schemaIds.scoringLog, s.log) })) },
+        { topic: t.deadLetters, messages: out.deadLetters.map((d) => ({ key: d.original_key, value: registry.encodeSync(schemaIds.deadLetter, d) })) },
+      ].filter((tm) => tm.messages.length > 0);
+      return { out, messages, offsets, ranges: [...ranges.values()], size: inputs.length, started };
     } catch (e) {
-      this.deps.events.emit('error', { code: errorCode(e), message: (e as Error).message, retriable: isRetriable(e), fenced: isFencedCommit(e) });
+      this.batchFailed(e, [...ranges.values()], inputs.length, started);
       throw e;
-    } finally {
-      this.deps.events.emit('batch.end', {
-        partitions: [...ranges.values()],
-        size: inputs.length,
-        scored: out?.scored.length ?? 0,
-        deadLettered: out?.deadLetters.length ?? 0,
-        durationMs: performance.now() - started,
-        ok: out !== undefined,
-        ...(out ? { modelVersion: out.modelVersion } : {}),
-      });
     }
-    this.report(out);
   }
 
-  private async processAndCommit(session: Session, batch: ConsumerBatch, inputs: InputMessage[], offsets: OffsetToCommit[]): Promise<BatchOutput> {
-    const { registry, config, schemaIds } = this.deps;
-    const shadow = this.deps.shadow?.();
-    const out = await this.deps.useModel((scorer) =>
-      processBatch(inputs, {
-        decode: (v) => registry.decodeCached(v, APPLICATION_RECORD) ?? registry.decode(v, APPLICATION_RECORD),
-        scorer,
-        ...(shadow ? { shadow } : {}),
-        policy: config.policy,
-        validate: this.validate,
-        service: `scorer@${config.instanceId}`,
-      }),
-    );
-    if (out.scored.length > 0) this.deps.events.emit('inference', { rows: out.scored.length, durationMs: out.inferenceMs, modelVersion: out.modelVersion });
-    const t = config.connection.topics;
-    const messages: TopicMessages[] = [
-      { topic: t.decisions, messages: out.scored.map((s) => ({ key: s.key, value: registry.encodeSync(schemaIds.decision, s.decision) })) },
-      { topic: t.scoringLog, messages: out.scored.map((s) => ({ key: s.key, value: registry.encodeSync(schemaIds.scoringLog, s.log) })) },
-      { topic: t.deadLetters, messages: out.deadLetters.map((d) => ({ key: d.original_key, value: registry.encodeSync(schemaIds.deadLetter, d) })) },
-    ].filter((tm) => tm.messages.length > 0);
-    await this.commit(session, batch, messages, offsets);
-    return out;
+  /** Stage 2: commit a prepared batch (one at a time, in fetch order). */
+  private async finish(session: Session, p: Prepared, batch: ConsumerBatch): Promise<void> {
+    try {
+      await this.commit(session, batch, p.messages, p.offsets);
+    } catch (e) {
+      this.batchFailed(e, p.ranges, p.size, p.started);
+      throw e;
+    }
+    this.deps.events.emit('batch.end', { partitions: p.ranges, size: p.size, scored: p.out.scored.length, deadLettered: p.out.deadLetters.length, durationMs: performance.now() - p.started, ok: true, modelVersion: p.out.modelVersion });
+    this.report(p.out);
+  }
+
+  private batchFailed(e: unknown, partitions: Prepared['ranges'], size: number, started: number): void {
+    this.deps.events.emit('error', { code: errorCode(e), message: (e as Error).message, retriable: isRetriable(e), fenced: isFencedCommit(e) });
+    this.deps.events.emit('batch.end', { partitions, size, scored: 0, deadLettered: 0, durationMs: performance.now() - started, ok: false });
   }
 
   /** One commit for a batch: a transaction (exactly-once) or produce-then-commit (at-least-once). */
@@ -238,8 +250,7 @@ export class ScoringRunner {
     }
   }
 
-  private report(out: BatchOutput | undefined): void {
-    if (!out) return;
+  private report(out: BatchOutput): void {
     if (out.scored.length > 0) {
       const byDecision: Record<string, number> = {};
       const now = Date.now();

@@ -111,4 +111,42 @@ describe('Kafka adapter on librdkafka', () => {
     expect(out.complete).toBe(true);
     expect(out.messages).toHaveLength(0);
   });
+
+  it('pipelined: a failed commit drops the batch prepared behind it and both are read again; each record lands once', async () => {
+    const [input, output] = await topics(2, 3);
+    const kafka = client('adapter-pipe');
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send([{ topic: input!, messages: Array.from({ length: 400 }, (_, i) => ({ key: `k${i}`, value: Buffer.from(String(i)) })) }]);
+    await producer.disconnect();
+    const group = `adapter-${randomUUID().slice(0, 8)}`;
+    const tx = kafka.transactionalProducer(`${group}-tx`);
+    await tx.connect();
+    const consumer = kafka.consumer({ ...settings(group, input!), maxBatchMessages: 40 });
+    await consumer.connect();
+    let commits = 0;
+    let failed = 0;
+    let committedRecords = 0;
+    consumer.runPipelined({
+      prepare: async (b) => b.messages.map((m) => ({ key: m.key, value: Buffer.from(`out-${m.value!.toString()}`) })),
+      commit: async (out, b) => {
+        // The third commit fails once, after its batch k+1 was already prepared behind it.
+        if (++commits === 3 && failed === 0) {
+          failed++;
+          throw new Error('planted commit failure');
+        }
+        const last = new Map<number, number>();
+        for (const m of b.messages) last.set(m.partition, m.offset);
+        await tx.commit({ messages: [{ topic: output!, messages: out }], offsets: [...last].map(([partition, offset]) => ({ topic: input!, partition, offset: String(offset + 1) })), consumer, fence: b.fence });
+        committedRecords += b.messages.length;
+      },
+    });
+    await waitUntil('all 400 records committed', () => committedRecords >= 400, 60_000, 50);
+    await consumer.disconnect();
+    await tx.disconnect();
+    expect(failed).toBe(1);
+    const out = await readTopic(kafka, output!, { until: (ms) => ms.length >= 400, timeoutMs: 60_000 });
+    expect(out.messages.length).toBe(400);
+    expect(new Set(out.messages.map((m) => m.value!.toString())).size).toBe(400);
+  });
 });

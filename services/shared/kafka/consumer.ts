@@ -170,32 +170,81 @@ export class GroupConsumer {
     this.loop = this.poll(handler);
   }
 
+  /**
+   * Starts the poll loop with two stages that overlap: batch k+1 is fetched and `prepare`d while batch k is
+   * `commit`ted. Commits run one at a time, in fetch order. If a commit fails, the batch prepared behind it
+   * is dropped too and both are read again from the failed batch's first offsets (a later batch never
+   * commits past an earlier one that did not).
+   */
+  runPipelined<P>(stages: { prepare: (batch: ConsumerBatch) => Promise<P>; commit: (prepared: P, batch: ConsumerBatch) => Promise<void> }): void {
+    if (this.running || this.closed) throw new Error(`consumer ${this.settings.groupId}: run() called twice or after close`);
+    this.running = true;
+    this.loop = this.pipeline(stages);
+  }
+
+  private async pipeline<P>(stages: { prepare: (batch: ConsumerBatch) => Promise<P>; commit: (prepared: P, batch: ConsumerBatch) => Promise<void> }): Promise<void> {
+    let inflight: { batch: ConsumerBatch; done: Promise<unknown> } | undefined;
+    /** Waits for the commit in flight; on its failure rewinds to its batch (and drops `behind`, read again). */
+    const settle = async (behind?: ConsumerBatch): Promise<boolean> => {
+      if (!inflight) return true;
+      const { batch, done } = inflight;
+      inflight = undefined;
+      const failure = await done.then(() => undefined, (e: unknown) => ({ e }));
+      if (!failure) return true;
+      this.hooks.onBatchFailed?.(failure.e);
+      if (this.isCurrent(batch.fence)) await this.seekToFirst(behind ? [...batch.messages, ...behind.messages] : batch.messages);
+      await sleep(50);
+      return false;
+    };
+    while (this.running) {
+      const batch = await this.nextBatch();
+      if (!batch) {
+        if (!this.running) break;
+        await settle();
+        continue;
+      }
+      const prepared = stages.prepare(batch);
+      prepared.catch(() => undefined);
+      if (!(await settle(batch))) continue; // the batch behind a failed commit is read again
+      const done = prepared.then((p) => stages.commit(p, batch));
+      done.catch(() => undefined); // observed by settle()
+      inflight = { batch, done };
+    }
+    await settle();
+  }
+
+  /** One poll as a batch; undefined when it returned nothing usable (empty, closing, or fetched across a rebalance). */
+  private async nextBatch(): Promise<ConsumerBatch | undefined> {
+    const generation = this.generation;
+    let raw: NativeMessage[];
+    try {
+      raw = await this.consume();
+    } catch (e) {
+      const err = e as LibrdKafkaError;
+      if (err.isFatal) this.hooks.onFatal?.(err);
+      await sleep(100);
+      return undefined;
+    }
+    // Rebalance callbacks queued by this poll run before its records are looked at.
+    await new Promise((r) => setImmediate(r));
+    if (!this.running || raw.length === 0) return undefined;
+    const messages = raw.map(toMessage);
+    if (generation !== this.generation) {
+      // Fetched across a rebalance: read again, under the new assignment, whatever of it this member still owns.
+      await this.seekToFirst(messages.filter((m) => this.assigned.some((a) => a.topic === m.topic && a.partition === m.partition)));
+      return undefined;
+    }
+    return { messages, fence: { generation } };
+  }
+
   private consume(): Promise<NativeMessage[]> {
     return new Promise((resolve, reject) => this.native.consume(this.settings.maxBatchMessages, (err, messages) => (err ? reject(err) : resolve(messages))));
   }
 
   private async poll(handler: (batch: ConsumerBatch) => Promise<void>): Promise<void> {
     while (this.running) {
-      const generation = this.generation;
-      let raw: NativeMessage[];
-      try {
-        raw = await this.consume();
-      } catch (e) {
-        const err = e as LibrdKafkaError;
-        if (err.isFatal) this.hooks.onFatal?.(err);
-        await sleep(100);
-        continue;
-      }
-      // Rebalance callbacks queued by this poll run before its records are looked at.
-      await new Promise((r) => setImmediate(r));
-      if (!this.running || raw.length === 0) continue;
-      const messages = raw.map(toMessage);
-      if (generation !== this.generation) {
-        // Fetched across a rebalance: read again, under the new assignment, whatever of it this member still owns.
-        await this.seekToFirst(messages.filter((m) => this.assigned.some((a) => a.topic === m.topic && a.partition === m.partition)));
-        continue;
-      }
-      const batch: ConsumerBatch = { messages, fence: { generation } };
+      const batch = await this.nextBatch();
+      if (!batch) continue;
       try {
         await handler(batch);
       } catch (e) {
