@@ -113,7 +113,7 @@ export function renderTables(results: readonly ScenarioResult[]): string {
   const out: string[] = [];
   const m = results[0]?.machine;
   if (m) out.push(`Machine: ${m.cores} cores (${m.cpuModel}), ${m.memoryGb} GB, Node ${m.node}, Python ${m.python}; load average at start ${m.loadAverageAtStart.join(' ')}`, '');
-  if (m?.cluster) out.push(`Cluster: ${m.cluster.brokers} broker${m.cluster.brokers === 1 ? '' : 's'}, topics with replication factor ${m.cluster.replicationFactor} and min.insync.replicas ${m.cluster.minInsyncReplicas === 'broker default' ? "of the broker's default" : m.cluster.minInsyncReplicas}`, '');
+  if (m?.cluster) out.push(`Cluster: ${m.cluster.brokers} broker${m.cluster.brokers === 1 ? '' : 's'}, topics with replication factor ${m.cluster.replicationFactor} and min.insync.replicas ${m.cluster.minInsyncReplicas === 'broker default' ? "(the broker's default)" : m.cluster.minInsyncReplicas}`, '');
   const tp = find(results, 'throughput');
   const rr = find(results, 'request-response');
   if (tp || rr) {
