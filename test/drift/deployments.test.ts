@@ -27,7 +27,7 @@ import { REPO_ROOT } from '../../services/shared/schemas.ts';
 import { createTopics, kafkaClient, registryClient, uniqueTopics, waitUntil } from '../helpers/cluster.ts';
 import { initialModelDir } from '../helpers/model.ts';
 import { modelSha } from '../helpers/models.ts';
-import { byWindow, driftEnv, startDrift, TopicReader, scoringLogProducer } from './helpers.ts';
+import { byWindow, driftEnv, startDrift, TopicReader } from './helpers.ts';
 import { produceScoringLog, type StreamOptions } from '../../support/scoring-log.ts';
 
 const HOP = 30_000;
@@ -91,7 +91,7 @@ describe('drift deployments, reference switch and retrain guards on shared topic
     [windows, alerts] = await Promise.all([TopicReader.windows(topics.driftWindows!), TopicReader.alerts(topics.driftAlerts!)]);
 
     // Phase 1 (normal) with deployment A only.
-    await produceScoringLog(scoringLogProducer(producer), registry, logSchema, model, topics.scoringLog!, STREAM);
+    await produceScoringLog(producer, registry, logSchema, model, topics.scoringLog!, STREAM);
     a = await startDrift(env('a', { DRIFT_RETRAIN_MIN_OUTCOMES: '0', DRIFT_RETRAIN_COMMAND: `printf '%s\\n' "$DRIFT_INCIDENT_WINDOW" >> '${markerA}'` }), 'deploy-a');
     const phase1Last = Math.floor((T0 + PHASE * STEP) / HOP) - 2;
     await waitUntil('A finalized phase 1', () => windows.values.some(({ value: w }) => ofA(w) && w.window_index >= phase1Last), 60_000);
@@ -105,7 +105,7 @@ describe('drift deployments, reference switch and retrain guards on shared topic
     await waitUntil('both follow v2', () => a.referenceVersion === '2' && b.referenceVersion === '2', 30_000);
     await announce(producer, registry, updateSchema, topics.modelUpdates!, '3', v2, '0'.repeat(64), SWITCH_AT + 60_000);
     // Phase 2: the shock.
-    await produceScoringLog(scoringLogProducer(producer), registry, logSchema, model, topics.scoringLog!, { ...STREAM, from: PHASE });
+    await produceScoringLog(producer, registry, logSchema, model, topics.scoringLog!, { ...STREAM, from: PHASE });
     await producer.disconnect();
     const lastFull = Math.floor((T0 + 2 * PHASE * STEP) / HOP) - 2;
     await waitUntil('both finalized phase 2', () => [ofA, ofB].every((f) => windows.values.some(({ value: w }) => f(w) && w.window_index >= lastFull)), 90_000);

@@ -8,12 +8,9 @@ import { loadDriftConfig } from '../../services/drift/config.ts';
 import { DriftService, type DriftServiceOptions } from '../../services/drift/service.ts';
 import { DRIFT_ALERT_RECORD, DRIFT_WINDOW_RECORD } from '../../services/drift/kafka/view.ts';
 import type { GroupConsumer } from '../../services/shared/kafka/consumer.ts';
-import type { TopicMessages } from '../../services/shared/kafka/messages.ts';
-import type { IdempotentProducer } from '../../services/shared/kafka/producers.ts';
 import { REPO_ROOT } from '../../services/shared/schemas.ts';
 import { kafkaClient, registryClient, serviceEnv } from '../helpers/cluster.ts';
 import { initialModelDir } from '../helpers/model.ts';
-import type { produceScoringLog } from '../../support/scoring-log.ts';
 
 export const LOG_DIR = join(REPO_ROOT, 'test-artifacts', 'drift-logs');
 
@@ -32,26 +29,14 @@ export function driftEnv(topics: Record<string, string>, extra: Record<string, s
   });
 }
 
-/** Starts a drift service in this process; its logs go to test-artifacts/drift-logs/<name>.log. */
+/** Starts a drift service in this process; its logs go to test-artifacts/drift-logs/<name>.log (level: DRIFT_TEST_LOG_LEVEL, default info). */
 export async function startDrift(env: Record<string, string>, name: string, options: DriftServiceOptions = {}): Promise<DriftService> {
   mkdirSync(LOG_DIR, { recursive: true });
   const config = loadDriftConfig({ ...process.env, ...env });
-  const log = pino({ level: 'info', base: { service: 'drift', name } }, pino.destination({ dest: join(LOG_DIR, `${name}.log`), sync: false, append: false }));
+  const log = pino({ level: process.env.DRIFT_TEST_LOG_LEVEL ?? 'info', base: { service: 'drift', name } }, pino.destination({ dest: join(LOG_DIR, `${name}.log`), sync: false, append: false }));
   const s = new DriftService(config, log, options);
   await s.start();
   return s;
-}
-
-type ScoringLogProducer = Parameters<typeof produceScoringLog>[0];
-
-/**
- * The producer produceScoringLog (support/scoring-log.ts) sends with, over the adapter's idempotent
- * producer (acks=all). It takes a kafkajs-shaped `send({ topic, messages })` and the adapter's
- * `send([{ topic, messages }])` alike, whichever support/scoring-log.ts calls.
- */
-export function scoringLogProducer(p: IdempotentProducer): ScoringLogProducer {
-  const send = (r: { topic: string; messages: TopicMessages['messages'] } | readonly TopicMessages[]) => p.send(Array.isArray(r) ? (r as readonly TopicMessages[]) : [{ topic: (r as { topic: string }).topic, messages: (r as TopicMessages).messages }]);
-  return { send } as unknown as ScoringLogProducer;
 }
 
 /** Reads a drift output topic continuously (read_committed), decoding each message. */

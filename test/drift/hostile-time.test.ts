@@ -14,7 +14,7 @@ import { createLogger } from '../../services/shared/log.ts';
 import { populationSource } from '../../services/simulator/source.ts';
 import { createTopics, decodeValues, groupLag, kafkaClient, readTopic, registryClient, serviceEnv, uniqueTopics, waitUntil } from '../helpers/cluster.ts';
 import { initialModelDir } from '../helpers/model.ts';
-import { byWindow, driftEnv, startDrift, TopicReader, scoringLogProducer } from './helpers.ts';
+import { byWindow, driftEnv, startDrift, TopicReader } from './helpers.ts';
 import { produceScoringLog, scoredRecords } from '../../support/scoring-log.ts';
 
 const YEAR_2500 = Date.UTC(2500, 0, 1);
@@ -86,7 +86,7 @@ describe('hostile event times', () => {
     const t0 = Math.floor((Date.now() - 10_000) / WINDOW_MS) * WINDOW_MS;
     const stream = { seed: 43, runId: 'hostile-drift', t0, stepMs: STEP_MS };
     try {
-      await produceScoringLog(scoringLogProducer(producer), registry, schemaId, model, topics.scoringLog!, { ...stream, count: N / 2 }, undefined, 1500);
+      await produceScoringLog(producer, registry, schemaId, model, topics.scoringLog!, { ...stream, count: N / 2 }, undefined, 1500);
       const [future, past] = await scoredRecords(model, { ...stream, count: 2 }, N, 2);
       await producer.send([
         {
@@ -97,7 +97,7 @@ describe('hostile event times', () => {
         ],
         },
       ]);
-      await produceScoringLog(scoringLogProducer(producer), registry, schemaId, model, topics.scoringLog!, { ...stream, count: N / 2, from: N / 2 }, undefined, 1500);
+      await produceScoringLog(producer, registry, schemaId, model, topics.scoringLog!, { ...stream, count: N / 2, from: N / 2 }, undefined, 1500);
       await waitUntil('5 windows finalized', () => byWindow(reader.values).length >= 5, 60_000, 200);
       const windows = byWindow(reader.values);
       // Every window holds exactly its 1,000 records of the stream: none lost to a poisoned watermark.

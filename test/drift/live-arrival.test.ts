@@ -8,7 +8,7 @@ import type { DriftService } from '../../services/drift/service.ts';
 import { ModelHost } from '../../services/scorer/model/model-host.ts';
 import { createTopics, kafkaClient, registryClient, uniqueTopics, waitUntil } from '../helpers/cluster.ts';
 import { initialModelDir } from '../helpers/model.ts';
-import { byWindow, driftEnv, startDrift, TopicReader, scoringLogProducer } from './helpers.ts';
+import { byWindow, driftEnv, startDrift, TopicReader } from './helpers.ts';
 import { produceScoringLog } from '../../support/scoring-log.ts';
 
 const WINDOW_MS = 60_000;
@@ -38,7 +38,7 @@ describe('drift monitor with records arriving while it runs', () => {
     try {
       await new Promise((r) => setTimeout(r, 4000)); // longer than the idle timeout: every partition reports idle
       for (let i = 0; i < N; i += 1500) {
-        await produceScoringLog(scoringLogProducer(producer), registry, schemaId, model, topics.scoringLog!, { seed: 7, runId: 'live', count: 1500, from: i, t0: T0, stepMs: STEP_MS }, undefined, 1500);
+        await produceScoringLog(producer, registry, schemaId, model, topics.scoringLog!, { seed: 7, runId: 'live', count: 1500, from: i, t0: T0, stepMs: STEP_MS }, undefined, 1500);
         await new Promise((r) => setTimeout(r, 150));
       }
       await waitUntil('5 windows', () => byWindow(reader.values).length >= 5, 60_000, 200);

@@ -28,7 +28,7 @@ import { affectedByShock } from '../../services/simulator/spec.ts';
 import { createTopics, kafkaClient, registryClient, uniqueTopics, waitUntil } from '../helpers/cluster.ts';
 import { initialModelDir } from '../helpers/model.ts';
 import { dumpDom, screenshot } from './chromium.ts';
-import { byWindow, driftEnv, startDrift, TopicReader, scoringLogProducer } from './helpers.ts';
+import { byWindow, driftEnv, startDrift, TopicReader } from './helpers.ts';
 import { produceScoringLog, type StreamOptions } from '../../support/scoring-log.ts';
 
 const N = 120_000;
@@ -98,7 +98,7 @@ describe('drift monitor under the macro shock', () => {
         outcomes.push({ key: r.application_id, value: registry.encodeSync(outcomeSchema, { application_id: r.application_id, defaulted: y, observed_at: r.submitted_at + 86_400_000 }) });
       }
     };
-    await produceScoringLog(scoringLogProducer(producer), registry, logSchema, model, topics.scoringLog!, STREAM, keep);
+    await produceScoringLog(producer, registry, logSchema, model, topics.scoringLog!, STREAM, keep);
     for (let i = 0; i < outcomes.length; i += 5000) await producer.send([{ topic: topics.outcomes!, messages: outcomes.slice(i, i + 5000) }]);
     await producer.disconnect();
     // Started after the data is in: the test's own production does not compete with it for the CPU.

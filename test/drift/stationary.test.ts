@@ -7,6 +7,8 @@
  * - the PSI (and its p-value, and KS) of a window equal an independent numpy/scipy computation to 1e-9;
  * - two instances sharing the partitions produce the same windows as one instance reading everything;
  * - kill -9 of the drift process mid-stream and a restart produce the same windows as an uninterrupted run.
+ * - an instance frozen past its session (SIGSTOP) cannot commit for partitions that moved (KIP-447 fencing): the
+ *   same windows, each published once.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -19,7 +21,7 @@ import { REPO_ROOT } from '../../services/shared/schemas.ts';
 import { createTopics, kafkaClient, registryClient, uniqueTopics, waitUntil } from '../helpers/cluster.ts';
 import { initialModelDir } from '../helpers/model.ts';
 import { startService, type ServiceProcess } from '../../support/processes.ts';
-import { byWindow, driftEnv, LOG_DIR, startDrift, TopicReader, windowFingerprint, scoringLogProducer } from './helpers.ts';
+import { byWindow, driftEnv, LOG_DIR, startDrift, TopicReader, windowFingerprint } from './helpers.ts';
 import { produceScoringLog, scoredRecords, type StreamOptions } from '../../support/scoring-log.ts';
 
 const N = 100_000;
@@ -71,7 +73,7 @@ describe('drift monitor on a stationary stream', () => {
     model = await ModelHost.load(initialModelDir());
     const producer = kafkaClient('drift-stat-producer').producer();
     await producer.connect();
-    const sent = await produceScoringLog(scoringLogProducer(producer), registry, schemaId, model, topics.scoringLog!, STREAM);
+    const sent = await produceScoringLog(producer, registry, schemaId, model, topics.scoringLog!, STREAM);
     await producer.disconnect();
     expect(sent).toBe(N);
   });
@@ -116,6 +118,9 @@ describe('drift monitor on a stationary stream', () => {
     expect(metrics).toMatch(new RegExp(`^drift_windows_total ${EXPECTED_WINDOWS}$`, 'm'));
     expect(metrics).toMatch(new RegExp(`^drift_records_total ${N}$`, 'm'));
     expect(metrics).toMatch(/^drift_late_records_total\{stage="instance"\} 0$/m);
+    // One monitor per process, as deployed: the later tests' monitors do not share this process's libuv
+    // threadpool (the Kafka client's blocking calls run there) with this one.
+    await singleService.stop();
   });
 
   it('PSI, its p-value and the KS test of a window equal an independent numpy/scipy computation to 1e-9', async () => {
@@ -165,6 +170,7 @@ describe('drift monitor on a stationary stream', () => {
     expect(cb).toBeGreaterThan(0);
     expect(ca + cb).toBeGreaterThanOrEqual(N);
     expect([a.aggregatorActive, b.aggregatorActive].filter(Boolean)).toHaveLength(1);
+    await Promise.all([a.stop(), b.stop()]);
   });
 
   it('kill -9 of the drift process mid-stream, then a restart: the same windows as an uninterrupted run', async () => {
@@ -197,6 +203,41 @@ describe('drift monitor on a stationary stream', () => {
       second.child.kill('SIGTERM');
       expect((await second.exited).code).toBe(0);
     } finally {
+      await reader.stop();
+    }
+  });
+
+  it('an instance frozen past its session (SIGSTOP) loses its partitions and cannot commit them after it thaws: the same windows, each once', async () => {
+    const t4 = outputTopics(topics, 'drift-freeze');
+    await createTopics(t4, DRIFT_ROLES);
+    const group = `drift-freeze-${Date.now()}`;
+    const env = (id: string) => driftEnv(t4, { ...SETTINGS, DRIFT_GROUP_ID: group, DRIFT_INSTANCE_ID: id, DRIFT_MAX_BYTES_PER_PARTITION: '32768', LOG_LEVEL: 'info' });
+    const reader = await TopicReader.windows(t4.driftWindows!);
+    const frozen = startService('services/drift/main.ts', env('freeze-a'));
+    processes.push(frozen);
+    let other: DriftService | undefined;
+    try {
+      await waitUntil('the first process to publish 3 windows', () => reader.values.length >= 3, 60_000, 50);
+      frozen.child.kill('SIGSTOP');
+      const atFreeze = byWindow(reader.values).length;
+      expect(atFreeze, 'frozen before the end of the stream').toBeLessThan(EXPECTED_WINDOWS);
+      // The other instance takes every partition once the frozen one's session expired (6 s), and its aggregator fences the frozen one's.
+      other = await startDrift(env('freeze-b'), 'stationary-freeze-b');
+      services.push(other);
+      await waitUntil('the other instance to own every partition', () => other!.sourcePartitions.length === 6 && other!.aggregatorActive, 60_000, 100);
+      await waitUntil('a few more windows from the other instance', () => byWindow(reader.values).length >= Math.min(EXPECTED_WINDOWS, atFreeze + 2), 60_000, 100);
+      // The zombie thaws with state and open transactions of a generation that is gone: its commits are refused, it rejoins.
+      frozen.child.kill('SIGCONT');
+      await waitUntil(`${EXPECTED_WINDOWS} windows after the thaw`, () => byWindow(reader.values).length >= EXPECTED_WINDOWS, 90_000, 200);
+      await waitUntil('both instances in the group again', () => other!.sourcePartitions.length === 3, 60_000, 200).catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 3000));
+      expect(byWindow(reader.values).map(windowFingerprint)).toEqual(single.map(windowFingerprint));
+      expect(reader.values.length).toBe(EXPECTED_WINDOWS);
+      frozen.child.kill('SIGTERM');
+      expect((await frozen.exited).code).toBe(0);
+    } finally {
+      writeFileSync(join(LOG_DIR, 'stationary-freeze-a.log'), frozen.output());
+      if (other?.httpAddress) writeFileSync(join(LOG_DIR, 'stationary-freeze-b.metrics'), await (await fetch(`${other.httpAddress}/metrics`)).text().catch(() => ''));
       await reader.stop();
     }
   });

@@ -213,11 +213,12 @@ export class DriftAggregator {
     return this.producer;
   }
 
-  private async ensureState(): Promise<State> {
+  private async ensureState(consumer: AdapterConsumer): Promise<State> {
     if (this.state) return this.state;
     const { config } = this.d;
     const topics = config.connection.topics;
-    const [offsets, meta] = await Promise.all([this.admin!.groupOffsets(this.groupId, [topics.driftPartials!]), this.admin!.describeTopics([topics.scoringLog])]);
+    // Through the member itself: the stable read (open transactions waited out) its fetch position started from.
+    const [offsets, meta] = await Promise.all([consumer.committed([{ topic: topics.driftPartials!, partition: 0 }], 30_000), this.admin!.describeTopics([topics.scoringLog])]);
     const partitions = meta.get(topics.scoringLog)?.length ?? 0;
     const committed = offsets.find((p) => p.partition === 0);
     let offset = committed ? committed.offset : -1;
@@ -246,10 +247,12 @@ export class DriftAggregator {
   private async onBatch(batch: ConsumerBatch, consumer: AdapterConsumer): Promise<void> {
     if (this.group.isRestarting || this.stopped || this.invalid) return;
     const topic = this.d.config.connection.topics.driftPartials!;
+    const gen = this.generation;
+    let loaded = false;
     try {
       await this.lock.run(async () => {
-        const gen = this.generation;
-        const st = await this.ensureState();
+        const st = await this.ensureState(consumer);
+        loaded = true;
         if (gen !== this.generation || this.invalid || !consumer.isCurrent(batch.fence)) return;
         this.fetched = { consumer, fence: batch.fence };
         const ignored: Record<string, number> = {};
@@ -308,6 +311,10 @@ export class DriftAggregator {
         this.finalize(st, st.agg.finalize());
       });
     } catch (e) {
+      // A rebalance meanwhile: the new generation reloads from the committed checkpoint.
+      if (gen !== this.generation) return;
+      // Nothing merged: the consumer rewinds this batch and reads it again.
+      if (!loaded) throw e;
       this.group.restart(e);
       return;
     }

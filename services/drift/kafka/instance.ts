@@ -30,6 +30,8 @@ import { recordName } from '../../shared/schemas.ts';
 
 export const LOAN_OUTCOME_RECORD = recordName('loan-outcome');
 
+/** How long loading a generation's checkpoints may wait for offsets to be stable (a zombie's transaction is aborted within TRANSACTION_TIMEOUT_MS). */
+const COMMITTED_TIMEOUT_MS = 30_000;
 /** Flush early when this many closed windows wait. */
 const OUTBOX_LIMIT = 64;
 const YIELD_EVERY = 2000;
@@ -218,11 +220,19 @@ export class DriftInstance {
     }
   }
 
-  private async committedOffsets(): Promise<Map<string, Committed>> {
+  /**
+   * The committed offsets (and checkpoints) of this generation's partitions, asked through the member
+   * itself: the same stable read (read_committed: it waits out transactions still open, e.g. a zombie's)
+   * its fetch positions started from.
+   */
+  private async committedOffsets(consumer: AdapterConsumer): Promise<Map<string, Committed>> {
     this.committed ??= (async () => {
       const t = this.d.config.connection.topics;
       const topics = [t.scoringLog, ...(this.d.config.outcomes ? [t.outcomes!] : [])];
-      const res = await this.admin!.groupOffsets(this.d.config.groupId, topics);
+      const res = await consumer.committed(
+        topics.flatMap((topic) => this.assigned.map((partition) => ({ topic, partition }))),
+        COMMITTED_TIMEOUT_MS,
+      );
       const m = new Map<string, Committed>();
       for (const p of res) m.set(`${p.topic}:${p.partition}`, { offset: p.offset, metadata: p.metadata ?? null });
       return m;
@@ -236,11 +246,11 @@ export class DriftInstance {
     }
   }
 
-  private async stateFor(partition: number, lastRecordAt = Date.now()): Promise<PartitionState> {
+  private async stateFor(partition: number, consumer: AdapterConsumer, lastRecordAt = Date.now()): Promise<PartitionState> {
     const existing = this.states.get(partition);
     if (existing) return existing;
     const gen = this.generation;
-    const committed = (await this.committedOffsets()).get(`${this.d.config.connection.topics.scoringLog}:${partition}`);
+    const committed = (await this.committedOffsets(consumer)).get(`${this.d.config.connection.topics.scoringLog}:${partition}`);
     const cp = committed && committed.offset >= 0 ? (partitionCheckpointFrom(committed.offset, committed.metadata) ?? { ...INITIAL_CHECKPOINT, offset: committed.offset, through: committed.offset }) : INITIAL_CHECKPOINT;
     if (gen !== this.generation) throw new ServiceError('STATE_INVALID', 'consumer group rebalanced while loading a checkpoint', true);
     const st: PartitionState = {
@@ -268,13 +278,19 @@ export class DriftInstance {
   private async onBatch(batch: ConsumerBatch, consumer: AdapterConsumer): Promise<void> {
     if (this.group.isRestarting || this.stopped || this.invalid) return;
     const topics = this.d.config.connection.topics;
+    const gen = this.generation;
+    const parts = byPartition(batch.messages);
     let flushNeeded = false;
+    let loaded = false;
     try {
       await this.lock.run(async () => {
-        const gen = this.generation;
-        for (const part of byPartition(batch.messages)) {
-          const st = await this.stateFor(part.partition);
-          if (gen !== this.generation || this.invalid || !consumer.isCurrent(batch.fence)) return;
+        // Every partition's state first: if loading fails (offsets not stable in time), nothing was counted
+        // yet and the batch is simply read again.
+        for (const part of parts) await this.stateFor(part.partition, consumer);
+        loaded = true;
+        for (const part of parts) {
+          const st = this.states.get(part.partition);
+          if (!st || gen !== this.generation || this.invalid || !consumer.isCurrent(batch.fence)) return;
           this.fetched = { consumer, fence: batch.fence };
           if (part.topic === topics.scoringLog) {
             if (await this.onScoringLog(st, part.messages, part.partition)) flushNeeded = true;
@@ -285,6 +301,11 @@ export class DriftInstance {
         }
       });
     } catch (e) {
+      // A rebalance meanwhile: the new generation re-reads from the committed checkpoints.
+      if (gen !== this.generation) return;
+      // Nothing counted: the consumer rewinds this batch and reads it again.
+      if (!loaded) throw e;
+      // Counted in part: in-memory state no longer matches any offset, rebuild it from the checkpoints.
       this.group.restart(e);
       return;
     }
@@ -404,7 +425,8 @@ export class DriftInstance {
       const now = Date.now();
       const gen = this.generation;
       // Owned partitions that never delivered a record still report (idle), so the aggregator need not wait for them.
-      if (this.group.joined && now - this.assignedAt >= config.idleTimeoutMs) for (const p of this.assigned) if (!this.states.has(p)) await this.stateFor(p, this.assignedAt);
+      const member = this.fetched?.consumer ?? this.group.instance;
+      if (member && this.group.joined && now - this.assignedAt >= config.idleTimeoutMs) for (const p of this.assigned) if (!this.states.has(p)) await this.stateFor(p, member, this.assignedAt);
       if (gen !== this.generation) return;
       const idle = await this.idlePartitions(now);
       if (gen !== this.generation) return;
