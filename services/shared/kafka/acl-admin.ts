@@ -52,8 +52,14 @@ export interface AclAdminOptions {
 /** The error of a refused or failed ACL call: a librdkafka code as its cause, so errors.ts kafkaErrorCodes reads it. */
 function toError(op: string, e: HelperError): ServiceError {
   const kafkaName = e.kafkaName ?? '';
-  const code: ErrorCode = KNOWN_CODES.has(e.code) ? (e.code as ErrorCode) : /AUTHORIZATION_FAILED$/.test(kafkaName) ? 'KAFKA_NOT_AUTHORIZED' : 'KAFKA_UNAVAILABLE';
-  const hint = code === 'KAFKA_NOT_AUTHORIZED' ? ' (ACLs are managed as a super user: connect with its KAFKA_SASL_* or certificate)' : '';
+  const disabled = kafkaName === 'SECURITY_DISABLED';
+  const code: ErrorCode = KNOWN_CODES.has(e.code) ? (e.code as ErrorCode) : /AUTHORIZATION_FAILED$/.test(kafkaName) ? 'KAFKA_NOT_AUTHORIZED' : disabled ? 'CONFIG_INVALID' : 'KAFKA_UNAVAILABLE';
+  const hint =
+    code === 'KAFKA_NOT_AUTHORIZED'
+      ? ' (ACLs are managed as a super user: connect with its KAFKA_SASL_* or certificate)'
+      : disabled
+        ? ' (the cluster in KAFKA_BROKERS has no authorizer, e.g. the plaintext local stack: ACLs apply to a secured cluster such as STACK_SECURITY=sasl_ssl make stack)'
+        : '';
   const cause = e.kafkaCode === undefined ? undefined : Object.assign(new Error(e.message), { code: e.kafkaCode, errno: e.kafkaCode, origin: 'kafka', isRetriable: e.retriable, isFatal: false });
   return new ServiceError(code, `${op} ACLs: ${e.message}${hint}`, e.retriable, { kafkaCode: kafkaName || undefined }, cause ? { cause } : undefined);
 }
