@@ -112,7 +112,7 @@ describe('Kafka adapter on librdkafka', () => {
     expect(out.messages).toHaveLength(0);
   });
 
-  it('pipelined: a failed commit drops the batch prepared behind it and both are read again; each record lands once', async () => {
+  it('pipelined (depth 3): a failed commit drops the batches behind it and they are read again; each record lands once', async () => {
     const [input, output] = await topics(2, 3);
     const kafka = client('adapter-pipe');
     const producer = kafka.producer();
@@ -130,7 +130,7 @@ describe('Kafka adapter on librdkafka', () => {
     consumer.runPipelined({
       prepare: async (b) => b.messages.map((m) => ({ key: m.key, value: Buffer.from(`out-${m.value!.toString()}`) })),
       commit: async (out, b) => {
-        // The third commit fails once, after its batch k+1 was already prepared behind it.
+        // The third commit fails once, with batches already prepared behind it and committed ones ahead of it in the queue.
         if (++commits === 3 && failed === 0) {
           failed++;
           throw new Error('planted commit failure');
@@ -140,7 +140,7 @@ describe('Kafka adapter on librdkafka', () => {
         await tx.commit({ messages: [{ topic: output!, messages: out }], offsets: [...last].map(([partition, offset]) => ({ topic: input!, partition, offset: String(offset + 1) })), consumer, fence: b.fence });
         committedRecords += b.messages.length;
       },
-    });
+    }, 3);
     await waitUntil('all 400 records committed', () => committedRecords >= 400, 60_000, 50);
     await consumer.disconnect();
     await tx.disconnect();

@@ -46,6 +46,12 @@ export interface ConsumerBatch {
   readonly fence: Fence;
 }
 
+/** The two stages of a pipelined consumer (GroupConsumer.runPipelined). */
+export interface PipelineStages<P> {
+  readonly prepare: (batch: ConsumerBatch) => Promise<P>;
+  readonly commit: (prepared: P, batch: ConsumerBatch) => Promise<void>;
+}
+
 export interface GroupConsumerSettings {
   readonly groupId: string;
   readonly topics: readonly string[];
@@ -171,46 +177,66 @@ export class GroupConsumer {
   }
 
   /**
-   * Starts the poll loop with two stages that overlap: batch k+1 is fetched and `prepare`d while batch k is
-   * `commit`ted. Commits run one at a time, in fetch order. If a commit fails, the batch prepared behind it
-   * is dropped too and both are read again from the failed batch's first offsets (a later batch never
-   * commits past an earlier one that did not).
+   * Starts the poll loop with two stages that overlap: up to `depth` batches are fetched and `prepare`d
+   * (concurrently: one batch's CPU work runs while another waits for a worker or the broker) while earlier
+   * ones are `commit`ted. Commits run one at a time, in fetch order. If a commit fails, every batch behind it
+   * is dropped too and all of them are read again from their first offsets: a later batch never commits
+   * past an earlier one that did not.
    */
-  runPipelined<P>(stages: { prepare: (batch: ConsumerBatch) => Promise<P>; commit: (prepared: P, batch: ConsumerBatch) => Promise<void> }): void {
+  runPipelined<P>(stages: PipelineStages<P>, depth = 2): void {
     if (this.running || this.closed) throw new Error(`consumer ${this.settings.groupId}: run() called twice or after close`);
+    if (!Number.isInteger(depth) || depth < 1) throw new Error(`pipeline depth must be a whole number >= 1, got ${depth}`);
     this.running = true;
-    this.loop = this.pipeline(stages);
+    this.loop = this.pipeline(stages, depth);
   }
 
-  private async pipeline<P>(stages: { prepare: (batch: ConsumerBatch) => Promise<P>; commit: (prepared: P, batch: ConsumerBatch) => Promise<void> }): Promise<void> {
-    let inflight: { batch: ConsumerBatch; done: Promise<unknown> } | undefined;
-    /** Waits for the commit in flight; on its failure rewinds to its batch (and drops `behind`, read again). */
-    const settle = async (behind?: ConsumerBatch): Promise<boolean> => {
-      if (!inflight) return true;
-      const { batch, done } = inflight;
-      inflight = undefined;
-      const failure = await done.then(() => undefined, (e: unknown) => ({ e }));
-      if (!failure) return true;
-      this.hooks.onBatchFailed?.(failure.e);
-      if (this.isCurrent(batch.fence)) await this.seekToFirst(behind ? [...batch.messages, ...behind.messages] : batch.messages);
+  private async pipeline<P>(stages: PipelineStages<P>, depth: number): Promise<void> {
+    /** Batches fetched and not yet committed, in fetch order; `done` settles when its commit did (or was skipped). */
+    const pending: { batch: ConsumerBatch; done: Promise<void>; settled: boolean; committed: boolean }[] = [];
+    let failure: { error: unknown } | undefined;
+    let chain: Promise<void> = Promise.resolve();
+    const recover = async () => {
+      // Every batch behind the failed one skips its commit; wait for all, then read them all again.
+      await Promise.all(pending.map((p) => p.done));
+      const dropped = pending.splice(0).filter((p) => !p.committed).map((p) => p.batch);
+      this.hooks.onBatchFailed?.(failure!.error);
+      failure = undefined;
+      const current = dropped.filter((b) => this.isCurrent(b.fence));
+      if (current.length > 0) await this.seekToFirst(current.flatMap((b) => b.messages));
       await sleep(50);
-      return false;
     };
     while (this.running) {
-      const batch = await this.nextBatch();
-      if (!batch) {
-        if (!this.running) break;
-        await settle();
+      if (failure) {
+        await recover();
         continue;
       }
+      if (pending.length >= depth) {
+        await pending[0]!.done;
+        if (!failure) pending.shift();
+        continue;
+      }
+      const batch = await this.nextBatch();
+      if (!batch) continue;
       const prepared = stages.prepare(batch);
-      prepared.catch(() => undefined);
-      if (!(await settle(batch))) continue; // the batch behind a failed commit is read again
-      const done = prepared.then((p) => stages.commit(p, batch));
-      done.catch(() => undefined); // observed by settle()
-      inflight = { batch, done };
+      prepared.catch(() => undefined); // observed through the chain
+      const entry = { batch, done: Promise.resolve(), settled: false, committed: false };
+      chain = chain.then(async () => {
+        if (failure) return;
+        try {
+          await stages.commit(await prepared, batch);
+          entry.committed = true;
+        } catch (error) {
+          failure = { error };
+        }
+      });
+      entry.done = chain;
+      void chain.then(() => (entry.settled = true));
+      pending.push(entry);
+      // Drop what committed from the head of the queue (keeps `pending` to what is in flight).
+      while (pending.length > 0 && !failure && pending[0]!.settled) pending.shift();
     }
-    await settle();
+    await chain;
+    if (failure) await recover();
   }
 
   /** One poll as a batch; undefined when it returned nothing usable (empty, closing, or fetched across a rebalance). */
