@@ -227,14 +227,15 @@ describe('the services on a secured cluster (SASL_SSL, mTLS, least-privilege ACL
     const procs = cases.map(([name, extra]) => spawnProc(`scorer (${name})`, node('services/scorer/main.ts'), scorerEnv({ ...extra, SCORER_GROUP_ID: `${scorerGroup}-f`, LOG_LEVEL: 'warn' })));
     running.push(...procs);
     const codes = await Promise.all(procs.map((p) => Promise.race([p.exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 150_000))])));
+    // Soft: every case is checked and reported, not only the first that fails.
     for (const [i, [name, , pattern, code]] of cases.entries()) {
       const out = procs[i]!.out;
-      expect(codes[i], `${name}: ${out}`).toBe(code);
+      expect.soft(codes[i], `${name}: ${out}`).toBe(code);
       const lines = out.split('\n').filter((l) => l.trim());
-      expect(lines.filter((l) => pattern.test(l)), `${name}: ${out}`).toHaveLength(1);
+      expect.soft(lines.filter((l) => pattern.test(l)), `${name}: ${out}`).toHaveLength(1);
       // One message: no client retry chatter before it, no connection-reset loop.
-      expect(lines.filter((l) => /"level":(50|60)/.test(l) || /^scorer: /.test(l)), `${name}: ${out}`).toHaveLength(1);
-      expect(out).not.toMatch(/ECONNRESET/);
+      expect.soft(lines.filter((l) => /"level":(50|60)/.test(l) || /^scorer: /.test(l)), `${name}: ${out}`).toHaveLength(1);
+      expect.soft(out, name).not.toMatch(/ECONNRESET/);
     }
   }, 240_000);
 
