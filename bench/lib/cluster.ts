@@ -28,8 +28,11 @@ export const DATA_SEED = 20_240_601;
 
 export type TopicSet = Readonly<Record<string, string>> & { applications: string; decisions: string; scoringLog: string; deadLetters: string };
 
-/** Broker answers that a later ask may not get (a group coordinator loading or moving, a timeout). */
-const TRANSIENT = new Set(['NOT_COORDINATOR', 'COORDINATOR_LOAD_IN_PROGRESS', 'COORDINATOR_NOT_AVAILABLE', 'REQUEST_TIMED_OUT', '_TIMED_OUT', '_TRANSPORT']);
+/**
+ * Broker answers that a later ask may not get: a group coordinator loading or moving, a timeout, a topic
+ * just created that the broker asked does not know yet or whose leader is being elected.
+ */
+const TRANSIENT = new Set(['NOT_COORDINATOR', 'COORDINATOR_LOAD_IN_PROGRESS', 'COORDINATOR_NOT_AVAILABLE', 'REQUEST_TIMED_OUT', '_TIMED_OUT', '_TRANSPORT', 'UNKNOWN_TOPIC_OR_PART', 'LEADER_NOT_AVAILABLE']);
 
 /** A Kafka error with the retriable flag withRetry reads (librdkafka's own flag, or a transient broker answer). */
 function retriable(what: string, e: unknown): ServiceError {
