@@ -11,6 +11,8 @@ the model it serves. This module writes what it needs into a bundle:
   ``metadata.json`` (``trees_sha256``) and the scorer verifies it on load and on every hot swap.
 * the golden rows' XGBoost ``pred_contribs`` (the last column is the bias) and margins, added to
   ``golden.json``: the reference the TypeScript parity test holds the scorer to (within 1e-5).
+* ``booster.ubj`` - XGBoost's own model (``booster_sha256`` in ``metadata.json``), for explaining with
+  XGBoost itself (``predict(pred_contribs=True)``): audits, and the benchmark's Peer A with reasons.
 
 The one bundle writer (:func:`pipeline.model.bundle.write_bundle`) gets them as hooks from
 :func:`bundle_hooks` - with the model card (``pipeline.card``) and the holdout calibration table - in both
@@ -125,6 +127,10 @@ def explain_artifacts(model: XGBClassifier, feature_names: list[str], golden_X: 
     return trees_bytes, golden_fields, metadata_fields
 
 
+#: XGBoost's native model file in a bundle (UBJSON), beside the exported ONNX model.
+BOOSTER_FILE = "booster.ubj"
+
+
 def bundle_hooks(model: XGBClassifier, feature_names: list[str], y_holdout: np.ndarray) -> tuple[list[Any], list[Any], list[Any]]:
     """The explanation artefacts as hooks of the one bundle writer (:func:`pipeline.model.bundle.write_bundle`).
 
@@ -159,4 +165,8 @@ def bundle_hooks(model: XGBClassifier, feature_names: list[str], y_holdout: np.n
     def calibration(exported: Any) -> dict[str, Any]:
         return {"calibration": calibration_table(np.asarray(y_holdout), predict_default(model, exported.input.X_holdout))}
 
-    return [trees, Artefact("model-card.md", card_md), Artefact("model-card.html", card_html)], [golden_contribs], [calibration]
+    # XGBoost's own model (UBJSON): what a Python consumer explains with XGBoost itself (predict with
+    # pred_contribs=True), e.g. the benchmark's Peer A with reasons, or an auditor checking trees.json.
+    booster_bytes = bytes(model.get_booster().save_raw(raw_format="ubj"))
+    booster = Artefact(BOOSTER_FILE, lambda _e, _m: booster_bytes, lambda _e, data: {"booster_sha256": sha256_bytes(data)})
+    return [trees, booster, Artefact("model-card.md", card_md), Artefact("model-card.html", card_html)], [golden_contribs], [calibration]

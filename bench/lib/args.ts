@@ -52,7 +52,7 @@ export const USAGE = `usage: bench/run.ts [--quick] [--n N] [--reps R] [--warmup
   --only     run only these scenarios (comma-separated)
   --out      results file (default bench/results/latest.json)
   --profile  write V8 CPU profiles of the scorer runs next to the results file
-  --contenders  only these streaming contenders (scorer-eos,scorer-alo,scorer-eos-noexplain,scorer-alo-noexplain,peer-a,
+  --contenders  only these streaming contenders (scorer-eos,scorer-alo,scorer-eos-noexplain,scorer-alo-noexplain,peer-a,peer-a-reasons,
              baseline-eos,baseline-alo; with --secure also scorer-eos-sasl_ssl,scorer-alo-sasl_ssl), for investigating one
   --baseline also run the scorer as of commit REF (both modes) in the throughput scenario, and report
              today's throughput without explanations as a ratio to it (make bench: the round's base)

@@ -7,8 +7,8 @@ const ids = (cs: { id: string }[]) => cs.map((c) => c.id);
 describe('selectedContenders with --secure', () => {
   it('adds the SASL_SSL twin right after each selected scorer mode, in the usual order', () => {
     expect(ids(selectedContenders(['peer-a', 'scorer-alo', 'scorer-eos'], undefined, true))).toEqual(['scorer-eos', 'scorer-eos-sasl_ssl', 'scorer-alo', 'scorer-alo-sasl_ssl', 'peer-a']);
-    expect(ids(selectedContenders(undefined, undefined, true))).toEqual(['scorer-eos', 'scorer-eos-sasl_ssl', 'scorer-alo', 'scorer-alo-sasl_ssl', 'scorer-eos-noexplain', 'scorer-alo-noexplain', 'peer-a']);
-    expect(ids(selectedContenders(undefined))).toEqual(['scorer-eos', 'scorer-alo', 'scorer-eos-noexplain', 'scorer-alo-noexplain', 'peer-a']);
+    expect(ids(selectedContenders(undefined, undefined, true))).toEqual(['scorer-eos', 'scorer-eos-sasl_ssl', 'scorer-alo', 'scorer-alo-sasl_ssl', 'scorer-eos-noexplain', 'scorer-alo-noexplain', 'peer-a', 'peer-a-reasons']);
+    expect(ids(selectedContenders(undefined))).toEqual(['scorer-eos', 'scorer-alo', 'scorer-eos-noexplain', 'scorer-alo-noexplain', 'peer-a', 'peer-a-reasons']);
   });
 
   it('the twins run on SASL_SSL as the scorer principal, which gets the output and model topics created for it', () => {

@@ -16,6 +16,7 @@ export type StreamContenderId =
   | 'baseline-eos'
   | 'baseline-alo'
   | 'peer-a'
+  | 'peer-a-reasons'
   | 'scorer-eos-sasl_ssl'
   | 'scorer-alo-sasl_ssl';
 
@@ -51,7 +52,7 @@ const SCORER_PRINCIPAL: ContenderPrincipal = {
   groupEnv: 'SCORER_GROUP_ID',
 };
 
-function scorer(id: Exclude<StreamContenderId, 'peer-a'>, delivery: 'exactly-once' | 'at-least-once', extraEnv: Record<string, string> = {}, baseline?: Baseline, transport: Transport = 'plaintext'): StreamContender {
+function scorer(id: Exclude<StreamContenderId, 'peer-a' | 'peer-a-reasons'>, delivery: 'exactly-once' | 'at-least-once', extraEnv: Record<string, string> = {}, baseline?: Baseline, transport: Transport = 'plaintext'): StreamContender {
   const secured = transport === 'SASL_SSL';
   return {
     id,
@@ -100,7 +101,17 @@ export const PEER_A: StreamContender = {
   },
 };
 
-export const STREAM_CONTENDERS: readonly StreamContender[] = [SCORER_EOS, SCORER_ALO, SCORER_EOS_NOEXPLAIN, SCORER_ALO_NOEXPLAIN, PEER_A];
+/** Peer A computing each REVIEW/DECLINE's reasons as a Python shop would: XGBoost's pred_contribs on the bundle's booster. */
+export const PEER_A_REASONS: StreamContender = {
+  ...PEER_A,
+  id: 'peer-a-reasons',
+  description: 'Peer A with reasons (bench/peers/peer_a.py, PEER_REASONS=1): the same, plus each REVIEW/DECLINE explained with XGBoost predict(pred_contribs=True) on booster.ubj',
+  start(cluster, topics, groupId) {
+    return start('peer-a-reasons', PYTHON, ['-u', 'bench/peers/peer_a.py'], { ...cluster.topicEnv(topics), PEER_GROUP_ID: groupId, PEER_REASONS: '1' });
+  },
+};
+
+export const STREAM_CONTENDERS: readonly StreamContender[] = [SCORER_EOS, SCORER_ALO, SCORER_EOS_NOEXPLAIN, SCORER_ALO_NOEXPLAIN, PEER_A, PEER_A_REASONS];
 
 /** The scorer at the baseline commit in both delivery modes (--baseline REF). */
 export function baselineContenders(b: Baseline): StreamContender[] {

@@ -83,6 +83,12 @@ class PeerA:
         so.inter_op_num_threads = 1
         so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         self.session = ort.InferenceSession(str(model_dir / "model.onnx"), so, providers=["CPUExecutionProvider"])
+        # PEER_REASONS=1: every REVIEW/DECLINE explained with XGBoost's pred_contribs (bench/peers/peer_reasons.py).
+        self.reasons = None
+        if env.get("PEER_REASONS") == "1":
+            from peer_reasons import PeerReasons
+
+            self.reasons = PeerReasons(model_dir, REPO / "schemas" / "reason-codes.json", list(meta["feature_names"]), int(env.get("REASONS_MAX", "4")))
         self.input_name, self.output_name = meta["input_name"], meta["output_probability_name"]
 
         self.registry = SchemaRegistryClient({"url": env["SCHEMA_REGISTRY_URL"], "timeout": 10})
@@ -244,6 +250,11 @@ class PeerA:
             pred = (p >= CLASSIFICATION_THRESHOLD).astype(np.int64).tolist()
             risk = np.where(p >= RISK_HIGH_AT, "HIGH", np.where(p >= RISK_MEDIUM_AT, "MEDIUM", "LOW")).tolist()
             decision = np.where(p >= DECLINE_AT, "DECLINE", np.where(p >= REVIEW_AT, "REVIEW", "APPROVE")).tolist()
+            reasons: list[list[dict]] = [[] for _ in range(len(apps))]
+            if self.reasons is not None:
+                adverse = [i for i, d in enumerate(decision) if d != "APPROVE"]
+                for i, r in zip(adverse, self.reasons.explain(X[adverse])):
+                    reasons[i] = r
             rows = X.tolist()
             p = p.tolist()
             scored_at = int(time.time() * 1000)
@@ -266,6 +277,7 @@ class PeerA:
                     "source_topic": topic,
                     "source_partition": part,
                     "source_offset": off,
+                    "reasons": reasons[i],
                 }
                 log = {
                     "application_id": aid,
@@ -285,6 +297,7 @@ class PeerA:
                     "source_offset": off,
                     "shadow_model_version": None,
                     "shadow_probability": None,
+                    "reason_codes": [r["code"] for r in reasons[i]],
                 }
                 key = m.key()
                 produce(self.topic_dec, ser_dec(d, ctx_dec), key)
