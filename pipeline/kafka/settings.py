@@ -178,7 +178,7 @@ def topics_file(path: Path = TOPICS_FILE) -> dict[str, Any]:
 
 
 def topic_definition(role: str, path: Path = TOPICS_FILE) -> dict[str, Any]:
-    """Return one topic role's definition, with ``partitions`` and ``replicationFactor`` resolved.
+    """Return one topic role's definition, with ``partitions`` resolved.
 
     Examples
     --------
@@ -191,27 +191,27 @@ def topic_definition(role: str, path: Path = TOPICS_FILE) -> dict[str, Any]:
         raise PipelineError("CONFIG_INVALID", f"no topic role {role!r} in {path}")
     definition = dict(spec["topics"][role])
     definition.setdefault("partitions", spec["defaults"]["partitions"])
-    definition.setdefault("replicationFactor", spec["defaults"]["replicationFactor"])
-    definition.setdefault("minInsyncReplicas", spec["defaults"]["minInsyncReplicas"])
     return definition
 
 
-def replication_for(definition: Mapping[str, Any], brokers: int) -> tuple[int, int]:
-    """Return ``(replication factor, min.insync.replicas)`` of a topic role on a cluster of ``brokers``.
+def replication_of(definition: Mapping[str, Any]) -> tuple[int, dict[str, str]]:
+    """Return ``(replication factor, config)`` for creating a topic role.
 
-    The role's target factor is capped by the broker count and ``min.insync.replicas`` at replicas - 1
-    (at least 1), so one broker may be down without stopping ``acks=all`` writes — the same rule as
-    ``replicationFor`` in ``services/shared/kafka/topics.ts``.
+    The role's own ``replicationFactor`` / ``minInsyncReplicas`` when ``infra/topics.json`` pins them;
+    else replication factor -1 (the cluster's ``default.replication.factor``, KIP-464) and the broker's
+    ``min.insync.replicas`` - what the cluster's operator set for its size. The same rule as
+    ``replicationOf`` in ``services/shared/kafka/topics.ts``.
 
     Examples
     --------
-    >>> d = topic_definition("applications")
-    >>> replication_for(d, 3), replication_for(d, 2), replication_for(d, 1)
-    ((3, 2), (2, 1), (1, 1))
+    >>> replication_of(topic_definition("applications"))
+    (-1, {})
+    >>> replication_of({"replicationFactor": 3, "minInsyncReplicas": 2})
+    (3, {'min.insync.replicas': '2'})
     """
-    factor = max(1, min(int(definition["replicationFactor"]), brokers))
-    min_insync = max(1, min(int(definition["minInsyncReplicas"]), factor - 1))
-    return factor, min_insync
+    factor = int(definition.get("replicationFactor", -1))
+    config = {"min.insync.replicas": str(int(definition["minInsyncReplicas"]))} if "minInsyncReplicas" in definition else {}
+    return factor, config
 
 
 def topic_name(role: str, env: Mapping[str, str] | None = None) -> str:

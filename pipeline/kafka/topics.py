@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from confluent_kafka import KafkaError, KafkaException
-from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic, ResourceType
+from confluent_kafka.admin import AdminClient, NewTopic
 
 from pipeline.errors import PipelineError
 from pipeline.kafka.failures import ErrorLog, explain
-from pipeline.kafka.settings import KafkaSettings, replication_for, topic_definition
+from pipeline.kafka.settings import KafkaSettings, replication_of, topic_definition
 
 
 class _Admin(AdminClient):
@@ -41,47 +41,12 @@ def topic_exists(admin: AdminClient, topic: str, timeout_s: float = 10.0) -> boo
     return topic in metadata.topics
 
 
-def replication_cap(admin: AdminClient, metadata, timeout_s: float = 10.0) -> int:
-    """Return how many replicas a new topic may get: the cluster's ``default.replication.factor``.
-
-    Read from a broker's config, it is what the operator set for the cluster's size, unlike the
-    brokers alive right now (a broker that is restarting would leave the topic under-replicated for
-    good). Without DescribeConfigs on the cluster, the live broker count. Mirrors ``replicationCap``
-    in ``services/shared/kafka/topics.ts``.
-
-    Parameters
-    ----------
-    admin : AdminClient
-        An admin client of the cluster.
-    metadata : ClusterMetadata
-        Its metadata (``admin.list_topics()``), for a broker id and the live count.
-    timeout_s : float, optional
-        How long to wait for the broker's answer.
-
-    Returns
-    -------
-    int
-        The cap, at least 1.
-    """
-    live = max(1, len(metadata.brokers))
-    broker = next(iter(metadata.brokers), None)
-    if broker is None:
-        return live
-    resource = ConfigResource(ResourceType.BROKER, str(broker))
-    try:
-        configs = admin.describe_configs([resource], request_timeout=timeout_s)[resource].result(timeout=timeout_s)
-        value = int(configs["default.replication.factor"].value)
-    except (KafkaException, KeyError, ValueError, TypeError):
-        return live
-    return max(1, value)
-
-
 def ensure_topic(settings: KafkaSettings, role: str, topic: str, timeout_s: float = 15.0) -> bool:
     """Create ``topic`` with the partitions and config of ``role`` in ``infra/topics.json`` if missing.
 
-    Replication follows ``replication_for`` capped by :func:`replication_cap` (RF 3 and
-    ``min.insync.replicas`` 2 on three brokers, RF 1 on one); with fewer brokers alive than that the
-    broker refuses the topic and the error is retriable.
+    Replication follows :func:`pipeline.kafka.settings.replication_of` (the cluster's defaults unless
+    the role pins its own); with fewer brokers alive than the factor the broker refuses the topic and
+    the error is retriable.
 
     Parameters
     ----------
@@ -107,8 +72,8 @@ def ensure_topic(settings: KafkaSettings, role: str, topic: str, timeout_s: floa
     if topic in metadata.topics:
         return False
     definition = topic_definition(role)
-    factor, min_insync = replication_for(definition, replication_cap(admin, metadata))
-    config = {"min.insync.replicas": str(min_insync), **dict(definition["config"])}
+    factor, replication_config = replication_of(definition)
+    config = {**replication_config, **dict(definition["config"])}
     new = NewTopic(topic, num_partitions=int(definition["partitions"]), replication_factor=factor, config=config)
     future = admin.create_topics([new], operation_timeout=timeout_s, request_timeout=timeout_s)[topic]
     try:
