@@ -170,6 +170,8 @@ describe('drift monitor on a stationary stream', () => {
     expect(cb).toBeGreaterThan(0);
     expect(ca + cb).toBeGreaterThanOrEqual(N);
     expect([a.aggregatorActive, b.aggregatorActive].filter(Boolean)).toHaveLength(1);
+    // librdkafka's range assignor kept partition p of scoring-log and loan-outcomes on one instance (checked on every assignment).
+    for (const s of [a, b]) expect(await (await fetch(`${s.httpAddress}/metrics`)).text()).not.toMatch(/^drift_errors_total\{[^}]*code="CONFIG_INVALID"/m);
     await Promise.all([a.stop(), b.stop()]);
   });
 
