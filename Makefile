@@ -12,6 +12,9 @@ MODEL   := models/credit-default-classifier/1
 STACK_ENV := .local/stack.env
 
 export NPM_CONFIG_UPDATE_NOTIFIER := false
+# The Kafka client's blocking calls (polls, transaction steps, admin requests) run on Node's libuv thread pool;
+# its default of 4 threads starved a service with several consumers (services/shared/kafka/native.ts).
+export UV_THREADPOOL_SIZE ?= 16
 
 .PHONY: help
 help: ## List the targets

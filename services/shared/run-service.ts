@@ -3,6 +3,7 @@
  * variables), create the service, install the signal handlers, start it (exit 1 if it cannot start).
  */
 import { ConfigError } from './errors.ts';
+import { threadpoolWarning } from './kafka/native.ts';
 import { createLogger, type Logger } from './log.ts';
 import { installSignalHandlers } from './signals.ts';
 
@@ -29,6 +30,8 @@ export async function runService<C extends { readonly logLevel: string; readonly
     throw e;
   }
   const log = createLogger(name, config.logLevel);
+  const pool = threadpoolWarning();
+  if (pool) log.warn(pool);
   const service = create(config, log);
   installSignalHandlers(() => service.stop(), { timeoutMs: config.shutdownTimeoutMs, log: (m, extra) => log.info(extra ?? {}, m) });
   void service.fatal?.then(async (e) => {

@@ -22,6 +22,22 @@ export type { LibrdKafkaError, Message as NativeMessage, TopicPartition as Nativ
 
 export const LIBRDKAFKA_VERSION: string = rdkafka.librdkafkaVersion;
 
+/**
+ * The binding runs its blocking calls (each consumer's poll, every transaction step, admin requests) on
+ * Node's libuv thread pool. A service has several consumers polling at once (the drift monitor four, the
+ * scorer two) plus transactions and admin calls; with Node's default of 4 threads they queued behind each
+ * other until a commit or a join timed out (the secured test's scorer never finished starting; a drift
+ * instance stopped counting). The pool is sized when the process starts, so UV_THREADPOOL_SIZE is set by
+ * whatever launches a service (Makefile, Dockerfile, Helm chart); services warn when it is below this.
+ */
+export const MIN_THREADPOOL_SIZE = 8;
+
+/** A warning when the libuv thread pool is too small for the Kafka client (undefined when fine). */
+export function threadpoolWarning(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const size = Number(env.UV_THREADPOOL_SIZE ?? 4);
+  return size >= MIN_THREADPOOL_SIZE ? undefined : `UV_THREADPOOL_SIZE is ${env.UV_THREADPOOL_SIZE ?? 'unset (4)'}: the Kafka client's blocking calls share these threads; set it to 16 where the service is launched (it cannot be changed once the process runs)`;
+}
+
 export type KafkaLogLevel = 'error' | 'warn' | 'info' | 'debug';
 export type KafkaLog = (level: KafkaLogLevel, msg: string, extra: Record<string, unknown>) => void;
 

@@ -6,7 +6,8 @@
  *   1. one raw round trip to a broker (TLS handshake if configured, then a Kafka ApiVersions request):
  *      an untrusted broker certificate, a wrong host name, a client certificate the broker refuses, or
  *      TLS spoken to a plaintext listener (and the reverse) are told apart here;
- *   2. an admin connection (SASL authentication): wrong user or password;
+ *   2. one SASL login (sasl-probe.ts, read by the broker's error codes): mechanism not enabled, wrong user or
+ *      password;
  *   3. every topic the service uses exists and this principal may see it; groups it commits to are
  *      accessible.
  *
@@ -19,7 +20,8 @@ import type { KafkaClient } from './client.ts';
 import { kafkaErrorCodes } from './errors.ts';
 import { ServiceError } from '../errors.ts';
 import { pollUntil } from '../retry.ts';
-import type { ConnectionConfig } from './connection.ts';
+import type { ConnectionConfig, SaslConfig } from './connection.ts';
+import { probeSasl } from './sasl-probe.ts';
 import { TOPIC_VISIBLE_WITHIN_MS, topicDefinition } from './topics.ts';
 
 /** The principal the broker will see: the SASL user, else the client certificate's CN, else ANONYMOUS. */
@@ -129,9 +131,24 @@ export function probeBroker(conn: ConnectionConfig, broker: string, timeoutMs = 
 export async function checkTransport(conn: ConnectionConfig): Promise<void> {
   for (const b of conn.brokers) {
     const r = await probeBroker(conn, b);
-    if (r.ok) return;
-    if (!r.unreachable) throw r.error;
+    if (!r.ok && !r.unreachable) throw r.error;
+    if (!r.ok) continue;
+    if (conn.sasl) await checkSasl({ ...conn, sasl: conn.sasl }, b);
+    return;
   }
+}
+
+/** One login with the configured SASL credentials (sasl-probe.ts): a refused one names the variables. */
+async function checkSasl(conn: ConnectionConfig & { sasl: SaslConfig }, broker: string): Promise<void> {
+  const r = await probeSasl(conn, broker);
+  if (r.ok || r.code === 'UNREACHABLE') return; // the client's own connection decides then
+  if (r.code === 'UNSUPPORTED_SASL_MECHANISM') {
+    throw new ServiceError('KAFKA_AUTH_FAILED', `the broker does not accept SASL mechanism ${conn.sasl.mechanism.toUpperCase()} (it enables ${r.enabled.join(', ') || 'none'}): set KAFKA_SASL_MECHANISM to one it enables`, false, { broker, variables: ['KAFKA_SASL_MECHANISM'] });
+  }
+  throw new ServiceError('KAFKA_AUTH_FAILED', `SASL authentication as "${conn.sasl.username}" (${conn.sasl.mechanism.toUpperCase()}) failed: the broker rejected the credentials; check KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD (and KAFKA_SASL_MECHANISM)`, false, {
+    broker,
+    variables: ['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD', 'KAFKA_SASL_MECHANISM'],
+  });
 }
 
 /** Turns a Kafka client error into one of ours with a message naming the cause, or returns undefined. Reads librdkafka's error codes only. */
