@@ -3,7 +3,9 @@
 A candidate passes when every check passes. Floors: ROC-AUC >= ``roc_auc_min``, PR-AUC >=
 ``pr_auc_min``, Brier <= ``brier_max`` (and ECE <= ``ece_max`` when set; otherwise the calibration
 error is reported only). Champion: on the same holdout, candidate ROC-AUC >= champion's - margin,
-PR-AUC >= champion's - margin, Brier <= champion's + margin.
+PR-AUC >= champion's - margin, Brier <= champion's + margin. Fair lending (docs/fairness.md): the
+probability never rises with age from 62 on (Regulation B), and the adverse impact ratio of every
+monitored group is at least the floor and not clearly below the champion's.
 """
 
 from __future__ import annotations
@@ -82,6 +84,17 @@ def champion_checks(metrics: Mapping[str, float], champion: Mapping[str, float],
         _check(f"pr_auc >= champion v{version} - {m.pr_auc:g}", "pr_auc", ">=", champion["pr_auc"] - m.pr_auc, metrics["pr_auc"]),
         _check(f"brier <= champion v{version} + {m.brier:g}", "brier", "<=", champion["brier"] + m.brier, metrics["brier"]),
     ]
+
+
+def elderly_checks(violations: int, elderly_from: float) -> list[Check]:
+    """Return the check of Regulation B's elderly-age rule (violations counted by :mod:`pipeline.fairness.elderly`).
+
+    Examples
+    --------
+    >>> [(c.name, c.passed) for c in elderly_checks(3, 62)]
+    [('age >= 62 never raises risk (violations)', False)]
+    """
+    return [_check(f"age >= {elderly_from:g} never raises risk (violations)", "elderly_age_violations", "<=", 0.0, float(violations))]
 
 
 def failed(checks: list[Check]) -> list[str]:

@@ -22,7 +22,9 @@ from pipeline.retrain import candidate as candidate_mod
 from pipeline.retrain.candidate import Candidate
 from pipeline.retrain.champion import Champion, resolve_champion
 from pipeline.retrain.evaluation import metrics_with_oracle, oracle_probability
-from pipeline.retrain.gate_rules import champion_checks, failed, floor_checks, table
+from pipeline.fairness import elderly
+from pipeline.retrain.fair_lending import elderly_on_model
+from pipeline.retrain.gate_rules import champion_checks, elderly_checks, failed, floor_checks, table
 from pipeline.retrain.layout import DATASET_CSV, GATE_REPORT, TRAIN_DIR, artifact_uri, resolve
 from pipeline.retrain.params import Params, replace
 from pipeline.model.classifier import predict_default
@@ -58,6 +60,8 @@ def evaluate(candidate: Candidate, champion: Champion | None, params: Params) ->
     oracle_p, oracle_source = oracle_probability(candidate.dataset, idx)
     metrics = metrics_with_oracle(y, predict_default(candidate.model, candidate.X_holdout), oracle_p)
     checks = floor_checks(metrics, params.gate)
+    elderly_result = elderly_on_model(candidate.model, candidate.X_holdout, list(candidate.dataset.feature_names), int(candidate.info["seed"]))
+    checks += elderly_checks(elderly_result.violations, elderly.rule().elderly_from)
     champion_report = None
     if champion is not None:
         champion_metrics = metrics_with_oracle(y, onnx_probabilities(champion.model_bytes, candidate.X_holdout), oracle_p)
@@ -71,6 +75,7 @@ def evaluate(candidate: Candidate, champion: Champion | None, params: Params) ->
         "checks": [c._asdict() for c in checks],
         "metrics": metrics,
         "oracle_source": oracle_source,
+        "elderly_age_check": elderly.record(elderly_result, elderly.rule()),
         "champion": champion_report,
         "holdout": {"rows": int(len(idx)), "window": {"from": iso_utc(t.min()), "to": iso_utc(t.max())}},
         "dataset_sha256": candidate.info["dataset"]["sha256"],
