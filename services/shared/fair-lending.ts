@@ -15,13 +15,40 @@ export interface ElderlyRule {
   readonly from: number;
 }
 
+/** One protected attribute of schemas/population.json `demographics` (what the fairness windows count). */
+export interface ProtectedAttribute {
+  readonly name: string;
+  /** The group the adverse impact ratio compares with. */
+  readonly reference: string;
+  /** The category counted but never compared (information not provided), if any. */
+  readonly notProvided: string | undefined;
+  /** Categories in spec order. */
+  readonly categories: readonly string[];
+}
+
 export interface FairLending {
   readonly elderly: ElderlyRule;
   /** Feature -> -1 | +1, added to the population's monotone constraints by every training. */
   readonly modelMonotone: Readonly<Record<string, number>>;
+  /** The protected attributes (empty when the spec has no demographics). */
+  readonly attributes: readonly ProtectedAttribute[];
 }
 
 /** Parses the spec's `fair_lending` section; throws naming what is wrong. */
+function parseAttributes(spec: unknown): ProtectedAttribute[] {
+  const raw = (spec as { demographics?: { attributes?: unknown } }).demographics?.attributes ?? [];
+  if (!Array.isArray(raw)) throw new Error('schemas/population.json: demographics.attributes must be an array');
+  return raw.map((a: { name?: unknown; reference?: unknown; not_provided?: unknown; categories?: { value?: unknown }[] }, i) => {
+    const categories = (a.categories ?? []).map((c) => String(c.value));
+    const where = `schemas/population.json: demographics.attributes[${i}]`;
+    if (typeof a.name !== 'string' || categories.length < 2) throw new Error(`${where}: needs a name and at least two categories`);
+    if (new Set(categories).size !== categories.length) throw new Error(`${where} (${a.name}): a category appears twice`);
+    if (typeof a.reference !== 'string' || !categories.includes(a.reference)) throw new Error(`${where} (${a.name}): reference ${JSON.stringify(a.reference)} is not one of its categories`);
+    if (a.not_provided !== undefined && (typeof a.not_provided !== 'string' || !categories.includes(a.not_provided))) throw new Error(`${where} (${a.name}): not_provided ${JSON.stringify(a.not_provided)} is not one of its categories`);
+    return Object.freeze({ name: a.name, reference: a.reference, notProvided: a.not_provided as string | undefined, categories: Object.freeze(categories) });
+  });
+}
+
 export function parseFairLending(spec: unknown): FairLending {
   const section = (spec as { fair_lending?: { elderly?: { feature?: unknown; from?: unknown }; model_monotone?: unknown } }).fair_lending;
   const e = section?.elderly;
@@ -35,6 +62,7 @@ export function parseFairLending(spec: unknown): FairLending {
   return Object.freeze({
     elderly: Object.freeze({ feature: e.feature, from: e.from }),
     modelMonotone: Object.freeze({ ...(monotone as Record<string, number>) }),
+    attributes: Object.freeze(parseAttributes(spec)),
   });
 }
 
