@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import csv
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from pipeline.fairness.groups import read_csv as read_groups
 from pipeline.model import classifier
+from pipeline.model.onnx_export import to_onnx
+from pipeline.retrain.champion import Champion
 from pipeline.population.demographics import attributes
 from pipeline.population.features import feature_names
 from pipeline.population.synthetic import load_spec
@@ -95,9 +98,15 @@ def test_the_gate_fails_a_candidate_trained_to_discriminate_and_passes_the_norma
     air_bad = bad.report["fairness"]["attributes"]["race_ethnicity"]["groups"]["BLACK"]["air"]
     assert air_bad < 0.8 < air_ok
     assert bad.report["fairness"]["attributes"]["race_ethnicity"]["groups"]["BLACK"]["smd"] > ok.report["fairness"]["attributes"]["race_ethnicity"]["groups"]["BLACK"]["smd"]
-    # floors are configurable: a lower floor lets the biased one through the floor check
+    # floors are configurable: a lower floor lets the biased one through the floor check ...
     lenient = parse({"gate": {"fairness": {"air_min": 0.5}}})
     assert evaluate(Candidate(ds, tr, ho, biased, info), None, lenient, groups).passed
+    # ... but not past a fairer champion: clearly worse than the champion's AIR on the same rows is refused
+    champion = Champion("1", Path("."), "test", {}, to_onnx(normal, len(feature_names()), {}).SerializeToString())
+    vs = evaluate(Candidate(ds, tr, ho, biased, info), champion, lenient, groups)
+    assert "air race_ethnicity >= champion v1 - 0.05" in vs.report["failed"] and AIR_CHECK not in vs.report["failed"]
+    assert vs.report["fairness"]["champion"]["race_ethnicity"]["min_air"] == pytest.approx(air_ok, abs=1e-6)
+    assert evaluate(Candidate(ds, tr, ho, normal, info), champion, Params(), groups).passed
     # without demographics the fairness checks are skipped (and said so)
     assert evaluate(Candidate(ds, tr, ho, biased, info), None, Params(), None).report["fairness"] is None
 
