@@ -9,6 +9,8 @@
  * - the drift monitor on SASL_SSL consumes the scoring log and outcomes;
  * - `make retrain` (extract -> gate -> promote) on SASL_SSL as the pipeline's principal announces a model;
  * - the broker refuses the scorer's principal reading loan-outcomes or writing model-updates;
+ * - applicant-demographics (docs/fairness.md): the simulator writes it, the drift monitor's principal reads it,
+ *   the broker refuses the scorer's principal and the pipeline's training read (its Python reader);
  * - a wrong password, an untrusted CA, a missing certificate file, a missing ACL and a missing topic each
  *   stop the scorer at start-up with one message naming the cause;
  * - no password and no private key appears in any process output, the broker's log, /ready or /metrics.
@@ -182,6 +184,60 @@ describe('the services on a secured cluster (SASL_SSL, mTLS, least-privilege ACL
     await producer.disconnect();
     expect(refusedWrite).toBe('TOPIC_AUTHORIZATION_FAILED');
   });
+
+  it("applicant-demographics: only the drift monitor's principal reads it; the broker refuses the scorer and the pipeline's training read", async () => {
+    const topic = topics.demographics!;
+    const simulator = s.client('simulator').producer({ idempotent: true, maxInFlightRequests: 1, retry: { retries: 2 } });
+    await simulator.connect();
+    // ACLs just applied by provision() reach the broker's authorizer through the metadata log a moment later.
+    await waitUntil('User:simulator allowed to write applicant-demographics', () =>
+      simulator.send({ topic, messages: [{ key: 'sec-demo-1', value: 'not read by the scorer' }], acks: -1 }).then(
+        () => true,
+        () => false,
+      ), 30_000);
+    await simulator.disconnect();
+
+    // User:drift reads it (a reader that crashed on a not-yet-propagated ACL is replaced, like the monitor's supervisor does).
+    const keys: string[] = [];
+    let refusal = '';
+    await waitUntil('User:drift reading applicant-demographics', async () => {
+      const c = s.client('drift').consumer({ groupId: `${driftGroup}-${randomUUID()}`, allowAutoTopicCreation: false });
+      let crashed = false;
+      c.on(c.events.CRASH, (e) => ((crashed = true), (refusal = e.payload.error.message)));
+      await c.connect();
+      try {
+        await c.subscribe({ topics: [topic], fromBeginning: true });
+        await c.run({ eachMessage: async ({ message }) => void keys.push(String(message.key)) });
+        await waitUntil('a record or a crash', () => keys.length > 0 || crashed, 20_000);
+      } catch (e) {
+        refusal = (e as Error).message;
+      } finally {
+        await c.disconnect();
+      }
+      return keys.length > 0;
+    }, 90_000).catch((e: Error) => Promise.reject(new Error(`${e.message}; last refusal: ${refusal}`)));
+    expect(keys).toContain('sec-demo-1');
+
+    const consumer = s.client('scorer').consumer({ groupId: scorerGroup, allowAutoTopicCreation: false, retry: { retries: 0 } });
+    await consumer.connect();
+    const refused = await consumer.subscribe({ topics: [topic], fromBeginning: true }).then(
+      async () => {
+        const crashed = new Promise<string>((res) => consumer.on(consumer.events.CRASH, (e) => res(String((e.payload.error as { type?: string }).type ?? e.payload.error.message))));
+        await consumer.run({ eachMessage: async () => undefined });
+        return Promise.race([crashed, new Promise<string>((res) => setTimeout(() => res('no refusal within 30 s'), 30_000))]);
+      },
+      (e: { type?: string; message: string }) => e.type ?? e.message,
+    );
+    await consumer.disconnect();
+    expect(refused).toBe('TOPIC_AUTHORIZATION_FAILED');
+
+    // The pipeline's own reader (pipeline/kafka/consume.py read_topic, what extract reads the scoring log with) as User:pipeline.
+    const script = ['from pipeline.kafka.consume import read_topic', 'from pipeline.kafka.settings import kafka_settings, topic_name', 'list(read_topic(kafka_settings(), topic_name("demographics"), 30))'].join('\n');
+    const r = await run(join(REPO_ROOT, '.venv', 'bin', 'python'), ['-c', script], { env: { ...process.env, ...s.env('pipeline', 'sasl', stack().registryUrl), ...topicsEnv() }, timeoutMs: 120_000 });
+    outputs.push({ name: 'pipeline read of applicant-demographics', text: () => r.stdout + r.stderr });
+    expect(r.status, r.stdout + r.stderr).not.toBe(0);
+    expect(r.stderr).toContain(`KAFKA_NOT_AUTHORIZED: User:pipeline is not authorized to read topic ${topic}`);
+  }, 180_000);
 
   it('drift monitor (SASL_SSL, its own principal) consumes the scoring log and the outcomes', async () => {
     const drift = spawnProc('drift', node('services/drift/main.ts'), {
