@@ -63,7 +63,7 @@ def fairness_section(metadata: dict[str, Any]) -> list[str]:
         lines += [f"- Regulation B elderly-age rule (12 CFR 1002.6(b)(2)(ii)): trained non-increasing in {ec['feature']}; checked on the exported ONNX model, "
                   f"{ec['rows']} holdout rows x {ec['points']} ages: {ec['violations']} violations (probability never rises from {ec['elderly_from']:g} on, "
                   f"nor from a younger age into it); no REVIEW/DECLINE of an applicant aged {ec['elderly_from']:g}+ carries an age reason."]
-    fairness = (metadata.get("gate") or {}).get("fairness")
+    fairness = metadata.get("fairness") or (metadata.get("gate") or {}).get("fairness")
     if not fairness:
         lines += ["- Disparate impact: not measured for this version (no demographics joined to its holdout; docs/fairness.md).", ""]
         return lines

@@ -32,7 +32,11 @@ from pipeline.population.features import feature_names
 from pipeline.model.metrics import classification_metrics
 from pipeline.model.classifier import XGB_PARAMS, constraints_for, fit, predict_default, time_split
 from pipeline.paths import POPULATION_SPEC
-from pipeline.population.synthetic import Population, generate
+from pipeline.fairness.groups import GroupTable
+from pipeline.population.demographics import demographics_for
+from pipeline.population.synthetic import Population, generate, load_spec
+from pipeline.retrain.fair_lending import holdout_disparity
+from pipeline.retrain.params import FairnessParams
 
 
 class TrainingResult(NamedTuple):
@@ -96,6 +100,10 @@ def train(out: Path, rows: int = 50_000, seed: int = 42, version: str | None = N
     metrics = classification_metrics(y[holdout_idx], p_holdout)
     metrics["oracle_roc_auc"] = classification_metrics(y[holdout_idx], probability[holdout_idx])["roc_auc"]
     metrics["default_rate"] = float(y[holdout_idx].mean())
+    # Disparate impact on the holdout, from the generated applicants' demographics (never a feature; docs/fairness.md).
+    ids = np.array([str(i) for i in range(len(y))], dtype=object)
+    groups = GroupTable(ids, demographics_for(X, seed, load_spec()))
+    fairness = holdout_disparity(groups, ids[holdout_idx], p_holdout, y[holdout_idx], FairnessParams())
     t_train = submitted_at[train_idx]
     training = {
         "rows": int(len(train_idx)),
@@ -119,7 +127,7 @@ def train(out: Path, rows: int = 50_000, seed: int = 42, version: str | None = N
         seed=seed,
         training=training,
         metrics=metrics,
-        metadata={"created_at": created_at},
+        metadata={"created_at": created_at, "fairness": fairness},
     )
     # The explanation artefacts (trees.json, pred_contribs of the golden rows, calibration, model card).
     explain_extras, explain_golden, explain_checks = bundle_hooks(model, names, y[holdout_idx])

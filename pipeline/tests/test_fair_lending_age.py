@@ -61,6 +61,10 @@ def test_the_initial_model_obeys_the_rule_on_its_onnx_bytes(trained):
     assert result.metadata["training"]["monotone_constraints"]["age"] == -1
     check = result.metadata["elderly_age_check"]
     assert check["violations"] == 0 and check["rows"] == 500 and check["points"] >= 103
+    # its card states the rule, and the holdout's disparity by group (from the generated demographics)
+    card = (out / "model-card.md").read_text()
+    assert "Regulation B elderly-age rule" in card and "0 violations" in card and "| race_ethnicity | BLACK |" in card
+    assert 0.8 < result.metadata["fairness"]["attributes"]["race_ethnicity"]["min_air"] < 1.0
     # again, independently: 55..90 on holdout rows through onnxruntime, nothing rises past 62 or into it
     model_bytes = (out / "model.onnx").read_bytes()
     rows = result.population.X[result.holdout_idx][:150]
