@@ -222,6 +222,14 @@ def check(params: Params) -> Params:
         problems.append(f"gate.fairness.smd_max: must be > 0 or null, got {f.smd_max}")
     if f.min_group_rows < 1:
         problems.append(f"gate.fairness.min_group_rows: must be >= 1, got {f.min_group_rows}")
+    if f.references:
+        from pipeline.population.demographics import attributes
+        from pipeline.population.synthetic import load_spec
+
+        known = {a.name: a.categories for a in attributes(load_spec())}
+        for name, ref in f.references.items():
+            if ref not in known.get(name, ()):
+                problems.append(f"gate.fairness.references.{name}: {ref!r} is not a category of a demographics attribute of schemas/population.json ({known})")
     if not 0.0 < e.parity_tolerance <= 1e-3:
         problems.append(f"export.parity_tolerance: must be in (0, 1e-3], got {e.parity_tolerance}")
     if e.monotone_rows < 1 or e.monotone_grid < 2:

@@ -118,3 +118,6 @@ def test_bad_fairness_params_name_the_key():
         parse({"gate": {"fairness": {"air_min": 1.5}}})
     with pytest.raises(PipelineError, match=r"gate.fairness: unknown keys \['air'\]"):
         parse({"gate": {"fairness": {"air": 0.8}}})
+    with pytest.raises(PipelineError, match="gate.fairness.references.sex: 'X' is not a category"):
+        parse({"gate": {"fairness": {"references": {"sex": "X"}}}})
+    assert parse({"gate": {"fairness": {"references": {"sex": "FEMALE"}}}}).gate.fairness.references == {"sex": "FEMALE"}
