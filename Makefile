@@ -62,7 +62,7 @@ bench-deps: $(VENV)/.bench-stamp ## Install the benchmark peers' Python packages
 install: node_modules/.install-stamp $(VENV)/.install-stamp ## Install Node modules and the Python virtualenv
 	$(TSX) infra/local/stack.ts fetch
 
-$(MODEL)/model.onnx: $(VENV)/.install-stamp $(wildcard pipeline/*.py pipeline/model/*.py pipeline/population/*.py) schemas/population.json schemas/loan-application.avsc
+$(MODEL)/model.onnx: $(VENV)/.install-stamp $(wildcard pipeline/*.py pipeline/model/*.py pipeline/population/*.py pipeline/fairness/*.py) schemas/population.json schemas/loan-application.avsc
 	$(PY) -m pipeline.train_initial --out $(MODEL)
 
 .PHONY: model

@@ -34,6 +34,7 @@ from pipeline.retrain.versions import reserve_next
 from pipeline.model.bundle import GOLDEN_FILE, METADATA_FILE, MODEL_FILE
 from pipeline.stages.common import EXIT_OK, load_params, parser, run
 from pipeline.stages.export import CANDIDATE_VERSION, GATE_FILE
+from pipeline.retrain.fair_lending import fairness_metrics
 
 FILES = (MODEL_FILE, GOLDEN_FILE, GATE_FILE)
 """Files every candidate bundle has besides ``metadata.json``; every other file the export stage wrote
@@ -99,12 +100,13 @@ def run_params(metadata: dict[str, Any], train_info: dict[str, Any] | None) -> d
 
 
 def run_metrics(metadata: dict[str, Any]) -> dict[str, float]:
-    """Return the run's metrics: holdout metrics, ``champion_*`` on the same holdout, parity."""
+    """Return the run's metrics: holdout metrics, ``champion_*`` on the same holdout, parity, fair lending."""
     metrics = dict(metadata["metrics"])
     champion = metadata["gate"].get("champion")
     if champion:
         metrics.update({f"champion_{k}": v for k, v in champion["metrics"].items()})
     metrics["parity_max_abs_diff"] = metadata["parity_max_abs_diff"]
+    metrics.update(fairness_metrics({"elderly_age_check": metadata.get("elderly_age_check"), "fairness": metadata["gate"].get("fairness")}))
     return metrics
 
 
