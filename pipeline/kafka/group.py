@@ -3,7 +3,10 @@
 Members of the same ``group.id`` split the topic's partitions, so a record is handled by one of them;
 the offset is committed (synchronously) only after the record was handled, so a member that dies
 mid-way leaves it to the next owner. While a long task runs, :meth:`GroupMember.pause` stops fetching
-and :meth:`GroupMember.poll` keeps the membership alive (``max.poll.interval.ms``).
+and :meth:`GroupMember.poll` keeps the membership alive (``max.poll.interval.ms``). The assignor is
+``cooperative-sticky``: a member joining or leaving moves only the partitions that must move, so a
+partition whose record is being handled stays with its owner (an eager assignor would revoke it and
+could hand the uncommitted record to the newcomer, which would handle it a second time).
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ class GroupMember:
         self.principal = settings.principal
         self.topic = topic
         self._assigned: list[TopicPartition] = []
+        self.revoked = 0
+        """Partitions taken from this member by rebalances so far."""
         self._joined = threading.Event()
         self._consumer = Consumer(
             {
@@ -49,16 +54,21 @@ class GroupMember:
                 "isolation.level": "read_committed",
                 "session.timeout.ms": 30_000,
                 "max.poll.interval.ms": 300_000,
+                "partition.assignment.strategy": "cooperative-sticky",
             }
         )
         self._consumer.subscribe([topic], on_assign=self._on_assign, on_revoke=self._on_revoke)
 
+    # Cooperative rebalancing: the callbacks get the partitions added or taken away, not the whole assignment;
+    # confluent-kafka applies them (incremental assign/unassign) after the callback returns.
     def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        self._assigned = list(partitions)
+        self._assigned = self._assigned + [tp for tp in partitions if tp.partition not in self.assigned]
         self._joined.set()
 
-    def _on_revoke(self, _consumer: Consumer, _partitions: list[TopicPartition]) -> None:
-        self._assigned = []
+    def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        gone = {tp.partition for tp in partitions}
+        self.revoked += len(gone)
+        self._assigned = [tp for tp in self._assigned if tp.partition not in gone]
 
     @property
     def joined(self) -> bool:

@@ -19,6 +19,7 @@ import requests
 import yaml
 
 from pipeline.errors import PipelineError
+from pipeline.kafka.group import GroupMember
 from pipeline.kafka.produce import produce_all
 from pipeline.kafka.records import read_values
 from pipeline.kafka.registry import SchemaRegistry
@@ -80,7 +81,7 @@ def store(tmp_path: Path):
     server.shutdown()
 
 
-def test_two_workers_run_one_retrain_and_publish_it_over_http(kafka_stack, unique_topic, mlflow_uri, store, tmp_path, monkeypatch):
+def test_two_replicas_run_one_retrain_and_publish_it_over_http(kafka_stack, unique_topic, mlflow_uri, store, tmp_path, monkeypatch):
     settings = kafka_settings()
     alerts, updates = unique_topic("drift-alerts"), unique_topic("model-updates")
     monkeypatch.setenv("TOPIC_DRIFT_ALERTS", alerts)
@@ -104,10 +105,10 @@ def test_two_workers_run_one_retrain_and_publish_it_over_http(kafka_stack, uniqu
         "HTTP_HOST": "127.0.0.1",
         "SHUTDOWN_TIMEOUT": "20s",
     }
-    workers = [
-        subprocess.Popen([sys.executable, "-m", "pipeline.stages.retrain_worker"], cwd=REPO_ROOT, env={**env, "HTTP_PORT": str(port)}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        for port in ports
-    ]
+    def start(port: int) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-m", "pipeline.stages.retrain_worker"], cwd=REPO_ROOT, env={**env, "HTTP_PORT": str(port)}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    workers = [start(port) for port in ports]
     try:
         _wait("both workers ready (in the group)", lambda: all(_ready(p) for p in ports), 60, workers)
         registry = SchemaRegistry.from_settings(settings)
@@ -144,3 +145,34 @@ def test_two_workers_run_one_retrain_and_publish_it_over_http(kafka_stack, uniqu
     assert not (tmp_path / "refused").exists()
     # Versions are immutable on the store: publishing the same version again is refused.
     assert requests.put(f"{announced['artifact_uri']}/model.onnx", data=b"x", timeout=5).status_code == 409
+
+
+def test_a_member_joining_does_not_take_the_partition_of_the_member_handling_it(kafka_stack, unique_topic):
+    """The group's assignor is sticky and cooperative: when a replica joins (a rolling update, a scale-up),
+    the owner keeps its partition (nothing is revoked), so a request it is handling is never handed to the
+    newcomer half-done. With an eager assignor (``range``) this fails: the owner loses the partition."""
+    settings = kafka_settings()
+    topic = unique_topic("drift-alerts")
+    ensure_topic(settings, "driftAlerts", topic)
+    group = f"pipeline-sticky-{uuid.uuid4().hex[:8]}"
+    owner = GroupMember(settings, topic, group)
+    newcomer = None
+    try:
+        deadline = time.monotonic() + 60
+        while not owner.assigned and time.monotonic() < deadline:
+            owner.poll(0.2)
+        assert owner.assigned == [0]
+        owner.pause()  # as while a retrain runs
+        newcomer = GroupMember(settings, topic, group)
+        while not newcomer.joined and time.monotonic() < deadline:
+            owner.poll(0.2)
+            newcomer.poll(0.2)
+        assert newcomer.joined, "the newcomer never joined"
+        for _ in range(10):  # let the rebalance settle on both sides
+            owner.poll(0.2)
+            newcomer.poll(0.2)
+        assert (owner.assigned, owner.revoked, newcomer.assigned) == ([0], 0, [])
+    finally:
+        owner.close()
+        if newcomer is not None:
+            newcomer.close()
