@@ -132,6 +132,23 @@ describe('Helm chart deploy/helm/credit-risk', () => {
     expect(replicaProblems(objects, PARTITIONS).join()).toMatch(/maxReplicaCount 7 > 6 partitions/);
   });
 
+  it('a read-only root filesystem, with a writable volume at every path the image makes writable for its user', () => {
+    // The Dockerfiles chown what the programs write (downloaded model bundles, the pipeline's data, MLflow's store).
+    const writable = (dockerfile: string) =>
+      [...readFileSync(join(REPO_ROOT, dockerfile), 'utf8').matchAll(/chown -R 1000:1000 ([^\n&]+)/g)].flatMap((m) => m[1]!.trim().split(/\s+/));
+    const images: Record<string, string> = { scorer: 'services/Dockerfile', drift: 'services/Dockerfile', retrain: 'pipeline/Dockerfile' };
+    for (const d of byKind(sasl.objects, 'Deployment')) {
+      const component = d.metadata.labels!['app.kubernetes.io/component']!;
+      const c = d.spec.template.spec.containers[0];
+      expect(c.securityContext.readOnlyRootFilesystem, component).toBe(true);
+      const mounts = (c.volumeMounts as { mountPath: string }[]).map((m) => m.mountPath);
+      const paths = writable(images[component]!);
+      expect(paths.length, images[component]).toBeGreaterThan(0);
+      expect(paths.filter((p) => !mounts.includes(p)), `${component}: writable paths of its image without a volume`).toEqual([]);
+      expect(mounts, component).toContain('/tmp');
+    }
+  });
+
   it('the chart refuses to render them: maxReplicas above the partitions, a grace period not above preStop + SHUTDOWN_TIMEOUT', () => {
     const cases: [string[], RegExp][] = [
       [['--set', `scorer.autoscaling.maxReplicas=${PARTITIONS + 1}`], /scorer.autoscaling.maxReplicas \(7\) is above the 6 partitions of the applications topic/],
