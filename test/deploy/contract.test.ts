@@ -3,22 +3,24 @@
  * topics, and each rendered Deployment's program, run natively (the image's command mapped to the source: node
  * services/X/main.js -> tsx services/X/main.ts, python -> .venv/bin/python) with the rendered environment,
  * answers the rendered probes on the rendered port (startup and liveness /health, readiness /ready: 200), and
- * on SIGTERM exits 0 within terminationGracePeriodSeconds - preStop. Only what a local run must differ in is
- * replaced: the brokers and registry (the test stack), the listening port (a free one, mapped from the rendered
- * container port), topic and group names (unique), the model folder the init container would fill.
+ * on SIGTERM exits 0 within terminationGracePeriodSeconds - preStop; the init containers' program downloads the
+ * initial bundle from an artifact store (a local one) into MODEL_DIR and refuses a wrong sha256. Only what a
+ * local run must differ in is replaced: the brokers and registry (the test stack), the listening port (a free
+ * one, mapped from the rendered container port), topic and group names (unique), the models volume (a folder).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { createHash, randomUUID } from 'node:crypto';
+import { cpSync, mkdtempSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { createInterface } from 'node:readline';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TOPICS_FILE } from '../../services/shared/kafka/topics.ts';
 import { REPO_ROOT } from '../../services/shared/schemas.ts';
 import { stack, uniqueTopics, waitUntil } from '../helpers/cluster.ts';
 import { initialModelDir } from '../helpers/model.ts';
-import { byKind, containerEnv, preStopSeconds, render, type K8sObject } from './chart.ts';
+import { byKind, containerEnv, preStopSeconds, render, type K8sObject, type Rendered } from './chart.ts';
 
 /** The image's command -> the same program from this checkout. */
 function native(command: readonly string[]): string[] {
@@ -45,8 +47,31 @@ async function status(url: string): Promise<number | undefined> {
   }
 }
 
+/** `python -m pipeline.store.server` on a free port, holding a copy of the initial model as version 1. */
+async function storeWithInitialModel(): Promise<{ url: string; child: ChildProcess }> {
+  const root = mkdtempSync(join(tmpdir(), 'chart-store-'));
+  cpSync(initialModelDir(), join(root, 'credit-default-classifier', '1'), { recursive: true });
+  const child = spawn(join(REPO_ROOT, '.venv', 'bin', 'python'), ['-m', 'pipeline.store.server', '--root', root, '--port', '0'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`artifact store exited with ${code}`)));
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const m = /on (http:\/\/\S+)/.exec(line);
+      if (m) resolve({ url: m[1]!, child });
+    });
+  });
+}
+
 describe('chart contract: the rendered Deployments run and answer their probes', () => {
-  const rendered = render();
+  // The default values, but the initial bundle on a local artifact store (the init containers download it).
+  let rendered: Rendered;
+  let store: { url: string; child: ChildProcess };
+  const modelsVolume = mkdtempSync(join(tmpdir(), 'chart-models-volume-'));
+  beforeAll(async () => {
+    store = await storeWithInitialModel();
+    const sha = createHash('sha256').update(readFileSync(join(initialModelDir(), 'model.onnx'))).digest('hex');
+    rendered = render(['--set', `models.initial.uri=${store.url}/credit-default-classifier/1`, '--set', `models.initial.sha256=${sha}`]);
+    expect(rendered.status, rendered.errors).toBe(0);
+  });
   const id = randomUUID().slice(0, 8);
   const topics = uniqueTopics('chart');
   const local = (extra: Record<string, string>) => ({
@@ -60,6 +85,26 @@ describe('chart contract: the rendered Deployments run and answer their probes',
   const running: { name: string; child: ChildProcess; output: string[] }[] = [];
   afterAll(() => {
     for (const r of running) if (r.child.exitCode === null) r.child.kill('SIGKILL');
+    store?.child.kill('SIGTERM');
+  });
+
+  it("the init containers' program downloads the initial bundle into MODEL_DIR and checks its sha256", () => {
+    for (const component of ['scorer', 'drift']) {
+      const d = byKind(rendered.objects, 'Deployment').find((o) => o.metadata.labels!['app.kubernetes.io/component'] === component)!;
+      const init = d.spec.template.spec.initContainers[0];
+      const mount = (init.volumeMounts as { name: string; mountPath: string }[])[0]!;
+      const out = init.args.at(-1) as string;
+      expect(out.startsWith(`${mount.mountPath}/`), `${component}: --out ${out} is on the models volume`).toBe(true);
+      expect(containerEnv(rendered.objects, d).values.MODEL_DIR, `${component}: MODEL_DIR is what the init container fills`).toBe(out);
+      const [cmd, ...args] = native(init.command);
+      // The volume's mount path maps to a local folder; everything else is the rendered command line.
+      const local = [...args, ...init.args.slice(0, -1), out.replace(mount.mountPath, modelsVolume)];
+      const r = spawnSync(cmd!, local, { cwd: REPO_ROOT, encoding: 'utf8', timeout: 120_000 });
+      expect(r.status, r.stdout + r.stderr).toBe(0);
+      const tampered = spawnSync(cmd!, local.map((a) => (/^[0-9a-f]{64}$/.test(a) ? 'f'.repeat(64) : a)), { cwd: REPO_ROOT, encoding: 'utf8', timeout: 120_000 });
+      expect(tampered.status, 'a wrong sha256 fails the init container').toBe(2);
+      expect(tampered.stderr).toMatch(/MODEL_SHA256_MISMATCH/);
+    }
   });
 
   it('the topics Job creates every topic of infra/topics.json', () => {
@@ -77,17 +122,14 @@ describe('chart contract: the rendered Deployments run and answer their probes',
     expect(deployments.map((d) => d.metadata.labels!['app.kubernetes.io/component']).sort()).toEqual(['drift', 'retrain', 'scorer']);
     const started: { d: K8sObject; port: number; rendered: number; child: ChildProcess; output: string[] }[] = [];
     for (const d of deployments) {
-      const spec = d.spec.template.spec;
-      const c = spec.containers[0];
+      const c = d.spec.template.spec.containers[0];
       const { values } = containerEnv(rendered.objects, d);
       const component = d.metadata.labels!['app.kubernetes.io/component']!;
-      // The init container downloads the initial bundle into MODEL_DIR; locally it is the initial model's folder.
-      const init = spec.initContainers?.[0];
-      if (values.MODEL_DIR) expect(init?.args.at(-1), `${component}: the init container fills MODEL_DIR`).toBe(values.MODEL_DIR);
       const port = await freePort();
       const env = local({
         HTTP_PORT: String(port),
-        ...(values.MODEL_DIR ? { MODEL_DIR: initialModelDir() } : {}),
+        // The models volume's folder, filled by the init container's program above.
+        ...(values.MODEL_DIR ? { MODEL_DIR: values.MODEL_DIR.replace(/^\/app\/models/, modelsVolume) } : {}),
         ...(values.MODELS_DIR ? { MODELS_DIR: mkdtempSync(join(tmpdir(), 'chart-models-')) } : {}),
         ...(values.SCORER_GROUP_ID ? { SCORER_GROUP_ID: `chart-scorer-${id}` } : {}),
         ...(values.DRIFT_GROUP_ID ? { DRIFT_GROUP_ID: `chart-drift-${id}` } : {}),
