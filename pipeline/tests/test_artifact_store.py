@@ -70,3 +70,14 @@ def test_versions_are_immutable_and_paths_stay_inside(trained, store):
     assert requests.get(f"{url}/m/1/.hidden", timeout=5).status_code == 404
     with pytest.raises(PipelineError, match="ARTIFACT_STORE_FAILED.*404"):
         fetch_bundle(f"{url}/m/2", folder.parent / "none", "0" * 64)
+
+
+def test_a_fresh_models_dir_registers_above_the_announced_champion(offline_run, mlflow_uri, tmp_path):
+    """A retrain worker in a new pod has an empty models_dir; its version still goes above the champion
+    it fetched from the store (so publishing it never collides with a version already there)."""
+    from pipeline.stages.register import register
+
+    models = tmp_path / "models"
+    first = register(offline_run.candidate, models, "credit-default-classifier", mlflow_uri, at_least=5)
+    again = register(offline_run.candidate, models, "credit-default-classifier", mlflow_uri)
+    assert (first.version, again.version) == ("5", "6")
