@@ -110,12 +110,14 @@ def run_metrics(metadata: dict[str, Any]) -> dict[str, float]:
     return metrics
 
 
-def register(candidate_dir: Path, models_dir: Path, name: str, uri: str, train_dir: Path | None = None, dataset_info: Path | None = None) -> Registered:
-    """Register the candidate in ``candidate_dir`` (see the module doc)."""
+def register(candidate_dir: Path, models_dir: Path, name: str, uri: str, train_dir: Path | None = None, dataset_info: Path | None = None, at_least: int = 1) -> Registered:
+    """Register the candidate in ``candidate_dir`` (see the module doc); its version is above every version
+    in ``models_dir``, in MLflow, and at least ``at_least`` (e.g. above the announced champion, which a
+    worker with a fresh ``models_dir`` has not seen)."""
     metadata = read_candidate(candidate_dir)
     train_info_path = None if train_dir is None else train_dir / "train.json"
     train_info = json.loads(train_info_path.read_text()) if train_info_path and train_info_path.is_file() else None
-    version, folder = reserve_next(models_dir / name, at_least=tracking.max_served_version(uri, name) + 1)
+    version, folder = reserve_next(models_dir / name, at_least=max(at_least, tracking.max_served_version(uri, name) + 1))
     try:
         created_at = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         final = {**metadata, "version": version, "created_at": created_at}

@@ -115,7 +115,10 @@ def retrain(params: Params, workdir: Path, uri: str, stop_after: str = "promote"
         print(clock.summary())
         return EXIT_OK
 
-    registered = register_stage.register(workdir / "candidate", resolve(params.models_dir), params.model_name, uri, workdir / "train", workdir / "dataset.json")
+    # Above the announced champion too: a retrain worker's models_dir may be fresh (a new pod) while the
+    # champion came from another machine (its bundle fetched from the artifact store).
+    above_champion = int(champion.version) + 1 if champion is not None and champion.version.isdigit() else 1
+    registered = register_stage.register(workdir / "candidate", resolve(params.models_dir), params.model_name, uri, workdir / "train", workdir / "dataset.json", at_least=above_champion)
     print(f"register: v{registered.version} -> {registered.folder} (MLflow version {registered.mlflow_version})")
     clock.lap("register")
     if stop_after == "register":
