@@ -65,7 +65,7 @@ bench-deps: $(VENV)/.bench-stamp ## Install the benchmark peers' Python packages
 install: node_modules/.install-stamp $(VENV)/.install-stamp ## Install Node modules and the Python virtualenv
 	$(TSX) infra/local/stack.ts fetch
 
-$(MODEL)/model.onnx: $(VENV)/.install-stamp $(wildcard pipeline/*.py pipeline/model/*.py pipeline/population/*.py) schemas/population.json schemas/loan-application.avsc
+$(MODEL)/model.onnx: $(VENV)/.install-stamp $(wildcard pipeline/*.py pipeline/model/*.py pipeline/population/*.py pipeline/fairness/*.py) schemas/population.json schemas/loan-application.avsc
 	$(PY) -m pipeline.train_initial --out $(MODEL)
 
 .PHONY: model
@@ -167,6 +167,42 @@ $(ACTIONLINT):
 	GOBIN=$(abspath $(OPS_DIR)/bin) go install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
 	@touch $@
 
+# The Helm chart's offline checks (test/deploy): helm and kubectl-validate (its built-in Kubernetes API
+# schemas) built from the Go module proxy, and the KEDA and Prometheus Operator CRDs from their Go modules'
+# zips. Pinned; each version has its own folder, so changing a pin installs it.
+K8S_DIR             := .cache/k8s
+HELM_VERSION        := v3.19.0
+KUBECTL_VALIDATE_VERSION := v0.0.4
+KEDA_VERSION        := v2.18.3
+PROM_OPERATOR_VERSION := v0.85.0
+HELM                := $(K8S_DIR)/helm-$(HELM_VERSION)/helm
+KUBECTL_VALIDATE    := $(K8S_DIR)/kubectl-validate-$(KUBECTL_VALIDATE_VERSION)/kubectl-validate
+K8S_CRDS            := $(K8S_DIR)/crds-keda-$(KEDA_VERSION)-prometheus-operator-$(PROM_OPERATOR_VERSION)
+go-mod-dir = go mod download -json $(1) | $(PYTHON) -c 'import json, sys; print(json.load(sys.stdin)["Dir"])'
+
+$(HELM):
+	GOBIN=$(abspath $(@D)) go install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+	@touch $@
+
+$(KUBECTL_VALIDATE):
+	GOBIN=$(abspath $(@D)) go install sigs.k8s.io/kubectl-validate@$(KUBECTL_VALIDATE_VERSION)
+	@touch $@
+
+$(K8S_CRDS)/.stamp:
+	mkdir -p $(@D)
+	keda=$$($(call go-mod-dir,github.com/kedacore/keda/v2@$(KEDA_VERSION))) && \
+	  cp $$keda/config/crd/bases/keda.sh_scaledobjects.yaml $$keda/config/crd/bases/keda.sh_triggerauthentications.yaml $(@D)/
+	po=$$($(call go-mod-dir,github.com/prometheus-operator/prometheus-operator@$(PROM_OPERATOR_VERSION))) && \
+	  cp $$po/example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml $$po/example/prometheus-operator-crd/monitoring.coreos.com_prometheusrules.yaml $(@D)/
+	chmod u+w $(@D)/*.yaml
+	@touch $@
+
+.PHONY: chart-tools chart-check
+chart-tools: $(HELM) $(KUBECTL_VALIDATE) $(K8S_CRDS)/.stamp ## Install helm, kubectl-validate and the KEDA / Prometheus Operator CRDs (Go module proxy) into .cache/k8s
+
+chart-check: node_modules/.install-stamp chart-tools model ## The Helm chart's checks: lint, render, offline schema validation, the contract with the programs
+	npx vitest run --project integration test/deploy
+
 .PHONY: browser
 browser: ## Install headless Chromium (Debian package) unless it is on PATH; the drift report test renders in it
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends chromium; }
@@ -217,7 +253,7 @@ imports: node_modules/.install-stamp $(VENV)/.install-stamp ## Import-graph chec
 
 .PHONY: test
 # The static checks run side by side (each is one process); then test/run-suite.ts (two lanes, see there).
-test: install model bench-deps ops-tools browser ## The whole suite: typecheck, lint, imports, then pytest + vitest unit + integration against one broker
+test: install model bench-deps ops-tools browser chart-tools ## The whole suite: typecheck, lint, imports, then pytest + vitest unit + integration against one broker
 	@$(MAKE) --no-print-directory -j3 typecheck lint imports
 	$(TSX) test/run-suite.ts
 

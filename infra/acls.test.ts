@@ -31,6 +31,13 @@ describe('infra/acls.json -> ACL bindings', () => {
     expect(all.filter((l) => l.endsWith('READ topic loan-outcomes')).sort()).toEqual(['User:drift may READ topic loan-outcomes', 'User:pipeline may READ topic loan-outcomes']);
   });
 
+  it('applicant demographics: only the drift monitor reads them, only the simulator writes them (segregated from the decision path)', () => {
+    const all = lines();
+    expect(all.filter((l) => l.endsWith('READ topic applicant-demographics'))).toEqual(['User:drift may READ topic applicant-demographics']);
+    expect(all.filter((l) => l.endsWith('WRITE topic applicant-demographics'))).toEqual(['User:simulator may WRITE topic applicant-demographics']);
+    expect(all.filter((l) => /^User:(scorer|pipeline) .*applicant-demographics/.test(l))).toEqual([]);
+  });
+
   it('follows topic names and the group variables', () => {
     const l = lines({ SCORER_GROUP_ID: 'g2', DRIFT_GROUP_ID: 'd2' }, { ...defaults, applications: 'apps-2' });
     expect(l).toContain('User:scorer may READ topic apps-2');

@@ -55,6 +55,31 @@ def _fmt(v: Any) -> str:
     return f"{v:.4f}" if isinstance(v, float) else str(v)
 
 
+def fairness_section(metadata: dict[str, Any]) -> list[str]:
+    """Return the card's fair-lending section: the elderly-age rule's check and the holdout's disparity by group."""
+    lines = ["## Fair lending", ""]
+    ec = metadata.get("elderly_age_check")
+    if ec:
+        lines += [f"- Regulation B elderly-age rule (12 CFR 1002.6(b)(2)(ii)): trained non-increasing in {ec['feature']}; checked on the exported ONNX model, "
+                  f"{ec['rows']} holdout rows x {ec['points']} ages: {ec['violations']} violations (probability never rises from {ec['elderly_from']:g} on, "
+                  f"nor from a younger age into it); no REVIEW/DECLINE of an applicant aged {ec['elderly_from']:g}+ carries an age reason."]
+    fairness = metadata.get("fairness") or (metadata.get("gate") or {}).get("fairness")
+    if not fairness:
+        lines += ["- Disparate impact: not measured for this version (no demographics joined to its holdout; docs/fairness.md).", ""]
+        return lines
+    lines += [f"- Disparate impact on the holdout ({fairness['joined']} rows with demographics; approved = P(default) below the approval threshold). "
+              "AIR = approval rate / the reference group's (flagged below 0.80); SMD = standardized mean difference of the score (positive: scored riskier). "
+              "Groups are synthetic (schemas/population.json); the model never sees them.", ""]
+    lines += ["| attribute | group | rows | approval rate | AIR | SMD | default rate among approved |", "|---|---|---|---|---|---|---|"]
+    for name, f in fairness["attributes"].items():
+        for group, r in f["groups"].items():
+            ref = " (reference)" if group == f["reference"] else ""
+            lines.append(f"| {name} | {group}{ref} | {r['rows']} | {r['approval_rate']:.3f} | {_fmt(r['air']) if r['air'] is not None else '-'} | "
+                         f"{_fmt(r['smd']) if r['smd'] is not None else '-'} | {_fmt(r.get('default_rate_approved')) if r.get('default_rate_approved') is not None else '-'} |")
+    lines.append("")
+    return lines
+
+
 def render_markdown(metadata: dict[str, Any]) -> str:
     """Return the card as Markdown."""
     t = metadata.get("training", {})
@@ -87,6 +112,7 @@ def render_markdown(metadata: dict[str, Any]) -> str:
     else:
         lines += ["Not gated: the initial model (`make model`), the default champion."]
     lines.append("")
+    lines += fairness_section(metadata)
     cal = metadata.get("calibration", [])
     lines += ["## Calibration (holdout, deciles of the prediction)", "", "| rows | predicted range | mean predicted | observed default rate |", "|---|---|---|---|"]
     lines += [f"| {r['rows']} | {r['p_from']:.3f} .. {r['p_to']:.3f} | {r['mean_predicted']:.4f} | {r['observed_rate']:.4f} |" for r in cal]

@@ -6,7 +6,7 @@ Usage (from the repository root)::
 
 Generates ``--rows`` applicants (:mod:`pipeline.population.synthetic`), splits them by
 ``submitted_at`` (the latest ``--holdout-fraction`` is the holdout), fits the XGBoost
-classifier with the population's monotone constraints (:func:`pipeline.model.fit`) and writes the
+classifier with the population's monotone constraints and the fair-lending ones (:func:`pipeline.model.classifier.constraints_for`; non-increasing in age, docs/fairness.md) and writes the
 bundle with :func:`pipeline.model.bundle.write_bundle` - ONNX, refused unless onnxruntime and XGBoost agree
 within 1e-6 on the holdout; ``model.onnx``, ``golden.json`` and (last) ``metadata.json`` into ``--out``.
 """
@@ -30,9 +30,13 @@ from pipeline.explain import bundle_hooks
 from pipeline.model.bundle import Artefact, BundleInput, GoldenFields, write_bundle
 from pipeline.population.features import feature_names
 from pipeline.model.metrics import classification_metrics
-from pipeline.model.classifier import XGB_PARAMS, fit, monotone_constraints, predict_default, time_split
+from pipeline.model.classifier import XGB_PARAMS, constraints_for, fit, predict_default, time_split
 from pipeline.paths import POPULATION_SPEC
+from pipeline.fairness.groups import GroupTable
+from pipeline.population.demographics import demographics_for
 from pipeline.population.synthetic import Population, generate, load_spec
+from pipeline.retrain.fair_lending import holdout_disparity
+from pipeline.retrain.params import FairnessParams
 
 
 class TrainingResult(NamedTuple):
@@ -86,17 +90,20 @@ def train(out: Path, rows: int = 50_000, seed: int = 42, version: str | None = N
         If onnxruntime and XGBoost disagree by more than 1e-6 on the holdout.
     """
     names = feature_names()
-    spec = load_spec()
     population = generate(rows, seed)
     X, probability, y, submitted_at = population
     train_idx, holdout_idx = time_split(submitted_at, holdout_fraction)
-    constraints = monotone_constraints(spec["default_model"]["monotone"], names)
+    constraints = constraints_for(names, True)
     model = fit(X[train_idx], y[train_idx], seed, constraints)
 
     p_holdout = predict_default(model, X[holdout_idx])
     metrics = classification_metrics(y[holdout_idx], p_holdout)
     metrics["oracle_roc_auc"] = classification_metrics(y[holdout_idx], probability[holdout_idx])["roc_auc"]
     metrics["default_rate"] = float(y[holdout_idx].mean())
+    # Disparate impact on the holdout, from the generated applicants' demographics (never a feature; docs/fairness.md).
+    ids = np.array([str(i) for i in range(len(y))], dtype=object)
+    groups = GroupTable(ids, demographics_for(X, seed, load_spec()))
+    fairness = holdout_disparity(groups, ids[holdout_idx], p_holdout, y[holdout_idx], FairnessParams())
     t_train = submitted_at[train_idx]
     training = {
         "rows": int(len(train_idx)),
@@ -120,7 +127,7 @@ def train(out: Path, rows: int = 50_000, seed: int = 42, version: str | None = N
         seed=seed,
         training=training,
         metrics=metrics,
-        metadata={"created_at": created_at},
+        metadata={"created_at": created_at, "fairness": fairness},
     )
     # The explanation artefacts (trees.json, pred_contribs of the golden rows, calibration, model card).
     explain_extras, explain_golden, explain_checks = bundle_hooks(model, names, y[holdout_idx])

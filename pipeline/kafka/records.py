@@ -10,7 +10,7 @@ from pipeline.kafka.registry import DecodeFailure, SchemaRegistry
 from pipeline.kafka.settings import KafkaSettings
 from pipeline.schemas import record_name
 
-RECORD_NAMES = {name: record_name(name) for name in ("scoring-log", "loan-outcome", "model-update")}
+RECORD_NAMES = {name: record_name(name) for name in ("scoring-log", "loan-outcome", "model-update", "drift-alert")}
 """Full Avro record name of each schema the pipeline reads, from ``schemas/<name>.avsc``."""
 
 

@@ -22,6 +22,22 @@ TOPICS_FILE = REPO_ROOT / "infra" / "topics.json"
 DEFAULT_BROKERS = "127.0.0.1:19092"
 DEFAULT_REGISTRY_URL = "http://127.0.0.1:18081/apis/ccompat/v7"
 SASL_MECHANISMS = ("plain", "scram-sha-256", "scram-sha-512")
+CONNECTION_ENV = (
+    "KAFKA_BROKERS",
+    "KAFKA_SSL",
+    "KAFKA_SSL_CA_FILE",
+    "KAFKA_SSL_CERT_FILE",
+    "KAFKA_SSL_KEY_FILE",
+    "KAFKA_SSL_KEY_PASSWORD",
+    "KAFKA_SASL_MECHANISM",
+    "KAFKA_SASL_USERNAME",
+    "KAFKA_SASL_PASSWORD",
+    "SCHEMA_REGISTRY_URL",
+    "SCHEMA_REGISTRY_CA_FILE",
+    "SCHEMA_REGISTRY_USERNAME",
+    "SCHEMA_REGISTRY_PASSWORD",
+)
+"""The variables :func:`kafka_settings` reads (the TypeScript services' ``connectionEnv`` names)."""
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,8 @@ extra artefacts
     ``metadata.json``; an artefact may also add top-level metadata fields (e.g. where its file is and
     its hash).
 
-Nothing is written unless onnxruntime and XGBoost agree within the tolerance on every holdout row, and
+Nothing is written unless onnxruntime and XGBoost agree within the tolerance on every holdout row, unless
+the exported bytes obey Regulation B's elderly-age rule (:func:`elderly_age_check`, every bundle), and
 unless every ``checks`` hook passes on the exported bytes (the export stage re-checks monotonicity).
 The outputs depend only on the inputs (seeded sampling), so a DVC stage that writes a bundle is
 reproducible.
@@ -44,8 +45,9 @@ import onnx
 from xgboost import XGBClassifier
 
 from pipeline.artifacts import write_bytes_atomic, write_json_atomic
+from pipeline.fairness import elderly
 from pipeline.model.classifier import predict_default
-from pipeline.model.onnx_export import PARITY_TOLERANCE, assert_parity, parity_max_abs_diff, signature_metadata, to_onnx
+from pipeline.model.onnx_export import PARITY_TOLERANCE, ParityError, assert_parity, onnx_probabilities, parity_max_abs_diff, signature_metadata, split_thresholds, to_onnx
 from pipeline.model.reference import reference_distribution
 
 MODEL_FILE = "model.onnx"
@@ -53,6 +55,8 @@ METADATA_FILE = "metadata.json"
 GOLDEN_FILE = "golden.json"
 GOLDEN_ROWS = 200
 """Holdout rows kept in ``golden.json``."""
+ELDERLY_ROWS = 500
+"""Holdout rows the elderly-age rule is checked on (each scored at every whole age and age threshold)."""
 BINNING_DOC = (
     "edges: sorted unique inverted_cdf 10%..90% quantiles of the training values (9 edges, fewer when a "
     "discrete feature repeats quantiles); bin index = number of edges <= x (bisect_right), so there are "
@@ -221,6 +225,38 @@ def export(inp: BundleInput) -> Exported:
     return Exported(inp, proto, model_bytes, parity, golden_rows(inp.X_holdout, inp.seed))
 
 
+def elderly_age_check(exported: Exported) -> dict[str, Any]:
+    """The check every bundle passes: Regulation B's elderly-age rule on the exported ONNX bytes.
+
+    Up to :data:`ELDERLY_ROWS` holdout rows (seeded choice) are scored by onnxruntime at every whole age of
+    the valid range and every split threshold of the ONNX trees on age (:mod:`pipeline.fairness.elderly`);
+    the probability must never rise within the elderly range or from a younger age into it.
+
+    Returns
+    -------
+    dict
+        ``{"elderly_age_check": ...}`` (nothing when the model has no age feature).
+
+    Raises
+    ------
+    pipeline.model.onnx_export.ParityError
+        ``ELDERLY_AGE_RULE`` with the counts, when the rule is broken (nothing is written).
+    """
+    names = list(exported.input.feature_names)
+    elderly_rule = elderly.rule()
+    if elderly_rule.feature not in names:
+        return {}
+    X = np.asarray(exported.input.X_holdout)
+    rows = X[np.sort(np.random.default_rng(exported.input.seed).choice(len(X), size=min(ELDERLY_ROWS, len(X)), replace=False))]
+    thresholds = split_thresholds(exported.proto, names.index(elderly_rule.feature))
+    result = elderly.check(lambda Z: onnx_probabilities(exported.model_bytes, Z), rows, names, elderly_rule, thresholds)
+    if result.violations:
+        raise ParityError(f"ELDERLY_AGE_RULE: the exported model raises P(default) with age from {elderly_rule.elderly_from:g} on "
+                          f"({result.rises_within} rising steps within, {result.rows_rising_into} of {result.rows} rows rising into the elderly range, "
+                          f"worst +{result.worst:.3g}); train with fair_lending.model_monotone (schemas/population.json)")
+    return {"elderly_age_check": elderly.record(result, elderly_rule)}
+
+
 def _add(metadata: dict[str, Any], fields: Mapping[str, Any], who: str) -> None:
     clash = sorted(set(fields) & set(metadata))
     if clash:
@@ -254,7 +290,8 @@ def write_bundle(
         Further files of the bundle, written after ``model.onnx`` and ``golden.json`` and before
         ``metadata.json``.
     checks : sequence of callable, optional
-        Checks on the exported model (see :data:`Check`), run before anything is written.
+        Checks on the exported model (see :data:`Check`), run before anything is written, after
+        :func:`elderly_age_check`.
     golden_fields : sequence of callable, optional
         Further fields of ``golden.json`` (see :data:`GoldenFields`).
     clean : bool, optional
@@ -274,7 +311,7 @@ def write_bundle(
     """
     exported = export(inp)
     checked: dict[str, Any] = {}
-    for check in checks:
+    for check in (elderly_age_check, *checks):
         _add(checked, check(exported), "a check")
     leading = {k: v for k, v in inp.metadata.items() if k in LEADING_FIELDS}
     trailing = {k: v for k, v in inp.metadata.items() if k not in LEADING_FIELDS}

@@ -11,6 +11,7 @@ one float32 ulp of the sigmoid. The intercept is learned by the trees instead.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 import numpy as np
 from xgboost import XGBClassifier
 
+from pipeline.fairness.elderly import merged_constraints
 from pipeline.population.synthetic import load_spec
 
 XGB_PARAMS: dict[str, Any] = {
@@ -83,17 +85,21 @@ def xgboost_params(overrides: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def constraints_for(names: list[str], monotone: bool) -> tuple[int, ...]:
-    """Return the population spec's monotone constraints in ``names`` order, or all zeros.
+    """Return the training constraints in ``names`` order: the population spec's, and always the fair-lending ones.
+
+    ``monotone=False`` drops the population's constraints (``train.monotone``) but never those of
+    ``fair_lending.model_monotone`` (non-increasing in age: Regulation B's elderly-age rule, docs/fairness.md).
 
     Examples
     --------
     >>> from pipeline.population.features import feature_names
-    >>> dict(zip(feature_names(), constraints_for(feature_names(), True)))["num_late_payments"]
-    1
+    >>> on = dict(zip(feature_names(), constraints_for(feature_names(), True)))
+    >>> off = dict(zip(feature_names(), constraints_for(feature_names(), False)))
+    >>> on["num_late_payments"], on["age"], off["num_late_payments"], off["age"]
+    (1, -1, 0, -1)
     """
-    if not monotone:
-        return (0,) * len(names)
-    return monotone_constraints(load_spec()["default_model"]["monotone"], names)
+    spec = load_spec()
+    return monotone_constraints(merged_constraints(spec["default_model"]["monotone"] if monotone else {}, spec), names)
 
 
 def time_split(submitted_at: np.ndarray, holdout_fraction: float) -> tuple[np.ndarray, np.ndarray]:
@@ -167,6 +173,24 @@ def predict_default(model: XGBClassifier, X: np.ndarray) -> np.ndarray:
         float64 probabilities (exactly the float32 values XGBoost computed).
     """
     return model.predict_proba(np.asarray(X, dtype=np.float32))[:, 1].astype(np.float64)
+
+
+def split_thresholds(model: XGBClassifier, feature_index: int) -> list[float]:
+    """Return the sorted unique split thresholds of one feature over the booster's trees.
+
+    Examples
+    --------
+    >>> X = np.array([[0.0], [1.0], [2.0], [3.0]] * 10); y = np.array([0, 0, 1, 1] * 10)
+    >>> split_thresholds(fit(X, y, 0, (0,), {"n_estimators": 2, "max_depth": 1}), 0)
+    [2.0]
+    """
+    learner = json.loads(model.get_booster().save_raw(raw_format="json"))["learner"]
+    found: set[float] = set()
+    for tree in learner["gradient_booster"]["model"]["trees"]:
+        for left, feature, condition in zip(tree["left_children"], tree["split_indices"], tree["split_conditions"]):
+            if left != -1 and int(feature) == feature_index:
+                found.add(float(condition))
+    return sorted(found)
 
 
 def save(model: XGBClassifier, path: Path) -> None:

@@ -103,6 +103,29 @@ def onnx_base_margin(proto: onnx.ModelProto) -> float:
     return 0.0
 
 
+def split_thresholds(proto: onnx.ModelProto, feature_index: int) -> list[float]:
+    """Return the sorted unique split thresholds of one input column in the graph's tree ensemble.
+
+    Parameters
+    ----------
+    proto : onnx.ModelProto
+        A converted model with one TreeEnsembleClassifier node.
+    feature_index : int
+        Column of the input.
+
+    Returns
+    -------
+    list of float
+        The values the ensemble compares that column with (the model is constant between them).
+    """
+    (node,) = [n for n in proto.graph.node if n.op_type == "TreeEnsembleClassifier"]
+    attributes = {a.name: a for a in node.attribute}
+    modes = [m.decode() if isinstance(m, bytes) else str(m) for m in attributes["nodes_modes"].strings]
+    features = list(attributes["nodes_featureids"].ints)
+    values = list(attributes["nodes_values"].floats)
+    return sorted({float(v) for f, v, m in zip(features, values, modes) if f == feature_index and m != "LEAF"})
+
+
 def check_base_margin(model: XGBClassifier, proto: onnx.ModelProto, tolerance: float = 1e-6) -> None:
     """Raise ``ParityError`` if the ONNX base margin differs from XGBoost's.
 

@@ -113,6 +113,10 @@ def check_spec(spec: Spec) -> None:
     model_refs = set().union(*(references(t["expr"]) for t in spec["default_model"]["terms"]))
     if not model_refs <= seen:
         raise ValueError(f"default model refers to unknown features {sorted(model_refs - seen)}")
+    if "demographics" in spec:
+        from pipeline.population.demographics import attributes
+
+        attributes(spec)
 
 
 def apply_shock(spec: Spec) -> Spec:

@@ -21,6 +21,7 @@ from pipeline.artifacts import sha256_bytes
 from pipeline.errors import PipelineError
 from pipeline.retrain.layout import artifact_uri, champion_file, folder_of_uri, model_dir, resolve
 from pipeline.population.features import feature_names
+from pipeline.store.client import fetch_bundle, is_http
 
 
 class Champion(NamedTuple):
@@ -139,7 +140,12 @@ def resolve_champion(mode: str, models_dir: Path, name: str, default_champion: s
         return load_folder(resolve(mode), f"folder {mode}")
     announcement, source = current_announcement(mode, models_dir, name)
     if announcement is not None:
-        return load_folder(folder_of_uri(announcement["artifact_uri"]), source, announcement["sha256"])
+        uri = announcement["artifact_uri"]
+        if is_http(uri):
+            # A bundle on an artifact store: downloaded (sha256 checked) into a hidden cache of models_dir.
+            folder = fetch_bundle(uri, models_dir / ".fetched" / f"{name}-{announcement['version']}", announcement["sha256"])
+            return load_folder(folder, f"{source} ({uri})", announcement["sha256"])
+        return load_folder(folder_of_uri(uri), source, announcement["sha256"])
     default = default_folder(models_dir, name, default_champion)
     if default is not None:
         return load_folder(default, f"default version {default_champion} (nothing announced yet)")

@@ -3,13 +3,15 @@
 A candidate passes when every check passes. Floors: ROC-AUC >= ``roc_auc_min``, PR-AUC >=
 ``pr_auc_min``, Brier <= ``brier_max`` (and ECE <= ``ece_max`` when set; otherwise the calibration
 error is reported only). Champion: on the same holdout, candidate ROC-AUC >= champion's - margin,
-PR-AUC >= champion's - margin, Brier <= champion's + margin.
+PR-AUC >= champion's - margin, Brier <= champion's + margin. Fair lending (docs/fairness.md): the
+probability never rises with age from 62 on (Regulation B), and the adverse impact ratio of every
+monitored group is at least the floor and not clearly below the champion's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from pipeline.retrain.params import GateParams
 
@@ -82,6 +84,47 @@ def champion_checks(metrics: Mapping[str, float], champion: Mapping[str, float],
         _check(f"pr_auc >= champion v{version} - {m.pr_auc:g}", "pr_auc", ">=", champion["pr_auc"] - m.pr_auc, metrics["pr_auc"]),
         _check(f"brier <= champion v{version} + {m.brier:g}", "brier", "<=", champion["brier"] + m.brier, metrics["brier"]),
     ]
+
+
+def elderly_checks(violations: int, elderly_from: float) -> list[Check]:
+    """Return the check of Regulation B's elderly-age rule (violations counted by :mod:`pipeline.fairness.elderly`).
+
+    Examples
+    --------
+    >>> [(c.name, c.passed) for c in elderly_checks(3, 62)]
+    [('age >= 62 never raises risk (violations)', False)]
+    """
+    return [_check(f"age >= {elderly_from:g} never raises risk (violations)", "elderly_age_violations", "<=", 0.0, float(violations))]
+
+
+def fairness_checks(candidate: Mapping[str, Any], champion: Mapping[str, Any] | None, version: str | None, gate: GateParams) -> list[Check]:
+    """Return the disparate-impact checks: per attribute, the lowest AIR of a compared group against the floor
+    and against the champion's on the same holdout, and the largest SMD (a ceiling when ``smd_max`` is set).
+
+    ``candidate`` and ``champion`` are ``attributes`` of :func:`pipeline.retrain.fair_lending.holdout_disparity`.
+
+    Examples
+    --------
+    >>> cand = {"race_ethnicity": {"min_air": 0.70, "min_air_group": "BLACK", "max_smd": 0.6}}
+    >>> champ = {"race_ethnicity": {"min_air": 0.88, "min_air_group": "BLACK", "max_smd": 0.4}}
+    >>> [(c.name, c.passed) for c in fairness_checks(cand, champ, "1", GateParams())]
+    [('air race_ethnicity >= 0.8 (BLACK)', False), ('smd race_ethnicity (reported)', None), ('air race_ethnicity >= champion v1 - 0.05', False)]
+    """
+    f = gate.fairness
+    checks = []
+    for name, figures in candidate.items():
+        if figures["min_air"] is None:
+            continue
+        checks.append(_check(f"air {name} >= {f.air_min:g} ({figures['min_air_group']})", f"air_{name}", ">=", f.air_min, figures["min_air"]))
+        if figures["max_smd"] is not None:
+            if f.smd_max is None:
+                checks.append(Check(f"smd {name} (reported)", f"smd_{name}", "info", None, figures["max_smd"], None))
+            else:
+                checks.append(_check(f"smd {name} <= {f.smd_max:g}", f"smd_{name}", "<=", f.smd_max, figures["max_smd"]))
+        theirs = (champion or {}).get(name)
+        if theirs and theirs["min_air"] is not None:
+            checks.append(_check(f"air {name} >= champion v{version} - {f.air_margin:g}", f"air_{name}", ">=", theirs["min_air"] - f.air_margin, figures["min_air"]))
+    return checks
 
 
 def failed(checks: list[Check]) -> list[str]:

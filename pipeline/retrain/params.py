@@ -56,6 +56,18 @@ class Margins:
 
 
 @dataclass(frozen=True)
+class FairnessParams:
+    """The gate's disparate-impact checks on the holdout (``gate.fairness:``, docs/fairness.md)."""
+
+    approve_below: float = 0.3
+    air_min: float = 0.80
+    air_margin: float = 0.05
+    smd_max: float | None = None
+    min_group_rows: int = 100
+    references: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class GateParams:
     """Floors and the champion comparison (``gate:``)."""
 
@@ -66,6 +78,7 @@ class GateParams:
     champion: str = "file"
     default_champion: str | None = "1"
     margin: Margins = Margins()
+    fairness: FairnessParams = FairnessParams()
 
 
 @dataclass(frozen=True)
@@ -120,6 +133,12 @@ def _section(cls: type, raw: Any, where: str) -> Any:
         kind = known[name].type
         if name == "margin":
             values[name] = _section(Margins, value, f"{where}.{name}")
+        elif name == "fairness":
+            values[name] = _section(FairnessParams, value, f"{where}.{name}")
+        elif name == "references":
+            if not isinstance(value or {}, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in (value or {}).items()):
+                raise PipelineError("PARAMS_INVALID", f"{where}.{name}: must map attribute names to group names")
+            values[name] = dict(value or {})
         elif name == "xgboost":
             if not isinstance(value or {}, Mapping):
                 raise PipelineError("PARAMS_INVALID", f"{where}.{name}: must be a mapping")
@@ -192,6 +211,25 @@ def check(params: Params) -> Params:
     for key in ("roc_auc", "pr_auc", "brier"):
         if getattr(g.margin, key) < 0:
             problems.append(f"gate.margin.{key}: must be >= 0, got {getattr(g.margin, key)}")
+    f = g.fairness
+    if not 0.0 < f.approve_below <= 1.0:
+        problems.append(f"gate.fairness.approve_below: must be in (0, 1] (= DECISION_REVIEW_AT), got {f.approve_below}")
+    if not 0.0 <= f.air_min <= 1.0:
+        problems.append(f"gate.fairness.air_min: must be in [0, 1], got {f.air_min}")
+    if f.air_margin < 0:
+        problems.append(f"gate.fairness.air_margin: must be >= 0, got {f.air_margin}")
+    if f.smd_max is not None and f.smd_max <= 0:
+        problems.append(f"gate.fairness.smd_max: must be > 0 or null, got {f.smd_max}")
+    if f.min_group_rows < 1:
+        problems.append(f"gate.fairness.min_group_rows: must be >= 1, got {f.min_group_rows}")
+    if f.references:
+        from pipeline.population.demographics import attributes
+        from pipeline.population.synthetic import load_spec
+
+        known = {a.name: a.categories for a in attributes(load_spec())}
+        for name, ref in f.references.items():
+            if ref not in known.get(name, ()):
+                problems.append(f"gate.fairness.references.{name}: {ref!r} is not a category of a demographics attribute of schemas/population.json ({known})")
     if not 0.0 < e.parity_tolerance <= 1e-3:
         problems.append(f"export.parity_tolerance: must be in (0, 1e-3], got {e.parity_tolerance}")
     if e.monotone_rows < 1 or e.monotone_grid < 2:
@@ -236,7 +274,7 @@ def parse(raw: Mapping[str, Any] | None) -> Params:
     >>> parse({"gate": {"roc_auc_mn": 0.75}})
     Traceback (most recent call last):
     ...
-    pipeline.errors.PipelineError: PARAMS_INVALID: gate: unknown keys ['roc_auc_mn'] (known: ['brier_max', 'champion', 'default_champion', 'ece_max', 'margin', 'pr_auc_min', 'roc_auc_min'])
+    pipeline.errors.PipelineError: PARAMS_INVALID: gate: unknown keys ['roc_auc_mn'] (known: ['brier_max', 'champion', 'default_champion', 'ece_max', 'fairness', 'margin', 'pr_auc_min', 'roc_auc_min'])
     """
     raw = dict(raw or {})
     sections = {"data": DataParams, "train": TrainParams, "gate": GateParams, "export": ExportParams, "drift": DriftParams}

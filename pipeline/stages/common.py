@@ -6,10 +6,13 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pipeline.retrain import params as params_mod
 from pipeline.errors import PipelineError
 from pipeline.retrain.layout import PARAMS_FILE
+
+if TYPE_CHECKING:  # the params module imports XGBoost (~10 s); stages that read no params skip it
+    from pipeline.retrain.params import Params
 
 EXIT_OK = 0
 EXIT_REFUSED = 1
@@ -28,8 +31,10 @@ def parser(prog: str, doc: str | None) -> argparse.ArgumentParser:
     return p
 
 
-def load_params(path: Path) -> params_mod.Params:
+def load_params(path: Path) -> Params:
     """Load and check the params file."""
+    from pipeline.retrain import params as params_mod
+
     return params_mod.load(path)
 
 

@@ -82,6 +82,7 @@ def bundle_input(candidate: Candidate, gate: dict[str, Any], dataset_info: dict[
         "passed": gate["passed"],
         "checks": gate["checks"],
         "champion": None if champion is None else {"version": champion["version"], "metrics": champion["metrics"]},
+        "fairness": gate.get("fairness"),
     }
     return BundleInput(
         name=params.model_name,

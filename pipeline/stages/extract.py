@@ -10,6 +10,11 @@ Sources (``data.source`` in params.yaml, or ``--source``):
   a duration before now such as ``30d``; empty = open). Both topics are read to their current end,
   read_committed, values decoded through the schema registry.
 
+Generated data also yields the applicants' protected attributes (``schemas/population.json``
+``demographics``), written to their own file, ``demographics.csv`` beside ``dataset.csv`` (``--demographics``):
+never a column of the training set, read only by the gate's fairness checks (docs/fairness.md). Files and
+Kafka yield none: the pipeline's principal may not read the ``applicant-demographics`` topic.
+
 Usage::
 
     python -m pipeline.stages.extract [--source kafka] [--since 30d] [--out pipeline/data/dataset.csv]
@@ -27,7 +32,9 @@ import numpy as np
 from pipeline.artifacts import iso_utc, write_bytes_atomic, write_json_atomic
 from pipeline.retrain.dataset import Dataset, file_sha256, from_records, read_file, to_csv_bytes
 from pipeline.errors import PipelineError
-from pipeline.retrain.generate import generated_dataset
+from pipeline.fairness.groups import GroupTable
+from pipeline.fairness.groups import to_csv_bytes as groups_csv_bytes
+from pipeline.retrain.generate import generated_with_groups
 from pipeline.retrain.join import join, parse_bound
 from pipeline.retrain.layout import DATASET_CSV, DATASET_INFO, resolve
 from pipeline.retrain.params import DataParams, replace
@@ -40,6 +47,11 @@ class Extracted(NamedTuple):
 
     dataset: Dataset
     info: dict[str, Any]
+
+
+def demographics_path(dataset_csv: Path) -> Path:
+    """Return where the protected attributes of ``dataset_csv``'s rows live: ``demographics.csv`` beside it."""
+    return dataset_csv.with_name("demographics.csv")
 
 
 def from_kafka(data: DataParams, now_ms: int | None = None) -> tuple[Dataset, dict[str, Any]]:
@@ -80,8 +92,8 @@ def from_kafka(data: DataParams, now_ms: int | None = None) -> tuple[Dataset, di
     return dataset, info
 
 
-def extract(data: DataParams) -> tuple[Dataset, dict[str, Any]]:
-    """Return the dataset of ``data.source`` and source-specific details.
+def extract(data: DataParams) -> tuple[Dataset, dict[str, Any], GroupTable | None]:
+    """Return the dataset of ``data.source``, source-specific details and (generated data only) the groups.
 
     Raises
     ------
@@ -89,19 +101,21 @@ def extract(data: DataParams) -> tuple[Dataset, dict[str, Any]]:
         ``DATASET_INVALID`` when the source yields no usable row or only one class.
     """
     if data.source == "generate":
-        dataset = generated_dataset(data.rows, data.seed, data.shock_at)
+        dataset, groups = generated_with_groups(data.rows, data.seed, data.shock_at)
         details: dict[str, Any] = {"rows_requested": data.rows, "seed": data.seed, "shock_at": data.shock_at}
     elif data.source == "file":
         dataset, dropped = read_file(resolve(data.file or ""), feature_names())
         details = {"file": str(data.file), "file_sha256": file_sha256(resolve(data.file or "")), "dropped": dropped.reasons}
         dataset = _window(dataset, data)
+        groups = None
     else:
         dataset, details = from_kafka(data)
+        groups = None
     if dataset.rows == 0:
         raise PipelineError("DATASET_INVALID", f"source {data.source!r} gave no usable row ({details})")
     if len(set(dataset.defaulted.tolist())) < 2:
         raise PipelineError("DATASET_INVALID", f"source {data.source!r} gave {dataset.rows} rows of one class only")
-    return dataset, details
+    return dataset, details, groups
 
 
 def _window(dataset: Dataset, data: DataParams) -> Dataset:
@@ -115,10 +129,19 @@ def _window(dataset: Dataset, data: DataParams) -> Dataset:
     return Dataset(*(a[keep] for a in dataset[:5]), dataset.feature_names)
 
 
-def write(dataset: Dataset, details: dict[str, Any], data: DataParams, out: Path, info_path: Path) -> Extracted:
-    """Write ``dataset.csv`` and ``dataset.json`` (the file's sha256, rows, window, default rate, source)."""
+def write(dataset: Dataset, details: dict[str, Any], data: DataParams, out: Path, info_path: Path, groups: GroupTable | None = None) -> Extracted:
+    """Write ``dataset.csv`` and ``dataset.json`` (the file's sha256, rows, window, default rate, source).
+
+    The groups, when there are any, go to :func:`demographics_path` - a separate file, never a column of
+    ``dataset.csv``; without groups an older file there is removed (it would describe other rows).
+    """
     out.parent.mkdir(parents=True, exist_ok=True)
     write_bytes_atomic(out, to_csv_bytes(dataset))
+    groups_path = demographics_path(out)
+    if groups is not None:
+        write_bytes_atomic(groups_path, groups_csv_bytes(groups))
+    else:
+        groups_path.unlink(missing_ok=True)
     info = {
         "source": data.source,
         "file": out.name,
@@ -128,6 +151,7 @@ def write(dataset: Dataset, details: dict[str, Any], data: DataParams, out: Path
         "window": {"from": iso_utc(int(dataset.submitted_at.min())), "to": iso_utc(int(dataset.submitted_at.max()))},
         "default_rate": float(dataset.defaulted.mean()),
         "true_probability_known": bool(np.isfinite(dataset.true_probability).all()),
+        "demographics": {"file": groups_path.name, "rows": groups.rows, "attributes": sorted(groups.columns)} if groups is not None else None,
         "details": details,
     }
     write_json_atomic(info_path, info)
@@ -151,14 +175,16 @@ def main(argv: list[str] | None = None) -> int:
     def body() -> int:
         params = replace(load_params(args.params), "data", source=args.source, file=args.file, rows=args.rows, seed=args.seed, shock_at=args.shock_at, since=args.since, until=args.until)
         started = time.perf_counter()
-        dataset, details = extract(params.data)
-        result = write(dataset, details, params.data, args.out, args.info)
+        dataset, details, groups = extract(params.data)
+        result = write(dataset, details, params.data, args.out, args.info, groups)
         info = result.info
         print(f"extract: {info['rows']} rows from {info['source']} in {time.perf_counter() - started:.1f}s, "
               f"{info['window']['from']} .. {info['window']['to']}, default rate {info['default_rate']:.3f}")
         if "join" in details:
             print(f"  join: {details['join']}, undecodable: {details['undecodable']}, dropped: {details['dropped']}")
         print(f"  wrote {args.out} (sha256 {info['sha256'][:16]}...) and {args.info}")
+        if groups is not None:
+            print(f"  wrote {demographics_path(args.out)} ({groups.rows} rows of {', '.join(sorted(groups.columns))}; for the gate's fairness checks only)")
         return EXIT_OK
 
     return run(body)

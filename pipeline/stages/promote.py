@@ -35,6 +35,7 @@ from pipeline.errors import PipelineError
 from pipeline.retrain.layout import artifact_uri, champion_file, model_dir, resolve
 from pipeline.retrain.params import Params, replace
 from pipeline.stages.common import EXIT_OK, load_params, parser, run
+from pipeline.store.client import publish_bundle, store_url
 
 
 class Announced(NamedTuple):
@@ -63,7 +64,11 @@ def announce(params: Params, version: str, action: str, previous_version: str | 
     champion = load_folder(folder, f"models folder {folder}")
     if champion.version != version:
         raise PipelineError("CHAMPION_INVALID", f"{folder}/metadata.json says version {champion.version!r}, not {version!r}")
-    update = model_update(params.model_name, version, artifact_uri(folder), champion.metadata["model_sha256"], action, previous_version, champion.metadata.get("metrics", {}), reason, int(time.time() * 1000), announcer(), approval)
+    # With an artifact store (ARTIFACT_STORE_URL) the bundle is published there and announced by its
+    # http(s) URL, so scorers on other machines download it; else by its folder.
+    store = store_url()
+    location = publish_bundle(folder, store, params.model_name, version) if store else artifact_uri(folder)
+    update = model_update(params.model_name, version, location, champion.metadata["model_sha256"], action, previous_version, champion.metadata.get("metrics", {}), reason, int(time.time() * 1000), announcer(), approval)
     published = publish(update)
     path = champion_file(models_dir, params.model_name)
     previous_record = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None

@@ -34,6 +34,7 @@ from pipeline.retrain.versions import reserve_next
 from pipeline.model.bundle import GOLDEN_FILE, METADATA_FILE, MODEL_FILE
 from pipeline.stages.common import EXIT_OK, load_params, parser, run
 from pipeline.stages.export import CANDIDATE_VERSION, GATE_FILE
+from pipeline.retrain.fair_lending import fairness_metrics
 
 FILES = (MODEL_FILE, GOLDEN_FILE, GATE_FILE)
 """Files every candidate bundle has besides ``metadata.json``; every other file the export stage wrote
@@ -99,21 +100,24 @@ def run_params(metadata: dict[str, Any], train_info: dict[str, Any] | None) -> d
 
 
 def run_metrics(metadata: dict[str, Any]) -> dict[str, float]:
-    """Return the run's metrics: holdout metrics, ``champion_*`` on the same holdout, parity."""
+    """Return the run's metrics: holdout metrics, ``champion_*`` on the same holdout, parity, fair lending."""
     metrics = dict(metadata["metrics"])
     champion = metadata["gate"].get("champion")
     if champion:
         metrics.update({f"champion_{k}": v for k, v in champion["metrics"].items()})
     metrics["parity_max_abs_diff"] = metadata["parity_max_abs_diff"]
+    metrics.update(fairness_metrics({"elderly_age_check": metadata.get("elderly_age_check"), "fairness": metadata["gate"].get("fairness")}))
     return metrics
 
 
-def register(candidate_dir: Path, models_dir: Path, name: str, uri: str, train_dir: Path | None = None, dataset_info: Path | None = None) -> Registered:
-    """Register the candidate in ``candidate_dir`` (see the module doc)."""
+def register(candidate_dir: Path, models_dir: Path, name: str, uri: str, train_dir: Path | None = None, dataset_info: Path | None = None, at_least: int = 1) -> Registered:
+    """Register the candidate in ``candidate_dir`` (see the module doc); its version is above every version
+    in ``models_dir``, in MLflow, and at least ``at_least`` (e.g. above the announced champion, which a
+    worker with a fresh ``models_dir`` has not seen)."""
     metadata = read_candidate(candidate_dir)
     train_info_path = None if train_dir is None else train_dir / "train.json"
     train_info = json.loads(train_info_path.read_text()) if train_info_path and train_info_path.is_file() else None
-    version, folder = reserve_next(models_dir / name, at_least=tracking.max_served_version(uri, name) + 1)
+    version, folder = reserve_next(models_dir / name, at_least=max(at_least, tracking.max_served_version(uri, name) + 1))
     try:
         created_at = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         final = {**metadata, "version": version, "created_at": created_at}

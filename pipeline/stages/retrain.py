@@ -32,6 +32,7 @@ from pipeline.stages import promote as promote_stage
 from pipeline.stages import register as register_stage
 from pipeline.stages import train as train_stage
 from pipeline.stages.common import EXIT_OK, EXIT_REFUSED, load_params, parser, run
+from pipeline.retrain.fair_lending import fairness_metrics
 
 STOPS = ("gate", "export", "register", "promote")
 
@@ -61,6 +62,7 @@ def log_rejected(params: Params, uri: str, report: dict[str, Any], train_info: d
     metrics = dict(report["metrics"])
     if report.get("champion"):
         metrics.update({f"champion_{k}": v for k, v in report["champion"]["metrics"].items()})
+    metrics.update(fairness_metrics(report))
     tags = {"gate": "rejected", "failed": "; ".join(report["failed"])[:5000], "dataset_sha256": report["dataset_sha256"]}
     reports = workdir / "reports"
     reports.mkdir(exist_ok=True)
@@ -78,8 +80,8 @@ def retrain(params: Params, workdir: Path, uri: str, stop_after: str = "promote"
     clock = Clock()
     workdir.mkdir(parents=True, exist_ok=True)
     print(f"retrain: {params.model_name}, source {params.data.source}, champion from {params.gate.champion}, work dir {workdir}")
-    dataset, details = extract_stage.extract(params.data)
-    extracted = extract_stage.write(dataset, details, params.data, workdir / "dataset.csv", workdir / "dataset.json")
+    dataset, details, groups = extract_stage.extract(params.data)
+    extracted = extract_stage.write(dataset, details, params.data, workdir / "dataset.csv", workdir / "dataset.json", groups)
     info = extracted.info
     print(f"extract: {info['rows']} rows, {info['window']['from']} .. {info['window']['to']}, default rate {info['default_rate']:.3f}")
     if "join" in details:
@@ -91,7 +93,7 @@ def retrain(params: Params, workdir: Path, uri: str, stop_after: str = "promote"
     clock.lap("train")
 
     champion = resolve_champion(params.gate.champion, resolve(params.models_dir), params.model_name, params.gate.default_champion)
-    result = gate_stage.evaluate(candidate, champion, params)
+    result = gate_stage.evaluate(candidate, champion, params, groups)
     from pipeline.artifacts import write_json_atomic
 
     write_json_atomic(workdir / "gate.json", result.report)
@@ -113,7 +115,10 @@ def retrain(params: Params, workdir: Path, uri: str, stop_after: str = "promote"
         print(clock.summary())
         return EXIT_OK
 
-    registered = register_stage.register(workdir / "candidate", resolve(params.models_dir), params.model_name, uri, workdir / "train", workdir / "dataset.json")
+    # Above the announced champion too: a retrain worker's models_dir may be fresh (a new pod) while the
+    # champion came from another machine (its bundle fetched from the artifact store).
+    above_champion = int(champion.version) + 1 if champion is not None and champion.version.isdigit() else 1
+    registered = register_stage.register(workdir / "candidate", resolve(params.models_dir), params.model_name, uri, workdir / "train", workdir / "dataset.json", at_least=above_champion)
     print(f"register: v{registered.version} -> {registered.folder} (MLflow version {registered.mlflow_version})")
     clock.lap("register")
     if stop_after == "register":

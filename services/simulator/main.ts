@@ -2,7 +2,8 @@
  * Simulator CLI for upstream testing.
  *
  *   produce  --count N (default 1000; 0 = until Ctrl-C) --rate R/s --invalid SHARE --seed S
- *            --shock-from I [--shock-until J] --file applications.jsonl
+ *            --shock-from I [--shock-until J] --file applications.jsonl [--no-demographics]
+ *            (generated applicants' protected attributes go to applicant-demographics, docs/fairness.md)
  *   tail     print committed decisions as they arrive (--from-beginning to replay)
  */
 import { createReadStream } from 'node:fs';
@@ -19,7 +20,7 @@ import { AvroRegistry } from '../shared/registry.ts';
 import type { Application } from './invalid.ts';
 import { produceApplications, type ApplicationSource } from './producer.ts';
 import { drawDefault, OutcomePublisher, OutcomeSchedule } from './outcomes.ts';
-import { populationSource, populationSpec } from './source.ts';
+import { demographicsOf, populationSource, populationSpec, type SourceOptions } from './source.ts';
 
 async function readJsonLines(path: string): Promise<Application[]> {
   const rows: Application[] = [];
@@ -48,6 +49,7 @@ async function produce(args: string[]): Promise<void> {
       'shock-until': { type: 'string' },
       file: { type: 'string' },
       'outcomes-delay': { type: 'string' },
+      'no-demographics': { type: 'boolean', default: false },
     },
   });
   const num = (name: string, v: string | undefined, min: number, max = Infinity): number | undefined => {
@@ -62,11 +64,15 @@ async function produce(args: string[]): Promise<void> {
   const kafka = createKafka(conn, 'simulator');
   const registry = new AvroRegistry(conn.registry);
   const withOutcomes = values['outcomes-delay'] !== undefined;
-  await prepareCluster(kafka, conn, { names: conn.topics, roles: withOutcomes ? ['applications', 'outcomes'] : ['applications'] }, { create, createVar: 'SIMULATOR_CREATE_TOPICS' }, createLogger('simulator', process.env.LOG_LEVEL ?? 'warn'));
+  // Generated applicants' demographics go to their own topic (never a feature; only the drift monitor reads it).
+  const withDemographics = !values.file && !values['no-demographics'];
+  const roles = ['applications', ...(withOutcomes ? ['outcomes'] : []), ...(withDemographics ? ['demographics'] : [])];
+  await prepareCluster(kafka, conn, { names: conn.topics, roles }, { create, createVar: 'SIMULATOR_CREATE_TOPICS' }, createLogger('simulator', process.env.LOG_LEVEL ?? 'warn'));
   const schemaId = await registry.registerValueSchema(conn.topics.applications, 'loan-application');
   await registry.warm(schemaId);
 
   let source: ApplicationSource;
+  let sourceOptions: SourceOptions | undefined;
   let count = num('count', values.count, 0)!;
   const seed = num('seed', values.seed, 0)!;
   const shockFrom = num('shock-from', values['shock-from'], 0);
@@ -77,7 +83,15 @@ async function produce(args: string[]): Promise<void> {
     source = (i) => rows[i % rows.length]!;
     if (count === 1000) count = rows.length;
   } else {
-    source = populationSource({ seed, runId: randomUUID().slice(0, 8), ...shockOpts });
+    sourceOptions = { seed, runId: randomUUID().slice(0, 8), ...shockOpts };
+    source = populationSource(sourceOptions);
+  }
+  let companion: { topic: string; message: (i: number, app: Application) => { key: string; value: Buffer } } | undefined;
+  if (withDemographics && sourceOptions) {
+    const demographicsSchema = await registry.registerValueSchema(conn.topics.demographics!, 'applicant-demographics');
+    await registry.warm(demographicsSchema);
+    const o = sourceOptions;
+    companion = { topic: conn.topics.demographics!, message: (i, app) => ({ key: String(app.application_id), value: registry.encodeSync(demographicsSchema, demographicsOf(o, i, app)) }) };
   }
   const producer = kafka.producer();
   await producer.connect();
@@ -107,6 +121,7 @@ async function produce(args: string[]): Promise<void> {
     ...(rate ? { ratePerSec: rate } : {}),
     invalidShare: num('invalid', values.invalid, 0, 1)!,
     signal: ac.signal,
+    ...(companion ? { companion } : {}),
     onProgress: (s) => process.stderr.write(`\rproduced ${s.sent} (${s.invalid} invalid)`),
     ...(outcomes
       ? { onSent: (i: number, app: Application) => outcomes!.schedule.schedule(String(app.application_id), drawDefault(app, spec, seed, i), Date.now() + delayMs!) }

@@ -23,6 +23,11 @@ export interface ProduceOptions {
   readonly onProgress?: (p: ProduceStats) => void;
   /** Called for each valid application sent, after its batch was acknowledged. */
   readonly onSent?: (index: number, app: Application) => void;
+  /**
+   * A record about each valid application for another topic (the applicant's demographics), sent after the
+   * applications of its batch were acknowledged, in one send per batch.
+   */
+  readonly companion?: { readonly topic: string; readonly message: (index: number, app: Application) => { key: string; value: Buffer } };
 }
 
 export interface ProduceStats {
@@ -50,6 +55,7 @@ export async function produceApplications(
     const n = Math.min(batchSize, opts.count - i);
     const messages: { key: string; value: Buffer }[] = [];
     const valid: [number, Application][] = [];
+    const companions: { key: string; value: Buffer }[] = [];
     for (let k = 0; k < n; k++, i++) {
       const app = source(i);
       const key = String(app.application_id);
@@ -62,9 +68,11 @@ export async function produceApplications(
         messages.push({ key, value: encode(app) });
         stats.validIds?.push(key);
         if (opts.onSent) valid.push([i, app]);
+        if (opts.companion) companions.push(opts.companion.message(i, app));
       }
     }
-    await producer.send([{ topic: opts.topic, messages }]);
+    // The applications and their companions (the applicants' demographics) in one acknowledged send.
+    await producer.send(opts.companion && companions.length > 0 ? [{ topic: opts.topic, messages }, { topic: opts.companion.topic, messages: companions }] : [{ topic: opts.topic, messages }]);
     stats.sent += n;
     for (const [index, app] of valid) opts.onSent?.(index, app);
     opts.onProgress?.(stats);

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SCHEMAS_DIR } from '../shared/schemas.ts';
 import type { Application } from './invalid.ts';
+import { generateDemographics } from './demographics.ts';
 import { generateApplication, type PopulationSpec } from './population.ts';
 import type { ApplicationSource } from './producer.ts';
 import { createRng } from './rng.ts';
@@ -31,11 +32,38 @@ export function isShocked(i: number, o: Pick<SourceOptions, 'shockFrom' | 'shock
   return o.shockFrom !== undefined && i >= o.shockFrom && (o.shockUntil === undefined || i < o.shockUntil);
 }
 
+function applicationRng(seed: number, i: number) {
+  return createRng((Math.imul(seed >>> 0, 0x9e3779b1) ^ i) >>> 0);
+}
+
 export function populationSource(o: SourceOptions): ApplicationSource {
   const spec = populationSpec();
   const clock = o.clock ?? (() => Date.now());
   return (i: number): Application => {
-    const rng = createRng((Math.imul(o.seed >>> 0, 0x9e3779b1) ^ i) >>> 0);
+    const rng = applicationRng(o.seed, i);
     return generateApplication(rng, spec, { shock: isShocked(i, o), submittedAt: clock(i), applicationId: `${o.runId}-${i}` }) as unknown as Application;
   };
+}
+
+/** One applicant's protected attributes: the value of the applicant-demographics topic (schemas/applicant-demographics.avsc). */
+export interface DemographicsRecord {
+  readonly application_id: string;
+  readonly collected_at: number;
+  readonly race_ethnicity: string;
+  readonly sex: string;
+  readonly source: string;
+}
+
+/**
+ * The demographics of application i of `populationSource(o)` (the same options): drawn from the same
+ * per-application rng after its features, so the features are untouched and the pair is a pure function of
+ * (seed, i). `app` is that application (as the source gave it).
+ */
+export function demographicsOf(o: SourceOptions, i: number, app: Application): DemographicsRecord {
+  const spec = populationSpec();
+  if (!spec.demographics) throw new Error('schemas/population.json has no demographics section');
+  const rng = applicationRng(o.seed, i);
+  const features = generateApplication(rng, spec, { shock: isShocked(i, o), submittedAt: 0, applicationId: '' });
+  const drawn = generateDemographics(rng, spec.demographics, features as unknown as Record<string, number>);
+  return { application_id: String(app.application_id), collected_at: Number(app.submitted_at), race_ethnicity: drawn.race_ethnicity!, sex: drawn.sex!, source: 'SYNTHETIC' };
 }

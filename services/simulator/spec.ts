@@ -3,6 +3,7 @@
  * and which features the shock affects. The spec is the single description of the synthetic
  * population shared with the Python pipeline (pipeline/population/synthetic.py).
  */
+import type { DemographicsSpec } from './demographics.ts';
 import { references, type Expr } from './expression.ts';
 
 export type { Expr } from './expression.ts';
@@ -56,6 +57,8 @@ export interface PopulationSpec {
   readonly features: readonly FeatureSpec[];
   readonly default_model: DefaultModelSpec;
   readonly shock: { readonly changes: readonly ShockChange[] };
+  /** Protected-class attributes, drawn after the features (services/simulator/demographics.ts). */
+  readonly demographics?: DemographicsSpec;
 }
 
 /** Feature names in spec order (the model input order of schemas/loan-application.avsc). */

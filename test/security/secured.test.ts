@@ -9,6 +9,8 @@
  * - the drift monitor on SASL_SSL consumes the scoring log and outcomes;
  * - `make retrain` (extract -> gate -> promote) on SASL_SSL as the pipeline's principal announces a model;
  * - the broker refuses the scorer's principal reading loan-outcomes or writing model-updates;
+ * - applicant-demographics (docs/fairness.md): the simulator writes it, the drift monitor's principal reads it,
+ *   the broker refuses the scorer's principal and the pipeline's training read (its Python reader);
  * - a wrong password, an untrusted CA, a missing certificate file, a missing ACL and a missing topic each
  *   stop the scorer at start-up with one message naming the cause;
  * - no password and no private key appears in any process output, the broker's log, /ready or /metrics.
@@ -166,6 +168,43 @@ describe('the services on a secured cluster (SASL_SSL, mTLS, least-privilege ACL
     await producer.disconnect();
     expect(refusedWrite).toBe('TOPIC_AUTHORIZATION_FAILED');
   });
+
+  it("applicant-demographics: only the drift monitor's principal reads it; the broker refuses the scorer and the pipeline's training read", async () => {
+    const topic = topics.demographics!;
+    const simulator = s.client('simulator').producer();
+    await simulator.connect();
+    // ACLs just applied by provision() reach the broker's authorizer through the metadata log a moment later.
+    await waitUntil('User:simulator allowed to write applicant-demographics', () =>
+      simulator.send([{ topic, messages: [{ key: 'sec-demo-1', value: Buffer.from('not read by the scorer') }] }]).then(
+        () => true,
+        () => false,
+      ), 30_000);
+    await simulator.disconnect();
+
+    // User:drift reads it.
+    let refusal = '';
+    let keys: string[] = [];
+    await waitUntil('User:drift reading applicant-demographics', async () => {
+      try {
+        keys = (await readAll(s.client('drift'), topic, 1)).map((m) => String(m.key));
+      } catch (e) {
+        refusal = kafkaErrorCodes(e)[0] ?? (e as Error).message;
+      }
+      return keys.length > 0;
+    }, 90_000).catch((e: Error) => Promise.reject(new Error(`${e.message}; last refusal: ${refusal}`)));
+    expect(keys).toContain('sec-demo-1');
+
+    // User:scorer is refused by the broker.
+    const refused = await readAll(s.client('scorer'), topic, 1).then(() => 'read', (e: unknown) => kafkaErrorCodes(e)[0] ?? String(e));
+    expect(refused).toBe('TOPIC_AUTHORIZATION_FAILED');
+
+    // The pipeline's own reader (pipeline/kafka/consume.py read_topic, what extract reads the scoring log with) as User:pipeline.
+    const script = ['from pipeline.kafka.consume import read_topic', 'from pipeline.kafka.settings import kafka_settings, topic_name', 'list(read_topic(kafka_settings(), topic_name("demographics"), 30))'].join('\n');
+    const r = await run(join(REPO_ROOT, '.venv', 'bin', 'python'), ['-c', script], { env: { ...process.env, ...s.env('pipeline', 'sasl', stack().registryUrl), ...topicsEnv() }, timeoutMs: 120_000 });
+    outputs.push({ name: 'pipeline read of applicant-demographics', text: () => r.stdout + r.stderr });
+    expect(r.status, r.stdout + r.stderr).not.toBe(0);
+    expect(r.stderr).toContain(`KAFKA_NOT_AUTHORIZED: User:pipeline is not authorized to read topic ${topic}`);
+  }, 180_000);
 
   it('drift monitor (SASL_SSL, its own principal) consumes the scoring log and the outcomes', async () => {
     const drift = spawnProc('drift', node('services/drift/main.ts'), {

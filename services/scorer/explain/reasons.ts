@@ -1,11 +1,13 @@
 /**
  * Adverse-action reasons from a decision's contributions: the features that pushed the application toward
  * default (positive contribution to the margin), largest first, each with its stable code and applicant-
- * facing sentence from schemas/reason-codes.json. APPROVE carries none. Pure.
+ * facing sentence from schemas/reason-codes.json. APPROVE carries none; an elderly applicant's (62+) age is
+ * never a reason (Regulation B; schemas/population.json fair_lending, docs/fairness.md). Pure.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Decision } from '../policy.ts';
+import { fairLending, isElderly, type ElderlyRule } from '../../shared/fair-lending.ts';
 import { FEATURE_NAMES, SCHEMAS_DIR } from '../../shared/schemas.ts';
 
 export type Direction = 'high' | 'low';
@@ -27,6 +29,8 @@ export interface Reason {
 export interface ReasonCatalogue {
   readonly version: number;
   readonly reasons: readonly ReasonEntry[];
+  /** Withdrawn codes: never used again. */
+  readonly retired: readonly string[];
   /** feature -> direction -> entry. */
   readonly byFeature: ReadonlyMap<string, ReadonlyMap<Direction, ReasonEntry>>;
 }
@@ -35,8 +39,13 @@ export const REASON_CODES_PATH = join(SCHEMAS_DIR, 'reason-codes.json');
 
 /** Parses a catalogue; throws naming the entry that is wrong. */
 export function parseCatalogue(raw: unknown): ReasonCatalogue {
-  const doc = raw as { version?: unknown; reasons?: unknown };
+  const doc = raw as { version?: unknown; reasons?: unknown; retired?: unknown };
   if (!doc || typeof doc.version !== 'number' || !Array.isArray(doc.reasons)) throw new Error('reason-codes.json: needs a numeric version and a reasons array');
+  if (doc.retired !== undefined && !Array.isArray(doc.retired)) throw new Error('reason-codes.json: retired must be an array');
+  const retired = ((doc.retired ?? []) as { code?: unknown }[]).map((r, i) => {
+    if (typeof r?.code !== 'string') throw new Error(`reason-codes.json retired[${i}]: code is required`);
+    return r.code;
+  });
   const byFeature = new Map<string, Map<Direction, ReasonEntry>>();
   const codes = new Set<string>();
   const reasons = (doc.reasons as unknown[]).map((r, i) => {
@@ -45,6 +54,7 @@ export function parseCatalogue(raw: unknown): ReasonCatalogue {
     if (typeof e.feature !== 'string' || typeof e.text !== 'string' || e.text.length === 0) throw new Error(`reason-codes.json reasons[${i}] (${e.code}): feature and text are required`);
     if (e.direction !== 'high' && e.direction !== 'low') throw new Error(`reason-codes.json reasons[${i}] (${e.code}): direction must be "high" or "low"`);
     if (codes.has(e.code)) throw new Error(`reason-codes.json: code ${e.code} appears twice`);
+    if (retired.includes(e.code)) throw new Error(`reason-codes.json: code ${e.code} is retired and may not be used again`);
     codes.add(e.code);
     const m = byFeature.get(e.feature) ?? new Map<Direction, ReasonEntry>();
     if (m.has(e.direction)) throw new Error(`reason-codes.json: ${e.feature}/${e.direction} has two codes`);
@@ -53,7 +63,7 @@ export function parseCatalogue(raw: unknown): ReasonCatalogue {
     byFeature.set(e.feature, m);
     return entry;
   });
-  return Object.freeze({ version: doc.version, reasons, byFeature });
+  return Object.freeze({ version: doc.version, reasons, retired: Object.freeze(retired), byFeature });
 }
 
 let cached: ReasonCatalogue | undefined;
@@ -105,7 +115,9 @@ export function directionOf(j: number, x: number, d: ReasonDirections): Directio
 /**
  * Up to `max` reasons for row `i` of a batch: positive contributions (`contributions[i * (F + 1) + j]`),
  * largest first, ties in feature order; none for APPROVE. A feature without a catalogue entry for the
- * direction is skipped (the catalogue test makes that impossible for the schema's features).
+ * direction is skipped (the catalogue test makes that impossible for the schema's features), and so is the
+ * age of an elderly applicant (`elderly`, from schemas/population.json): whatever its contribution, age
+ * never counts against an applicant aged 62 or more.
  */
 export function reasonsFor(
   decision: Decision,
@@ -115,6 +127,7 @@ export function reasonsFor(
   directions: ReasonDirections,
   max: number,
   catalogue: ReasonCatalogue = reasonCatalogue(),
+  elderly: ElderlyRule = fairLending().elderly,
 ): Reason[] {
   if (decision === 'APPROVE' || max <= 0) return [];
   const order: number[] = [];
@@ -124,6 +137,7 @@ export function reasonsFor(
   for (const j of order) {
     if (out.length >= max) break;
     const feature = FEATURE_NAMES[j]!;
+    if (feature === elderly.feature && isElderly(features, elderly)) continue;
     const entry = catalogue.byFeature.get(feature)?.get(directionOf(j, features[feature]!, directions));
     if (entry) out.push({ code: entry.code, feature, text: entry.text, contribution: contributions[offset + j]! });
   }
