@@ -199,10 +199,15 @@ test-unit: node_modules/.install-stamp
 imports: node_modules/.install-stamp $(VENV)/.install-stamp ## Import-graph check: TypeScript cycles and folder rules (madge), Python layers/cycles (import-linter)
 	$(TSX) infra/check-imports.ts
 
+.PHONY: docs-check
+# README.md and docs/*.md against the repository: files, make targets, variables, metrics, alerts (infra/docs-check.ts).
+docs-check: node_modules/.install-stamp ## Docs that cannot drift: every file, make target, variable, metric and alert the docs name exists; every variable read is documented
+	$(TSX) infra/docs-check.ts
+
 .PHONY: test
-# The static checks run side by side (each is one process); then test/run-suite.ts (two lanes, see there).
+# The static checks run side by side (each is one process; docs-check takes under a second); then test/run-suite.ts (two lanes, see there).
 test: install model bench-deps ops-tools browser ## The whole suite: typecheck, lint, imports, then pytest + vitest unit + integration against one broker
-	@$(MAKE) --no-print-directory -j3 typecheck lint imports
+	@$(MAKE) --no-print-directory -j4 typecheck lint imports docs-check
 	$(TSX) test/run-suite.ts
 
 .PHONY: bench
