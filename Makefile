@@ -8,8 +8,9 @@ VENV    := .venv
 PY      := $(VENV)/bin/python
 TSX     := node --import tsx
 MODEL   := models/credit-default-classifier/1
-# The local stack's settings; `make stack` writes them. Explicit KAFKA_BROKERS/SCHEMA_REGISTRY_URL win.
-STACK_ENV := .local/stack.env
+# The local stack's settings; `make stack` writes them next to its folder (LOCAL_STACK_DIR, default
+# .local/stack or .local/secure-stack). Explicit KAFKA_BROKERS/SCHEMA_REGISTRY_URL win.
+STACK_ENV := $(if $(LOCAL_STACK_DIR),$(patsubst %/,%,$(dir $(patsubst %/,%,$(LOCAL_STACK_DIR))))/stack.env,.local/stack.env)
 
 export NPM_CONFIG_UPDATE_NOTIFIER := false
 
@@ -89,7 +90,7 @@ replay: node_modules/.install-stamp ## Re-score the scoring log with the version
 .PHONY: stack stack-down stack-status
 stack: node_modules/.install-stamp ## Start the local Kafka broker and schema registry (background); STACK_BROKERS=3 for a 3-broker cluster
 	@if [ -n "$$KAFKA_BROKERS" ]; then echo "KAFKA_BROKERS is set ($$KAFKA_BROKERS): using that cluster, starting nothing"; else $(TSX) infra/local/stack.ts up; fi
-stack-down: node_modules/.install-stamp ## Stop the local broker(s) and registry
+stack-down: node_modules/.install-stamp ## Stop the local broker(s) and registry, plaintext or secured
 	$(TSX) infra/local/stack.ts down
 stack-status: node_modules/.install-stamp
 	$(TSX) infra/local/stack.ts status
