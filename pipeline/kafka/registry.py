@@ -176,7 +176,9 @@ def reader_for(writer: dict[str, Any], reader_name: str) -> dict[str, Any] | Non
 
     The record of ``schemas/`` named ``reader_name``; when the writer is a renamed record that lists
     ``reader_name`` among its aliases, the reader gets the writer's name as an alias too (the Avro
-    name rule applied both ways round). None when ``schemas/`` has no such record.
+    name rule applied both ways round). A writer in another namespace needs nothing: fastavro matches
+    named types (nested ones too) by their unqualified name, as the Avro specification says
+    (``test_avro_names.py``). None when ``schemas/`` has no such record.
     """
     reader = reader_schemas().get(reader_name)
     if reader is None:
