@@ -215,9 +215,10 @@ test: install model bench-deps ops-tools browser ## The whole suite: typecheck, 
 # BASELINE: the commit whose scorer runs beside today's in the throughput scenario (this round's base);
 # BASELINE= (empty) skips it.
 BASELINE ?= 0c93f1533f1f673e005f79aab9a5437a967449db
+# The hot-swap step gets ARGS' --quick (its other flags are bench/run.ts's).
 bench: install model bench-deps ## Benchmarks (not part of make test): bench/run.ts, then the hot-swap dip
 	@$(with-stack) $(TSX) bench/run.ts $(if $(BASELINE),--baseline $(BASELINE)) $(ARGS)
-	@$(with-stack) $(TSX) bench/hot-swap.ts
+	@$(with-stack) $(TSX) bench/hot-swap.ts $(filter --quick,$(ARGS))
 
 # The TLS overhead alone: the scorer (exactly-once and at-least-once) through the SASL_SSL listener of a
 # secured broker that bench/run.ts --secure starts next to the plaintext stack (BENCH_SECURE_PORT_BASE,
