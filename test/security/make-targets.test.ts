@@ -26,7 +26,8 @@ const COUNT = 300;
 /** The user's environment: nothing of the suite's cluster (make must find the stack through stack.env). */
 function userEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const k of Object.keys(env)) if (/^(KAFKA_|SCHEMA_REGISTRY_|STACK_|LOCAL_|TOPIC_|SCORER_|DRIFT_|SIMULATOR_|HTTP_)/.test(k)) delete env[k];
+  // Nor the outer make's (make test): its jobserver descriptors are not inherited.
+  for (const k of Object.keys(env)) if (/^(KAFKA_|SCHEMA_REGISTRY_|STACK_|LOCAL_|TOPIC_|SCORER_|DRIFT_|SIMULATOR_|HTTP_)|^(MAKEFLAGS|MFLAGS|MAKELEVEL)$/.test(k)) delete env[k];
   return {
     ...env,
     LOCAL_STACK_DIR: join(DIR, 'stack'),
