@@ -118,7 +118,7 @@ def current_rows(params: DriftParams, names: list[str], kafka_timeout_s: float) 
 
         settings = kafka_settings()
         topic = topic_name("scoringLog")
-        logs = read_values(settings, SchemaRegistry(settings.registry_url), topic, "scoring-log", kafka_timeout_s)
+        logs = read_values(settings, SchemaRegistry.from_settings(settings), topic, "scoring-log", kafka_timeout_s)
         X = np.asarray([[float(r["features"].get(n, np.nan)) for n in names] for r in logs.values], dtype=np.float64).reshape(-1, len(names))
         return X, {"source": "kafka", "topic": topic, "rows": int(len(X))}
     from pipeline.retrain.dataset import read_file

@@ -1,15 +1,17 @@
 /**
  * The README's secured path, walked through make as a user does: `STACK_SECURITY=sasl_ssl make stack` (broker
- * with SASL_SSL + mTLS + ACLs, HTTPS registry), then `make scorer`, `make drift` and `make simulate`, each of
- * which sources .local/stack.env and its own principal's credentials; `make tail` (as the admin) reads the
- * decisions back; `make stack-down` stops it all and frees every port.
+ * with SASL_SSL + mTLS + ACLs, HTTPS registry), then `make scorer`, `make drift`, `make simulate` and
+ * `make extract SOURCE=kafka` (the retrain loop's first stage), each of which sources .local/stack.env and its
+ * own principal's credentials; `make tail` (as the admin) reads the decisions back; `make stack-down` stops
+ * it all and frees every port.
  *
  * Its own stack, in its own folder (LOCAL_STACK_DIR=.local/test-make-secure-<base>/stack, so the user's
  * .local/stack.env is left alone) on MAKE_SECURE_TEST_PORT_BASE (default 29130): Kafka +0, controller +1,
  * mTLS +2, registry +3, registry management +4, scorer HTTP +5, drift HTTP +6.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { portOpen } from '../../infra/local/stack.ts';
@@ -128,7 +130,7 @@ describe('the secured stack through make (README "Security")', () => {
       expect(env.KAFKA_SSL).toBe('true');
     }
 
-    const sim = make(['simulate', `ARGS=--count ${COUNT} --rate 300 --invalid 0 --seed 11`], userEnv());
+    const sim = make(['simulate', `ARGS=--count ${COUNT} --rate 300 --invalid 0 --seed 11 --outcomes-delay 1ms`], userEnv());
     expect(await sim.exited, sim.out).toBe(0);
     expect(sim.out).toContain(`produced ${COUNT} applications`);
 
@@ -145,6 +147,12 @@ describe('the secured stack through make (README "Security")', () => {
       return Number(/^drift_records_total (\d+)/m.exec(m)?.[1] ?? 0) >= COUNT;
     }, 120_000, 500);
     expect(scorer.out).not.toMatch(/KAFKA_AUTH_FAILED|KAFKA_NOT_AUTHORIZED|KAFKA_TLS_FAILED/);
+
+    // The pipeline's first stage as User:pipeline: the scoring log joined with the outcomes, read over SASL_SSL.
+    const work = mkdtempSync(join(tmpdir(), 'make-extract-'));
+    const extract = make(['extract', 'SOURCE=kafka', `ARGS=--out ${join(work, 'dataset.csv')} --info ${join(work, 'dataset.json')}`], userEnv());
+    expect(await extract.exited, extract.out).toBe(0);
+    expect(readFileSync(join(work, 'dataset.csv'), 'utf8').trim().split('\n').length - 1).toBe(COUNT);
   }, 420_000);
 
   it('make stack-down stops the secured stack and frees its ports', async () => {
