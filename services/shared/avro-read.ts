@@ -147,7 +147,7 @@ const aliasOf = (full: string) => (full.includes('.') ? full : `.${full}`);
 
 /**
  * The Avro specification matches named types by their *unqualified* name in schema resolution (a writer
- * record `team.x.LoanApplication` is read as `com.creditrisk.v1.LoanApplication`); avsc matches full names
+ * record team.x.LoanApplication is read as the reader's LoanApplication in its own namespace); avsc matches full names
  * and aliases. This gives every named type of the reader schema (JSON, nested ones included) an alias for
  * each writer named type of the same unqualified name and kind in another namespace. Returns the schema
  * unchanged (same object) when there is none.
