@@ -8,8 +8,9 @@ VENV    := .venv
 PY      := $(VENV)/bin/python
 TSX     := node --import tsx
 MODEL   := models/credit-default-classifier/1
-# The local stack's settings; `make stack` writes them. Explicit KAFKA_BROKERS/SCHEMA_REGISTRY_URL win.
-STACK_ENV := .local/stack.env
+# The local stack's settings; `make stack` writes them next to its folder (LOCAL_STACK_DIR, default
+# .local/stack or .local/secure-stack). Explicit KAFKA_BROKERS/SCHEMA_REGISTRY_URL win.
+STACK_ENV := $(if $(LOCAL_STACK_DIR),$(patsubst %/,%,$(dir $(patsubst %/,%,$(LOCAL_STACK_DIR))))/stack.env,.local/stack.env)
 
 export NPM_CONFIG_UPDATE_NOTIFIER := false
 # The Kafka client's blocking calls (polls, transaction steps, admin requests) run on Node's libuv thread pool;
@@ -105,7 +106,7 @@ replay: node_modules/.install-stamp ## Re-score the scoring log with the version
 .PHONY: stack stack-down stack-status
 stack: node_modules/.install-stamp ## Start the local Kafka broker and schema registry (background); STACK_BROKERS=3 for a 3-broker cluster
 	@if [ -n "$$KAFKA_BROKERS" ]; then echo "KAFKA_BROKERS is set ($$KAFKA_BROKERS): using that cluster, starting nothing"; else $(TSX) infra/local/stack.ts up; fi
-stack-down: node_modules/.install-stamp ## Stop the local broker(s) and registry
+stack-down: node_modules/.install-stamp ## Stop the local broker(s) and registry, plaintext or secured
 	$(TSX) infra/local/stack.ts down
 stack-status: node_modules/.install-stamp
 	$(TSX) infra/local/stack.ts status
@@ -251,19 +252,25 @@ test-unit: node_modules/.install-stamp
 imports: node_modules/.install-stamp $(VENV)/.install-stamp ## Import-graph check: TypeScript cycles and folder rules (madge), Python layers/cycles (import-linter)
 	$(TSX) infra/check-imports.ts
 
+.PHONY: docs-check
+# README.md and docs/*.md against the repository: files, make targets, variables, metrics, alerts (infra/docs-check.ts).
+docs-check: node_modules/.install-stamp ## Docs that cannot drift: every file, make target, variable, metric and alert the docs name exists; every variable read is documented
+	$(TSX) infra/docs-check.ts
+
 .PHONY: test
-# The static checks run side by side (each is one process); then test/run-suite.ts (two lanes, see there).
-test: install model bench-deps ops-tools browser chart-tools ## The whole suite: typecheck, lint, imports, then pytest + vitest unit + integration against one broker
-	@$(MAKE) --no-print-directory -j3 typecheck lint imports
+# The static checks run side by side (each is one process; docs-check takes under a second); then test/run-suite.ts (two lanes, see there).
+test: install model bench-deps ops-tools browser chart-tools ## The whole suite: typecheck, lint, imports, docs-check, then pytest + vitest unit + integration against one broker
+	@$(MAKE) --no-print-directory -j4 typecheck lint imports docs-check
 	$(TSX) test/run-suite.ts
 
 .PHONY: bench
 # BASELINE: the commit whose scorer runs beside today's in the throughput scenario (this round's base);
 # BASELINE= (empty) skips it.
 BASELINE ?= 0c93f1533f1f673e005f79aab9a5437a967449db
+# The hot-swap step gets ARGS' --quick (its other flags are bench/run.ts's).
 bench: install model bench-deps ## Benchmarks (not part of make test): bench/run.ts, then the hot-swap dip
 	@$(with-stack) $(TSX) bench/run.ts $(if $(BASELINE),--baseline $(BASELINE)) $(ARGS)
-	@$(with-stack) $(TSX) bench/hot-swap.ts
+	@$(with-stack) $(TSX) bench/hot-swap.ts $(filter --quick,$(ARGS))
 
 # The TLS overhead alone: the scorer (exactly-once and at-least-once) through the SASL_SSL listener of a
 # secured broker that bench/run.ts --secure starts next to the plaintext stack (BENCH_SECURE_PORT_BASE,

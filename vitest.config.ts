@@ -8,7 +8,8 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['services/**/*.test.ts', 'infra/**/*.test.ts', 'bench/**/*.test.ts'],
+          // test/setup/*.test.ts: the test harness's own pure logic (no broker).
+          include: ['services/**/*.test.ts', 'infra/**/*.test.ts', 'bench/**/*.test.ts', 'test/setup/*.test.ts'],
           testTimeout: 30_000,
         },
       },
@@ -16,6 +17,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/**/*.test.ts'],
+          exclude: ['test/setup/**'],
           globalSetup: ['test/setup/global-setup.ts'],
           testTimeout: 180_000,
           hookTimeout: 180_000,

@@ -5,7 +5,9 @@
  * the announcement vs the 5 s starting at it, the worst 1 s bucket around it, and the swap's own duration
  * (fetch + verify + load + warm-up). Not a test; `make bench-hot-swap` runs it.
  *
- *   node --import tsx bench/hot-swap.ts [--n 300000]   (KAFKA_BROKERS / SCHEMA_REGISTRY_URL or the local stack)
+ *   node --import tsx bench/hot-swap.ts [--quick] [--n 300000] [--swap-after 6]   (KAFKA_BROKERS / SCHEMA_REGISTRY_URL or the local stack)
+ *
+ * --quick: 120,000 applications, the swap 5 s in (`make bench ARGS="--quick"` passes it on).
  */
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -24,9 +26,9 @@ import { produceApplications } from '../services/simulator/producer.ts';
 import { populationSource } from '../services/simulator/source.ts';
 import { run } from '../support/processes.ts';
 
-const { values } = parseArgs({ options: { n: { type: 'string', default: '300000' }, 'swap-after': { type: 'string', default: '6' } } });
-const N = Number(values.n);
-const SWAP_AFTER_S = Number(values['swap-after']);
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, n: { type: 'string' }, 'swap-after': { type: 'string' } } });
+const N = Number(values.n ?? (values.quick ? 120_000 : 300_000));
+const SWAP_AFTER_S = Number(values['swap-after'] ?? (values.quick ? 5 : 6));
 
 async function trainV2(): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-model-v2-'));

@@ -3,12 +3,13 @@
  * and vitest (unit + integration) against them, stops what it started, and ends with one plain summary
  * line, "make test: N passed, N failed, N skipped", so any CI can read the result.
  *
- * Stack, in order: KAFKA_BROKERS + SCHEMA_REGISTRY_URL from the environment (nothing started);
- * testcontainers when a Docker engine answers; else the local jars (infra/local/stack.ts).
+ * Stack: chosen once by test/setup/select-stack.ts (TEST_STACK, else KAFKA_BROKERS + SCHEMA_REGISTRY_URL,
+ * else testcontainers when a Docker engine answers, else the local jars) and handed to the lanes.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { down, up } from '../infra/local/stack.ts';
+import { handOver, selectStack } from './setup/select-stack.ts';
 
 const ARTIFACTS = 'test-artifacts';
 mkdirSync(ARTIFACTS, { recursive: true });
@@ -19,12 +20,12 @@ function dockerAnswers(): boolean {
 }
 
 async function startStack(): Promise<{ brokers: string; registryUrl: string; stop: () => Promise<void> }> {
-  const { KAFKA_BROKERS, SCHEMA_REGISTRY_URL } = process.env;
-  if (KAFKA_BROKERS && SCHEMA_REGISTRY_URL) {
-    console.error(`[suite] using the configured cluster ${KAFKA_BROKERS}`);
-    return { brokers: KAFKA_BROKERS, registryUrl: SCHEMA_REGISTRY_URL, stop: async () => undefined };
+  const choice = selectStack(process.env, dockerAnswers);
+  if (choice.kind === 'external') {
+    console.error(`[suite] using the configured cluster ${choice.brokers}`);
+    return { brokers: choice.brokers, registryUrl: choice.registryUrl, stop: async () => undefined };
   }
-  if (process.env.TEST_STACK === 'containers' || (process.env.TEST_STACK !== 'local' && dockerAnswers())) {
+  if (choice.kind === 'containers') {
     const { startContainers } = await import('./setup/containers.ts');
     console.error('[suite] starting Kafka and the registry in testcontainers');
     return startContainers();
@@ -107,7 +108,8 @@ const NONE: Counts = { passed: 0, failed: 0, skipped: 0 };
 async function main(): Promise<number> {
   const t0 = Date.now();
   const stack = await startStack();
-  const env = { ...process.env, KAFKA_BROKERS: stack.brokers, SCHEMA_REGISTRY_URL: stack.registryUrl };
+  // The lanes (and pytest) use exactly this cluster: TEST_STACK=external, whatever the caller's TEST_STACK was.
+  const env = handOver(process.env, stack.brokers, stack.registryUrl);
   const extra = process.argv.slice(2);
   const oneLane = process.env.TEST_LANES === '1' || extra.length > 0;
   let py: Counts;

@@ -29,13 +29,22 @@ wait_for() { # name url [grep-pattern]
 
 docker compose up -d --build
 
-wait_for kafka-registry http://127.0.0.1:18081/health/ready
-wait_for scorer http://127.0.0.1:8080/health '"status":"ok"'
-wait_for drift http://127.0.0.1:8081/health
+# The registry's health is on its management port (9000, not published); from the host, its API answering.
+wait_for registry http://127.0.0.1:18081/apis/ccompat/v7/subjects
+# The scorer and the drift monitor scale, so Docker picks their loopback host ports.
+SCORER=$(docker compose port scorer 8080)
+DRIFT=$(docker compose port drift 8080)
+wait_for scorer "http://$SCORER/health" '"status":"ok"'
+wait_for drift "http://$DRIFT/health"
 wait_for prometheus http://127.0.0.1:9090/-/ready
 wait_for grafana http://127.0.0.1:3000/api/health '"database": ?"ok"'
-wait_for scorer-ready http://127.0.0.1:8080/ready '"ready":true'
-wait_for scorer-scoring http://127.0.0.1:8080/metrics '^scorer_applications_scored_total [1-9]'
+wait_for scorer-ready "http://$SCORER/ready" '"ready":true'
+wait_for scorer-scoring "http://$SCORER/metrics" '^scorer_applications_scored_total [1-9]'
 wait_for prometheus-scrapes-scorer 'http://127.0.0.1:9090/api/v1/query?query=up%7Bjob%3D%22scorer%22%7D' '"value":\[[0-9.]+,"1"\]'
 wait_for grafana-dashboard 'http://127.0.0.1:3000/api/dashboards/uid/credit-risk' '"uid":"credit-risk"'
+# The documented scale-out (docs/operations.md) works: three scorers, all healthy.
+docker compose up -d --no-build --scale scorer=3 scorer
+for port in $(docker compose ps -q scorer | xargs -n1 docker port | sed -n 's/^8080\/tcp -> //p'); do
+  wait_for "scorer-replica ($port)" "http://$port/health" '"status":"ok"'
+done
 echo "compose smoke test: all services healthy"

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { endpointsOf, secureBrokerOptions } from './stack.ts';
+import { defaultStackOptions, endpointsOf, secureBrokerOptions, stackEnvFile, stackEnvText, stacksToStop } from './stack.ts';
 
 describe('secureBrokerOptions (the security tests\' and the bench\'s secured broker)', () => {
   it('puts SASL_SSL on the base port, the controller on +1 and mTLS on +2, broker only, in its own folder', () => {
@@ -17,5 +17,33 @@ describe('secureBrokerOptions (the security tests\' and the bench\'s secured bro
     } finally {
       process.env = before;
     }
+  });
+});
+
+describe('stack.env (what `make` sources) and stack-down', () => {
+  it('a secured stack writes its TLS settings, where the principals\' files are and *_CREATE_TOPICS=false, and no secret', () => {
+    const o = defaultStackOptions({ STACK_SECURITY: 'sasl_ssl', LOCAL_STACK_DIR: '/tmp/s/secure-stack', LOCAL_KAFKA_PORT: '39100' });
+    const text = stackEnvText(o);
+    expect(stackEnvFile(o)).toBe('/tmp/s/stack.env');
+    expect(text).toContain('export KAFKA_BROKERS=127.0.0.1:39100\n');
+    expect(text).toContain('export SCHEMA_REGISTRY_URL=https://127.0.0.1:18081/apis/ccompat/v7\n');
+    expect(text).toContain('export KAFKA_SSL=true\n');
+    expect(text).toContain('export KAFKA_SSL_CA_FILE=/tmp/s/secure-stack/security/tls/ca.crt\n');
+    expect(text).toContain('export SCHEMA_REGISTRY_CA_FILE=/tmp/s/secure-stack/security/tls/ca.crt\n');
+    expect(text).toContain('export STACK_CREDENTIALS=/tmp/s/secure-stack/security/env\n');
+    expect(text).toMatch(/SCORER_CREATE_TOPICS=false DRIFT_CREATE_TOPICS=false SIMULATOR_CREATE_TOPICS=false/);
+    expect(text).not.toMatch(/PASSWORD/);
+  });
+
+  it('a plaintext stack writes the endpoints only', () => {
+    const text = stackEnvText(defaultStackOptions({ LOCAL_STACK_DIR: '/tmp/p/stack' }));
+    expect(text).toContain('export KAFKA_BROKERS=127.0.0.1:19092\n');
+    expect(text).not.toMatch(/KAFKA_SSL|STACK_CREDENTIALS|CREATE_TOPICS/);
+  });
+
+  it('stack-down stops the plaintext and the secured stack unless LOCAL_STACK_DIR names one', () => {
+    expect(stacksToStop({}).map((o) => o.dir.replace(/.*\/\.local\//, '.local/'))).toEqual(['.local/stack', '.local/secure-stack']);
+    expect(stacksToStop({ STACK_SECURITY: 'sasl_ssl' }).length).toBe(2);
+    expect(stacksToStop({ LOCAL_STACK_DIR: '/tmp/x/stack' }).map((o) => o.dir)).toEqual(['/tmp/x/stack']);
   });
 });

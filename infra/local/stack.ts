@@ -5,7 +5,8 @@
  *
  *   up     fetch artifacts if missing (mvn, cached in .cache/), format storage once, start both in the
  *          background, wait for readiness, write .local/stack.env. Idempotent: a running stack is reused.
- *   down   stop both (SIGTERM, then SIGKILL after a timeout).
+ *   down   stop both (SIGTERM, then SIGKILL after a timeout), of the plaintext and the secured stack
+ *          (LOCAL_STACK_DIR: of that one only).
  *   status print whether each is running.
  *
  * Data lives in .local/stack/ (an N-broker cluster's in .local/stack/cluster-N/) and survives restarts (the registry keeps its schemas in an H2 file
@@ -315,13 +316,42 @@ export async function startRegistry(opts: StackOptions, a: ReturnType<typeof art
   return true;
 }
 
-function writeEnvFile(opts: StackOptions): void {
+/** The file `make` sources (with-stack): next to the stack's folder, so `.local/stack.env` for both default stacks. */
+export function stackEnvFile(opts: StackOptions): string {
+  return join(dirname(opts.dir), 'stack.env');
+}
+
+/**
+ * stack.env's text: the endpoints, and on a secured stack its TLS settings, where each principal's
+ * credentials are (`make` sources the target's own, STACK_PRINCIPAL) and `*_CREATE_TOPICS=false` (topic
+ * creation is the admin's job there). No secret: the passwords stay in the principals' files.
+ */
+export function stackEnvText(opts: StackOptions): string {
   const e = endpointsOf(opts);
-  const envFile = join(dirname(opts.dir), 'stack.env');
-  writeFileSync(
-    envFile,
-    `# written by infra/local/stack.ts; source it to talk to the local stack (${opts.brokers} broker${opts.brokers === 1 ? '' : 's'})\nexport KAFKA_BROKERS=${e.brokers}\nexport SCHEMA_REGISTRY_URL=${e.registryUrl}\n`,
-  );
+  const lines = [
+    `# written by infra/local/stack.ts; source it to talk to the local stack (${opts.brokers} broker${opts.brokers === 1 ? '' : 's'}${opts.security ? ', SASL_SSL' : ''})`,
+    `export KAFKA_BROKERS=${e.brokers}`,
+    `export SCHEMA_REGISTRY_URL=${e.registryUrl}`,
+  ];
+  if (opts.security) {
+    lines.push(...sec.stackEnvLines(sec.securityPaths(opts.dir)));
+    if (!opts.security.registryHttps) lines.splice(lines.indexOf(`export SCHEMA_REGISTRY_CA_FILE=${sec.securityPaths(opts.dir).ca}`), 1);
+    lines.push('export SCORER_CREATE_TOPICS=false DRIFT_CREATE_TOPICS=false SIMULATOR_CREATE_TOPICS=false');
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function writeEnvFile(opts: StackOptions): void {
+  writeFileSync(stackEnvFile(opts), stackEnvText(opts));
+}
+
+/**
+ * The stacks `stack.ts down` stops: the one LOCAL_STACK_DIR names, else both default ones (plaintext and
+ * secured), so `make stack-down` stops whatever local stack runs without being told how it was started.
+ */
+export function stacksToStop(env: NodeJS.ProcessEnv = process.env): StackOptions[] {
+  if (env.LOCAL_STACK_DIR) return [defaultStackOptions(env)];
+  return [defaultStackOptions({ ...env, STACK_SECURITY: 'plaintext' }), defaultStackOptions({ ...env, STACK_SECURITY: 'sasl_ssl' })];
 }
 
 /** Starts (or reuses) the local broker and registry and waits until both answer. */
@@ -395,7 +425,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'down':
-      await down(opts);
+      for (const o of stacksToStop()) await down(o);
       return 0;
     case 'status': {
       const s = await status(opts);

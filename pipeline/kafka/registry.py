@@ -176,7 +176,9 @@ def reader_for(writer: dict[str, Any], reader_name: str) -> dict[str, Any] | Non
 
     The record of ``schemas/`` named ``reader_name``; when the writer is a renamed record that lists
     ``reader_name`` among its aliases, the reader gets the writer's name as an alias too (the Avro
-    name rule applied both ways round). None when ``schemas/`` has no such record.
+    name rule applied both ways round). A writer in another namespace needs nothing: fastavro matches
+    named types (nested ones too) by their unqualified name, as the Avro specification says
+    (``test_avro_names.py``). None when ``schemas/`` has no such record.
     """
     reader = reader_schemas().get(reader_name)
     if reader is None:
@@ -211,9 +213,9 @@ class SchemaRegistry:
         self.url = url.rstrip("/")
         self.timeout_s = timeout_s
         self._http = requests.Session()
-        # HTTPS with a private CA (SCHEMA_REGISTRY_CA_FILE); else the system's CAs.
-        if ca_file:
-            self._http.verify = ca_file
+        # HTTPS with a private CA (SCHEMA_REGISTRY_CA_FILE); else the system's CAs. Passed with every request:
+        # requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE in the environment override a session's verify.
+        self._verify: str | bool = ca_file or True
         if auth:
             self._http.auth = auth
         self._schemas: dict[int, Any] = {}
@@ -230,7 +232,7 @@ class SchemaRegistry:
 
     def _call(self, method: str, path: str, body: Any = None) -> requests.Response:
         try:
-            return self._http.request(method, f"{self.url}{path}", json=body, headers={"content-type": CONTENT_TYPE}, timeout=self.timeout_s)
+            return self._http.request(method, f"{self.url}{path}", json=body, headers={"content-type": CONTENT_TYPE}, timeout=self.timeout_s, verify=self._verify)
         except requests.RequestException as e:
             raise PipelineError("REGISTRY_UNAVAILABLE", f"schema registry at {self.url} unreachable: {e}", retriable=True) from e
 

@@ -16,11 +16,14 @@ from typing import Any
 
 from pipeline.errors import PipelineError
 from pipeline.paths import REPO_ROOT
+from pipeline.population.validation import parse_duration_ms
 
 STACK_ENV = REPO_ROOT / ".local" / "stack.env"
 TOPICS_FILE = REPO_ROOT / "infra" / "topics.json"
 DEFAULT_BROKERS = "127.0.0.1:19092"
 DEFAULT_REGISTRY_URL = "http://127.0.0.1:18081/apis/ccompat/v7"
+DEFAULT_CLIENT_ID = "credit-risk"
+DEFAULT_CONNECTION_TIMEOUT = "10s"
 SASL_MECHANISMS = ("plain", "scram-sha-256", "scram-sha-512")
 CONNECTION_ENV = (
     "KAFKA_BROKERS",
@@ -50,10 +53,16 @@ class KafkaSettings:
         Comma-separated ``host:port`` list (librdkafka ``bootstrap.servers``).
     registry_url : str
         Base URL of the Confluent-compatible schema registry API.
+    client_id : str
+        ``KAFKA_CLIENT_ID``, the prefix of the clients' ids (``<prefix>-pipeline``), as the services'.
+    connection_timeout_ms : int
+        ``KAFKA_CONNECTION_TIMEOUT``: how long one TCP (and TLS) connection set-up may take.
     """
 
     brokers: str
     registry_url: str
+    client_id: str = DEFAULT_CLIENT_ID
+    connection_timeout_ms: int = 10_000
     ssl: bool = False
     ssl_ca_file: str | None = None
     ssl_cert_file: str | None = None
@@ -76,9 +85,10 @@ class KafkaSettings:
     def client_config(self) -> dict[str, Any]:
         """Return the librdkafka (confluent-kafka) settings of this cluster: brokers, TLS and SASL.
 
-        The same variables as the TypeScript services (README "Security"): ``KAFKA_SSL``,
-        ``KAFKA_SSL_CA_FILE``, ``KAFKA_SSL_CERT_FILE``/``KAFKA_SSL_KEY_FILE`` (mTLS),
-        ``KAFKA_SASL_MECHANISM``/``USERNAME``/``PASSWORD``.
+        The same variables as the TypeScript services (README "Configuration", "Security"):
+        ``KAFKA_CLIENT_ID`` (``client.id`` ``<prefix>-pipeline``), ``KAFKA_CONNECTION_TIMEOUT``
+        (``socket.connection.setup.timeout.ms``), ``KAFKA_SSL``, ``KAFKA_SSL_CA_FILE``,
+        ``KAFKA_SSL_CERT_FILE``/``KAFKA_SSL_KEY_FILE`` (mTLS), ``KAFKA_SASL_MECHANISM``/``USERNAME``/``PASSWORD``.
 
         Examples
         --------
@@ -88,8 +98,14 @@ class KafkaSettings:
         ('SASL_SSL', 'SCRAM-SHA-512', 'u')
         >>> "s3cret" in repr(s)
         False
+        >>> c["client.id"], c["socket.connection.setup.timeout.ms"]
+        ('credit-risk-pipeline', 10000)
         """
-        config: dict[str, Any] = {"bootstrap.servers": self.brokers}
+        config: dict[str, Any] = {
+            "bootstrap.servers": self.brokers,
+            "client.id": f"{self.client_id}-pipeline",
+            "socket.connection.setup.timeout.ms": self.connection_timeout_ms,
+        }
         tls = self.ssl or bool(self.ssl_ca_file) or bool(self.ssl_cert_file)
         if self.sasl_mechanism:
             config["security.protocol"] = "SASL_SSL" if tls else "SASL_PLAINTEXT"
@@ -147,6 +163,9 @@ def kafka_settings(env: Mapping[str, str] | None = None, stack_env: Path = STACK
     --------
     >>> kafka_settings({"KAFKA_BROKERS": "k:9092", "SCHEMA_REGISTRY_URL": "http://r/"}).registry_url
     'http://r'
+    >>> s = kafka_settings({"KAFKA_BROKERS": "k:9092", "KAFKA_CLIENT_ID": "team-a", "KAFKA_CONNECTION_TIMEOUT": "3s"})
+    >>> s.client_config()["client.id"], s.client_config()["socket.connection.setup.timeout.ms"]
+    ('team-a-pipeline', 3000)
     """
     env = os.environ if env is None else env
     file_values = {} if env.get("KAFKA_BROKERS") else read_env_file(stack_env)
@@ -168,12 +187,18 @@ def kafka_settings(env: Mapping[str, str] | None = None, stack_env: Path = STACK
         path = get(variable)
         if path is not None and not Path(path).is_file():
             raise PipelineError("CONFIG_INVALID", f"{variable}: cannot read {path}: no such file")
+    timeout_raw = get("KAFKA_CONNECTION_TIMEOUT") or DEFAULT_CONNECTION_TIMEOUT
+    timeout_ms = parse_duration_ms(timeout_raw)
+    if timeout_ms is None or timeout_ms < 1:
+        raise PipelineError("CONFIG_INVALID", f"KAFKA_CONNECTION_TIMEOUT must be a duration like 500ms, 30s, 5m (got {timeout_raw!r})")
     ssl_flag = (get("KAFKA_SSL") or "false").lower()
     if ssl_flag not in ("true", "false", "1", "0", "yes", "no"):
         raise PipelineError("CONFIG_INVALID", f"KAFKA_SSL must be true or false, got {ssl_flag!r}")
     return KafkaSettings(
         brokers=brokers,
         registry_url=registry.rstrip("/"),
+        client_id=get("KAFKA_CLIENT_ID") or DEFAULT_CLIENT_ID,
+        connection_timeout_ms=timeout_ms,
         ssl=ssl_flag in ("true", "1", "yes"),
         ssl_ca_file=get("KAFKA_SSL_CA_FILE"),
         ssl_cert_file=get("KAFKA_SSL_CERT_FILE"),

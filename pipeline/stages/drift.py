@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -33,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from pipeline.paths import REPO_ROOT
 from pipeline.retrain.layout import CANDIDATE_DIR, DATA_DIR, DATASET_CSV
 
 if TYPE_CHECKING:
@@ -116,7 +118,7 @@ def current_rows(params: DriftParams, names: list[str], kafka_timeout_s: float) 
 
         settings = kafka_settings()
         topic = topic_name("scoringLog")
-        logs = read_values(settings, SchemaRegistry(settings.registry_url), topic, "scoring-log", kafka_timeout_s)
+        logs = read_values(settings, SchemaRegistry.from_settings(settings), topic, "scoring-log", kafka_timeout_s)
         X = np.asarray([[float(r["features"].get(n, np.nan)) for n in names] for r in logs.values], dtype=np.float64).reshape(-1, len(names))
         return X, {"source": "kafka", "topic": topic, "rows": int(len(X))}
     from pipeline.retrain.dataset import read_file
@@ -126,7 +128,44 @@ def current_rows(params: DriftParams, names: list[str], kafka_timeout_s: float) 
     X = dataset.X
     if params.source == "dataset":
         X = X[int(round(len(X) * (1 - params.current_fraction))) :]  # sorted by submitted_at: the latest rows
-    return X, {"source": params.source, "file": str(path), "rows": int(len(X))}
+    return X, {"source": params.source, "file": shown_path(path), "rows": int(len(X))}
+
+
+def shown_path(path: Path) -> str:
+    """A path as the outputs record it: relative to the repository when inside it (same bytes in every clone).
+
+    Examples
+    --------
+    >>> shown_path(REPO_ROOT / "pipeline" / "data" / "dataset.csv"), shown_path(Path("/elsewhere/x.csv"))
+    ('pipeline/data/dataset.csv', '/elsewhere/x.csv')
+    """
+    resolved = path.resolve()
+    return str(resolved.relative_to(REPO_ROOT)) if resolved.is_relative_to(REPO_ROOT) else str(path)
+
+
+_REPORT_IDS = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|(?<=metric_)[0-9a-f]{32}")
+
+
+def stable_ids(report_html: str) -> str:
+    """Replace the random and time-based ids Evidently puts in its HTML with ids numbered by first appearance.
+
+    The report of the same rows is then the same file in every run, so ``dvc repro`` records the same
+    output hash (``dvc.lock`` stays as committed).
+
+    Examples
+    --------
+    >>> stable_ids('var metric_ea29fca6b2d7465d960b9a2e5ef8a157 = {"id": "01a24f28-d3f7-746f-a695-f00f094b91f0", "ref": "01a24f28-d3f7-746f-a695-f00f094b91f0"}')
+    'var metric_00000000000000000000000000000000 = {"id": "00000000-0000-4000-8000-000000000001", "ref": "00000000-0000-4000-8000-000000000001"}'
+    """
+    seen: dict[str, str] = {}
+
+    def renumber(m: re.Match[str]) -> str:
+        found = m.group(0)
+        if found not in seen:
+            seen[found] = f"{len(seen):032x}" if len(found) == 32 else f"00000000-0000-4000-8000-{len(seen):012x}"
+        return seen[found]
+
+    return _REPORT_IDS.sub(renumber, report_html)
 
 
 def prometheus_text(result: dict[str, Any]) -> str:
@@ -168,8 +207,9 @@ def evidently_report(reference: dict[str, Any], current: dict[str, np.ndarray], 
         snapshot = Report([DataDriftPreset()]).run(current_data=cur_df, reference_data=ref_df)
         tmp = out.with_suffix(".tmp.html")
         snapshot.save_html(str(tmp))
+        tmp.write_text(stable_ids(tmp.read_text(encoding="utf-8")), encoding="utf-8")
         tmp.replace(out)
-        return {"ok": True, "version": evidently.__version__, "file": str(out)}
+        return {"ok": True, "version": evidently.__version__, "file": shown_path(out)}
     except Exception as e:  # noqa: BLE001
         return {"ok": False, "reason": f"evidently failed: {type(e).__name__}: {e}"}
 

@@ -12,7 +12,7 @@ MODULES += [
     "retrain.announcement", "retrain.dataset", "retrain.evaluation", "retrain.gate_rules", "retrain.generate",
     "retrain.join", "retrain.layout", "retrain.params", "retrain.tracking", "retrain.versions",
 ]
-MODULES += ["kafka.registry", "kafka.settings", "kafka.retrain_events"]
+MODULES += ["kafka.registry", "kafka.settings", "kafka.retrain_events", "stages.drift"]
 MODULES += ["store.client", "store.server", "stages.retrain_worker"]
 
 

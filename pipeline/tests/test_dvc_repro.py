@@ -76,3 +76,25 @@ def test_dvc_repro_twice_the_second_run_does_nothing(tmp_path):
     third = _dvc(tmp_path, "repro")
     assert "Running stage 'gate'" in third.stdout
     assert "Running stage 'extract'" not in third.stdout and "Running stage 'train'" not in third.stdout
+
+
+def test_committed_dvc_lock_names_the_current_code_and_params(tmp_path):
+    """On a fresh clone (no pipeline/data, no DVC cache) the committed dvc.lock is current: `dvc status`
+    reports only the git-ignored outputs as missing, never a changed code file, parameter or command. So the
+    first `dvc repro` recreates the outputs (the same bytes: the stages are seeded, the drift report's ids are
+    numbered) and leaves dvc.lock as committed, and a second one runs nothing (the test above)."""
+    _copy_repo(tmp_path)
+    shutil.copy2(REPO_ROOT / "dvc.lock", tmp_path / "dvc.lock")
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    status = json.loads(_dvc(tmp_path, "status", "--json").stdout)
+    assert set(status) == set(STAGES), status
+    problems = []
+    for stage, changes in status.items():
+        for change in changes:
+            for kind, detail in (change.items() if isinstance(change, dict) else [(change, None)]):
+                if kind == "changed outs" and all(v in ("deleted", "not in cache") for v in detail.values()):
+                    continue
+                if kind == "changed deps" and all(p.startswith("pipeline/data/") and v == "deleted" for p, v in detail.items()):
+                    continue
+                problems.append(f"{stage}: {kind}: {detail}")
+    assert problems == [], "dvc.lock is stale (regenerate it: a fresh-clone `dvc repro`, docs/pipeline.md):\n" + "\n".join(problems)

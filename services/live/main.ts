@@ -34,7 +34,7 @@ import { REPO_ROOT } from '../shared/schemas.ts';
 import { produceApplications, type ProduceStats } from '../simulator/producer.ts';
 import { drawDefault, OutcomePublisher, OutcomeSchedule } from '../simulator/outcomes.ts';
 import { populationSource, populationSpec } from '../simulator/source.ts';
-import { percentile, renderLive } from './view.ts';
+import { percentile, RateMeter, renderLive } from './view.ts';
 import { LiveScreen } from './screen.ts';
 import { Narrator, type StoryEvent } from './story.ts';
 
@@ -145,7 +145,8 @@ async function main(): Promise<void> {
   });
 
   const started = Date.now();
-  let prev = { t: started, produced: 0, scored: 0 };
+  // From what is counted now: an earlier backlog is not one interval's rate.
+  const meter = new RateMeter(started, { produced: stats.sent, scored });
   const screen = new LiveScreen(process.stdout, process.stdout.isTTY && !process.argv.includes('--no-tty'));
   let shockSeen = { started: false, ended: false };
   const render = () => {
@@ -163,14 +164,14 @@ async function main(): Promise<void> {
       alertBatch = [];
     }
     const told = storyOut.splice(0);
-    const dt = Math.max(0.001, (now - prev.t) / 1000);
+    const rate = meter.next(now, { produced: stats.sent, scored });
     const snapshot = {
       uptimeS: (now - started) / 1000,
       produced: stats.sent,
       producedInvalid: stats.invalid,
-      producedRate: (stats.sent - prev.produced) / dt,
+      producedRate: rate.produced,
       scored,
-      scoredRate: (scored - prev.scored) / dt,
+      scoredRate: rate.scored,
       decisions,
       deadLetters: dead,
       lag,
@@ -188,7 +189,6 @@ async function main(): Promise<void> {
         reportUrl: drift.httpAddress ? `${drift.httpAddress.replace('0.0.0.0', 'localhost')}/drift/report` : undefined,
       }),
     };
-    prev = { t: now, produced: stats.sent, scored };
     latencies = [];
     const lines = renderLive(snapshot);
     const worst = driftLatest?.targets.reduce((a, t) => (t.psi > a.psi ? t : a));

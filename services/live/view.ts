@@ -51,3 +51,22 @@ export function percentile(values: readonly number[], q: number): number | undef
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
 }
+
+/**
+ * Rates per second between two frames. The first rate counts only what happened after the meter was made,
+ * so a backlog scored before the view started is not shown as one interval's rate.
+ */
+export class RateMeter<K extends string> {
+  private prev: { t: number; counts: Record<K, number> };
+
+  constructor(now: number, counts: Readonly<Record<K, number>>) {
+    this.prev = { t: now, counts: { ...counts } };
+  }
+
+  next(now: number, counts: Readonly<Record<K, number>>): Record<K, number> {
+    const dt = Math.max(0.001, (now - this.prev.t) / 1000);
+    const rates = Object.fromEntries(Object.keys(counts).map((k) => [k, (counts[k as K] - (this.prev.counts[k as K] ?? 0)) / dt])) as Record<K, number>;
+    this.prev = { t: now, counts: { ...counts } };
+    return rates;
+  }
+}

@@ -1,6 +1,6 @@
 import avsc from 'avsc';
 import { describe, expect, it } from 'vitest';
-import { compileIntRangeCheck, locateFault, planReader, readerSchemas } from './avro-read.ts';
+import { aliasWriterNamespaces, compileIntRangeCheck, locateFault, namedTypesOf, planReader, readerSchemas } from './avro-read.ts';
 import { loadSchema } from './schemas.ts';
 
 const APP = 'com.creditrisk.v1.LoanApplication';
@@ -84,5 +84,51 @@ describe('strict ints and longs', () => {
     const body = Buffer.concat([avsc.Type.forSchema('string').toBuffer('a-1'), Buffer.from([0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01])]);
     expect(() => writer(base).fromBuffer(Buffer.concat([body, Buffer.alloc(40)]))).toThrow(/precision loss/);
     expect(locateFault(writer(base), body)).toBe('submitted_at');
+  });
+});
+
+describe('Avro names: a writer in another namespace resolves by unqualified name (the specification)', () => {
+  const ALERT = 'com.creditrisk.v1.DriftAlert';
+  const alertSchema = loadSchema('drift-alert');
+
+  it('reads a namespace copy of the loan application, without an alias', () => {
+    const w = writer({ ...base, namespace: 'com.upstream.generated' });
+    const p = planReader(w, APP);
+    expect(p.ok, p.ok ? '' : p.reason).toBe(true);
+    if (p.ok) expect(p.read(w.toBuffer(good))).toEqual(good);
+  });
+
+  it('reads a copy in no namespace at all', () => {
+    const { namespace: _ns, ...noNamespace } = base as typeof base & { namespace?: string };
+    const w = writer(noNamespace);
+    const p = planReader(w, APP);
+    expect(p.ok, p.ok ? '' : p.reason).toBe(true);
+    if (p.ok) expect(p.read(w.toBuffer(good))).toEqual(good);
+  });
+
+  it('nested named types (enums here) move with the namespace and resolve too', () => {
+    const w = writer({ ...alertSchema, namespace: 'org.other.team' });
+    expect([...namedTypesOf(w).keys()]).toEqual(expect.arrayContaining(['org.other.team.DriftAlert', 'org.other.team.DriftAlertKind', 'org.other.team.DriftSeverity']));
+    const p = planReader(w, ALERT);
+    expect(p.ok, p.ok ? '' : p.reason).toBe(true);
+    const sample = writer(alertSchema).random() as unknown as Record<string, unknown>;
+    if (p.ok) expect(p.read(w.toBuffer(sample))).toEqual(writer(alertSchema).fromBuffer(writer(alertSchema).toBuffer(sample)));
+  });
+
+  it('still refuses a record of another unqualified name, and a namespace copy that does not resolve', () => {
+    expect(planReader(writer({ ...base, name: 'CreditApplication', namespace: 'com.upstream' }), APP).ok).toBe(false);
+    const missing = writer({ ...base, namespace: 'com.upstream', fields: base.fields.filter((f) => f.name !== 'age') });
+    const p = planReader(missing, APP);
+    expect(p.ok).toBe(false);
+    if (!p.ok) expect(p.reason).toMatch(/age/);
+  });
+
+  it('aliasWriterNamespaces adds aliases only where the unqualified name and kind match', () => {
+    const same = aliasWriterNamespaces(alertSchema as unknown as Record<string, unknown>, new Map([['com.creditrisk.v1.DriftAlert', 'record']]));
+    expect(same).toBe(alertSchema);
+    const moved = aliasWriterNamespaces(alertSchema as unknown as Record<string, unknown>, new Map([['x.DriftAlert', 'record'], ['x.DriftSeverity', 'enum'], ['x.DriftAlertKind', 'record']])) as { aliases: string[]; fields: { name: string; type: { aliases?: string[] } }[] };
+    expect(moved.aliases).toEqual(['x.DriftAlert']);
+    expect(moved.fields.find((f) => f.name === 'severity')!.type.aliases).toEqual(['x.DriftSeverity']);
+    expect(moved.fields.find((f) => f.name === 'kind')!.type.aliases).toBeUndefined();
   });
 });

@@ -125,6 +125,63 @@ export function locateFault(writer: Type, body: Buffer): string | undefined {
   return undefined;
 }
 
+const NAMED_KINDS = new Set(['record', 'error', 'enum', 'fixed']);
+
+/** The named types (records, enums, fixed) of a type tree: full name -> kind. */
+export function namedTypesOf(t: Type, out: Map<string, string> = new Map()): Map<string, string> {
+  const kind = typeName(t);
+  const name = (t as unknown as NamedType).name;
+  if (name && NAMED_KINDS.has(kind)) {
+    if (out.has(name)) return out;
+    out.set(name, kind === 'error' ? 'record' : kind);
+  }
+  const x = t as unknown as { fields?: { type: Type }[]; itemsType?: Type; valuesType?: Type; types?: Type[]; underlyingType?: Type };
+  for (const f of x.fields ?? []) namedTypesOf(f.type, out);
+  for (const c of [x.itemsType, x.valuesType, x.underlyingType, ...(x.types ?? [])]) if (c) namedTypesOf(c, out);
+  return out;
+}
+
+const unqualified = (full: string) => full.slice(full.lastIndexOf('.') + 1);
+/** An alias naming a full name exactly (avsc qualifies a dotless alias with the reader's namespace). */
+const aliasOf = (full: string) => (full.includes('.') ? full : `.${full}`);
+
+/**
+ * The Avro specification matches named types by their *unqualified* name in schema resolution (a writer
+ * record team.x.LoanApplication is read as the reader's LoanApplication in its own namespace); avsc matches full names
+ * and aliases. This gives every named type of the reader schema (JSON, nested ones included) an alias for
+ * each writer named type of the same unqualified name and kind in another namespace. Returns the schema
+ * unchanged (same object) when there is none.
+ */
+export function aliasWriterNamespaces(readerSchema: Record<string, unknown>, writerNames: ReadonlyMap<string, string>): Record<string, unknown> {
+  const byShort = new Map<string, { full: string; kind: string }[]>();
+  for (const [full, kind] of writerNames) {
+    const k = unqualified(full);
+    byShort.set(k, [...(byShort.get(k) ?? []), { full, kind }]);
+  }
+  let added = 0;
+  const walk = (s: unknown, ns: string | undefined): unknown => {
+    if (Array.isArray(s)) return s.map((b) => walk(b, ns));
+    if (typeof s !== 'object' || s === null) return s;
+    const o = s as Record<string, unknown>;
+    const kind = typeof o.type === 'string' ? o.type : undefined;
+    if (kind && NAMED_KINDS.has(kind) && typeof o.name === 'string') {
+      const full = fullName({ name: o.name, ...(typeof o.namespace === 'string' ? { namespace: o.namespace } : ns ? { namespace: ns } : {}) })!;
+      const inner = full.includes('.') ? full.slice(0, full.lastIndexOf('.')) : undefined;
+      const extra = (byShort.get(unqualified(full)) ?? []).filter((w) => w.full !== full && w.kind === (kind === 'error' ? 'record' : kind)).map((w) => aliasOf(w.full));
+      added += extra.length;
+      const out: Record<string, unknown> = { ...o, ...(extra.length ? { aliases: [...((o.aliases as string[] | undefined) ?? []), ...extra] } : {}) };
+      if (Array.isArray(o.fields)) out.fields = (o.fields as Record<string, unknown>[]).map((f) => ({ ...f, type: walk(f.type, inner) }));
+      return out;
+    }
+    if (kind === 'array') return { ...o, items: walk(o.items, ns) };
+    if (kind === 'map') return { ...o, values: walk(o.values, ns) };
+    if (typeof o.type === 'object') return { ...o, type: walk(o.type, ns) };
+    return o;
+  };
+  const out = walk(readerSchema, undefined) as Record<string, unknown>;
+  return added ? out : readerSchema;
+}
+
 /** Reads a body written with one writer schema as the reader's type. */
 export type BodyReader = (body: Buffer) => unknown;
 
@@ -135,10 +192,12 @@ export type ReaderPlan =
 /**
  * Plans how to read data written with `writer` as the record `readerName` (a record of schemas/):
  * directly when the writer's schema is the reader's (canonical form), else through an avsc resolver.
- * The Avro name rule is applied both ways round: the reader's name or aliases must match the writer's
- * name, or the writer must list the reader's name among its aliases (a record renamed in a later
- * version that keeps its old name as an alias). Not-resolvable writers give the resolver's reason.
- * A record name that is not in schemas/ is read with the writer's schema when the names are equal.
+ * Names match as the Avro specification says: by unqualified name, so a writer whose record (or nested
+ * enum, fixed, record) sits in another namespace resolves (`aliasWriterNamespaces`); and the alias rule
+ * both ways round: the reader's name or aliases match the writer's name, or the writer lists the
+ * reader's name among its aliases (a record renamed in a later version that keeps its old name as an
+ * alias). Not-resolvable writers give the resolver's reason. A record name that is not in schemas/ is
+ * read with the writer's schema when the names are equal.
  */
 export function planReader(writer: Type, readerName: string): ReaderPlan {
   const reader = readerSchemas().get(readerName);
@@ -148,12 +207,12 @@ export function planReader(writer: Type, readerName: string): ReaderPlan {
     return { ok: true, read: (b) => writer.fromBuffer(b), resolved: false, readerType: writer };
   }
   if (reader.type.equals(writer)) return { ok: true, read: (b) => writer.fromBuffer(b), resolved: false, readerType: writer };
-  let readerType = reader.type;
+  let schema = aliasWriterNamespaces(reader.schema, namedTypesOf(writer));
   const writerAliases = (writer as unknown as NamedType).aliases ?? [];
-  if (writerName && writerName !== readerName && writerAliases.includes(readerName)) {
-    const aliases = [...((reader.schema.aliases as string[] | undefined) ?? []), writerName];
-    readerType = avsc.Type.forSchema({ ...reader.schema, aliases } as avsc.Schema);
+  if (writerName && writerName !== readerName && unqualified(writerName) !== unqualified(readerName) && writerAliases.includes(readerName)) {
+    schema = { ...schema, aliases: [...((schema.aliases as string[] | undefined) ?? []), aliasOf(writerName)] };
   }
+  const readerType = schema === reader.schema ? reader.type : avsc.Type.forSchema(schema as avsc.Schema);
   try {
     const resolver = readerType.createResolver(writer);
     return { ok: true, read: (b) => readerType.fromBuffer(b, resolver), resolved: true, readerType };

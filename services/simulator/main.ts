@@ -14,6 +14,7 @@ import { createKafka } from '../shared/kafka/client.ts';
 import { connectionFromEnv } from '../shared/kafka/connection.ts';
 import type { IdempotentProducer } from '../shared/kafka/producers.ts';
 import { env, parseDuration, parseEnv } from '../shared/config.ts';
+import { ConfigError } from '../shared/errors.ts';
 import { createLogger } from '../shared/log.ts';
 import { prepareCluster } from '../shared/startup.ts';
 import { AvroRegistry } from '../shared/registry.ts';
@@ -55,9 +56,17 @@ async function produce(args: string[]): Promise<void> {
   const num = (name: string, v: string | undefined, min: number, max = Infinity): number | undefined => {
     if (v === undefined) return undefined;
     const n = Number(v);
-    if (!Number.isFinite(n) || n < min || n > max) throw new Error(`--${name} must be a number in [${min}, ${max}], got "${v}"`);
+    if (!Number.isFinite(n) || n < min || n > max) throw new ConfigError(`--${name} must be a number in [${min}, ${max}], got "${v}"`, [`--${name}`]);
     return n;
   };
+  // Every option and variable is checked before anything is contacted (a bad one exits 2).
+  let count = num('count', values.count, 0)!;
+  const seed = num('seed', values.seed, 0)!;
+  const shockFrom = num('shock-from', values['shock-from'], 0);
+  const shockUntil = num('shock-until', values['shock-until'], 0);
+  const rate = num('rate', values.rate, 0) || undefined;
+  const delayMs = values['outcomes-delay'] === undefined ? undefined : parseDuration(values['outcomes-delay']);
+  if (values['outcomes-delay'] !== undefined && delayMs === undefined) throw new ConfigError(`--outcomes-delay must be a duration like 30s, got "${values['outcomes-delay']}"`, ['--outcomes-delay']);
   const conn = connectionFromEnv();
   // Topic creation is the admin's job on a secured cluster: SIMULATOR_CREATE_TOPICS=false only checks them.
   const { SIMULATOR_CREATE_TOPICS: create } = parseEnv({ SIMULATOR_CREATE_TOPICS: env.bool(true) }, process.env);
@@ -73,10 +82,6 @@ async function produce(args: string[]): Promise<void> {
 
   let source: ApplicationSource;
   let sourceOptions: SourceOptions | undefined;
-  let count = num('count', values.count, 0)!;
-  const seed = num('seed', values.seed, 0)!;
-  const shockFrom = num('shock-from', values['shock-from'], 0);
-  const shockUntil = num('shock-until', values['shock-until'], 0);
   const shockOpts = { ...(shockFrom !== undefined ? { shockFrom } : {}), ...(shockUntil !== undefined ? { shockUntil } : {}) };
   if (values.file) {
     const rows = await readJsonLines(values.file);
@@ -98,13 +103,10 @@ async function produce(args: string[]): Promise<void> {
   const ac = new AbortController();
   process.once('SIGINT', () => ac.abort());
   process.once('SIGTERM', () => ac.abort());
-  const rate = num('rate', values.rate, 0) || undefined;
   // Late outcomes: each valid application's default is drawn from the population's true probability and
   // published on loan-outcomes after the delay.
   let outcomes: OutcomePublisher | undefined;
   let outcomeProducer: IdempotentProducer | undefined;
-  const delayMs = values['outcomes-delay'] === undefined ? undefined : parseDuration(values['outcomes-delay']);
-  if (values['outcomes-delay'] !== undefined && delayMs === undefined) throw new Error(`--outcomes-delay must be a duration like 30s, got "${values['outcomes-delay']}"`);
   if (delayMs !== undefined) {
     const outcomeSchema = await registry.registerValueSchema(conn.topics.outcomes, 'loan-outcome');
     await registry.warm(outcomeSchema);
@@ -171,7 +173,9 @@ if (!run) {
   console.error('usage: simulator produce [--count N] [--rate R] [--invalid SHARE] [--seed S] [--shock-from I] [--file F] | simulator tail [--from-beginning]');
   process.exit(2);
 }
+// A configuration or usage error (a bad variable or option) exits 2, like the services; anything else 1.
+const isUsageError = (e: unknown) => e instanceof ConfigError || /^ERR_PARSE_ARGS/.test(String((e as { code?: unknown }).code ?? ''));
 run(rest).catch((e: unknown) => {
   console.error(`simulator: ${e instanceof Error ? e.message : String(e)}`);
-  process.exit(1);
+  process.exit(isUsageError(e) ? 2 : 1);
 });

@@ -16,7 +16,8 @@ const RATE = Number(process.env.FAULT_FREEZE_RATE ?? 500);
 const FREEZES = 3;
 const FREEZE_MS = Number(process.env.FAULT_FREEZE_MS ?? 10_000); // > the 6 s session timeout, leaving the other instance time to take over
 
-describe('frozen instance (SIGSTOP past the session timeout, then SIGCONT)', () => {
+// A process fault like instances.test.ts: FAULT_PROCESS=0 skips it with the others, FAULT_FREEZE=0 alone.
+describe.skipIf(process.env.FAULT_PROCESS === '0' || process.env.FAULT_FREEZE === '0')('frozen instance (SIGSTOP past the session timeout, then SIGCONT)', () => {
   let run: FaultRun | undefined;
   afterAll(() => run?.killAll());
 

@@ -4,7 +4,10 @@
  * record renamed to another namespace keeping its old name as an alias (if the registry accepts it), that
  * field removed again — are all scored; a registry-accepted version the scorer's reader schema cannot
  * resolve (a model feature removed) is dead-lettered with the resolver's reason; and an int beyond 32 bits
- * in bytes of the current schema is DECODE_MALFORMED naming the field.
+ * in bytes of the current schema is DECODE_MALFORMED naming the field. And a copy of the record in another
+ * namespace without any alias (what an upstream team's generated classes register), accepted by the
+ * registry as the subject's latest version, read through a producer that encodes with "latest": every
+ * application decided, none dead-lettered (Avro names match unqualified).
  */
 import { randomUUID } from 'node:crypto';
 import avsc from 'avsc';
@@ -15,7 +18,7 @@ import { createLogger } from '../../services/shared/log.ts';
 import { loadSchema } from '../../services/shared/schemas.ts';
 import { frame } from '../../services/shared/wire.ts';
 import { populationSource } from '../../services/simulator/source.ts';
-import { createTopics, decodeValues, groupLag, kafkaClient, readTopic, registryClient, serviceEnv, uniqueTopics, waitUntil } from '../helpers/cluster.ts';
+import { createTopics, decodeValues, groupLag, kafkaClient, readTopic, registryClient, serviceEnv, stack, uniqueTopics, waitUntil } from '../helpers/cluster.ts';
 import { initialModelDir } from '../helpers/model.ts';
 
 const PER_VERSION = 20;
@@ -31,10 +34,55 @@ const versions: { name: string; schema: Record<string, unknown>; resolvable: boo
   { name: 'v5: a model feature removed', schema: { ...v1, namespace: 'com.creditrisk.v2', aliases: [APP], fields: v1.fields.filter((f) => f.name !== 'loan_amount') }, resolvable: false },
 ];
 
+/** The subject's latest version as a producer configured with "use latest" sees it (Confluent API). */
+async function latestVersion(subject: string): Promise<{ id: number; schema: string }> {
+  const res = await fetch(`${stack().registryUrl}/subjects/${encodeURIComponent(subject)}/versions/latest`);
+  expect(res.ok, `GET ${subject}/versions/latest: ${res.status}`).toBe(true);
+  return (await res.json()) as { id: number; schema: string };
+}
+
 describe('input schema versions', () => {
   let service: ScorerService | undefined;
   afterAll(async () => {
     await service?.stop();
+  });
+
+  it('a namespace copy without alias, registered as the latest version, is read: every application decided, none dead-lettered', async () => {
+    const topics = uniqueTopics('namespace');
+    await createTopics(topics, ['applications', 'decisions', 'scoringLog', 'deadLetters']);
+    const registry = registryClient();
+    const subject = `${topics.applications}-value`;
+    await registry.registerSchema(subject, JSON.stringify(v1), 'BACKWARD');
+    const copy = { ...v1, namespace: 'com.upstream.generated.credit' };
+    const copyId = await registry.registerSchema(subject, JSON.stringify(copy), 'BACKWARD');
+    const latest = await latestVersion(subject);
+    expect(latest.id).toBe(copyId);
+    expect((JSON.parse(latest.schema) as { namespace: string }).namespace).toBe('com.upstream.generated.credit');
+
+    const type = avsc.Type.forSchema(JSON.parse(latest.schema) as avsc.Schema);
+    const source = populationSource({ seed: 53, runId: 'namespace' });
+    const sent = Array.from({ length: 200 }, (_, i) => source(i) as unknown as Record<string, unknown>);
+    const producer = kafkaClient('namespace-producer').producer();
+    await producer.connect();
+    await producer.send([{ topic: topics.applications!, messages: sent.map((a) => ({ key: String(a.application_id), value: frame(latest.id, type.toBuffer(a)) })) }]);
+    await producer.disconnect();
+
+    const groupId = `scorer-namespace-${randomUUID().slice(0, 8)}`;
+    const s = new ScorerService(loadScorerConfig(serviceEnv(topics, { SCORER_GROUP_ID: groupId, MODEL_DIR: initialModelDir(), SCORER_INSTANCE_ID: 'namespace', SCORER_FOLLOW_MODEL_UPDATES: 'false' })), createLogger('scorer', 'warn'));
+    await s.start();
+    try {
+      await waitUntil('the scorer to catch up', async () => (await groupLag(groupId, topics.applications!)) === 0, 60_000, 250);
+      const decisions = await decodeValues<{ application_id: string }>(registry, (await readTopic(topics.decisions!, { expected: sent.length })).messages);
+      expect(new Set(decisions.map((d) => d.application_id))).toEqual(new Set(sent.map((a) => String(a.application_id))));
+      expect(decisions.length).toBe(sent.length);
+      // Nothing was ever written to the dead-letter topic (not even an aborted record or a marker).
+      const admin = kafkaClient('namespace-admin').admin();
+      const dlq = await admin.topicOffsets(topics.deadLetters!);
+      admin.disconnect();
+      expect(dlq.reduce((n, p) => n + p.high, 0)).toBe(0);
+    } finally {
+      await s.stop();
+    }
   });
 
   it('scores every version that resolves to the reader schema and dead-letters the one that does not, with the reason', async () => {

@@ -278,6 +278,33 @@ describe('the services on a secured cluster (SASL_SSL, mTLS, least-privilege ACL
     }
   }, 240_000);
 
+  it('a client certificate required or refused, TLS against plaintext and the reverse, and a group without ACL each stop the scorer with one message naming the cause', async () => {
+    // A client certificate for User:scorer signed by a CA the broker does not trust.
+    const other = mkdtempSync(join(tmpdir(), 'other-client-'));
+    const oca = await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(other, 'ca.key'), '-out', join(other, 'ca.crt'), '-days', '2', '-subj', '/CN=another CA']);
+    const csr = await run('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(other, 'scorer.key'), '-out', join(other, 'scorer.csr'), '-subj', '/CN=scorer']);
+    const crt = await run('openssl', ['x509', '-req', '-in', join(other, 'scorer.csr'), '-CA', join(other, 'ca.crt'), '-CAkey', join(other, 'ca.key'), '-CAcreateserial', '-out', join(other, 'scorer.crt'), '-days', '2']);
+    expect([oca.status, csr.status, crt.status]).toEqual([0, 0, 0]);
+    const noSasl = { KAFKA_SASL_MECHANISM: '', KAFKA_SASL_USERNAME: '', KAFKA_SASL_PASSWORD: '' };
+    const cases: [string, Record<string, string>, RegExp, number][] = [
+      ['client certificate required', { ...noSasl, KAFKA_BROKERS: s.mtlsBrokers }, /client certificate.*KAFKA_SSL_CERT_FILE/, 1],
+      ['client certificate refused', { ...noSasl, KAFKA_BROKERS: s.mtlsBrokers, KAFKA_SSL_CERT_FILE: join(other, 'scorer.crt'), KAFKA_SSL_KEY_FILE: join(other, 'scorer.key') }, /(refused the client certificate|closed the connection after the handshake).*KAFKA_SSL_CERT_FILE|KAFKA_SSL_CERT_FILE.*refused/, 1],
+      ['TLS against a plaintext listener', { ...noSasl, KAFKA_BROKERS: stack().brokers.split(',')[0]! }, /(does not speak TLS|is it a TLS listener).*KAFKA_(SSL|BROKERS)/, 1],
+      ['plaintext against the SASL_SSL listener', { KAFKA_SSL: 'false', KAFKA_SSL_CA_FILE: '' }, /requires TLS; set KAFKA_SSL=true/, 1],
+      ['a consumer group without ACL', { SCORER_GROUP_ID: `not-granted-${randomUUID().slice(0, 6)}` }, /User:scorer is not authorized to use consumer group not-granted-\w+/, 1],
+    ];
+    const procs = cases.map(([name, extra]) => spawnProc(`scorer (${name})`, node('services/scorer/main.ts'), scorerEnv({ SCORER_GROUP_ID: `${scorerGroup}-g`, LOG_LEVEL: 'warn', ...extra })));
+    running.push(...procs);
+    const codes = await Promise.all(procs.map((p) => Promise.race([p.exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 150_000))])));
+    for (const [i, [name, , pattern, code]] of cases.entries()) {
+      const out = procs[i]!.out;
+      expect(codes[i], `${name}: ${out}`).toBe(code);
+      const lines = out.split('\n').filter((l) => l.trim());
+      expect(lines.filter((l) => pattern.test(l)), `${name}: ${out}`).toHaveLength(1);
+      expect(lines.filter((l) => /"level":(50|60)/.test(l) || /^scorer: /.test(l)), `${name}: ${out}`).toHaveLength(1);
+    }
+  }, 240_000);
+
   it('no password and no private key in any output, the broker log, /ready or /metrics', () => {
     expect(outputs.length).toBeGreaterThan(5);
     const keys = readdirKeys(s);

@@ -1,11 +1,13 @@
 /**
- * Starts the broker and registry once per test run. In order: KAFKA_BROKERS + SCHEMA_REGISTRY_URL from the
- * environment (nothing started); testcontainers when a Docker engine answers; else the local jars
- * (infra/local/stack.ts). The same tests run in all three modes.
+ * Starts the broker and registry once per test run, chosen by test/setup/select-stack.ts (TEST_STACK, else
+ * KAFKA_BROKERS + SCHEMA_REGISTRY_URL, else testcontainers when a Docker engine answers, else the local
+ * jars). Under test/run-suite.ts the runner has started it and passes TEST_STACK=external. The same tests
+ * run in all three modes.
  */
 import { spawnSync } from 'node:child_process';
 import type { TestProject } from 'vitest/node';
 import { down, up } from '../../infra/local/stack.ts';
+import { selectStack } from './select-stack.ts';
 
 export interface TestStack {
   readonly brokers: string;
@@ -38,12 +40,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
 }
 
 async function setupStack(project: TestProject): Promise<() => Promise<void>> {
-  const mode = process.env.TEST_STACK;
-  if ((mode === undefined || mode === 'external') && process.env.KAFKA_BROKERS && process.env.SCHEMA_REGISTRY_URL) {
-    project.provide('stack', { brokers: process.env.KAFKA_BROKERS, registryUrl: process.env.SCHEMA_REGISTRY_URL, mode: 'external' });
+  const choice = selectStack(process.env, dockerAnswers);
+  if (choice.kind === 'external') {
+    project.provide('stack', { brokers: choice.brokers, registryUrl: choice.registryUrl, mode: 'external' });
     return async () => undefined;
   }
-  if (mode === 'containers' || (mode === undefined && dockerAnswers())) {
+  if (choice.kind === 'containers') {
     const { startContainers } = await import('./containers.ts');
     const c = await startContainers();
     project.provide('stack', { brokers: c.brokers, registryUrl: c.registryUrl, mode: 'containers' });

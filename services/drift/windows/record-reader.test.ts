@@ -52,6 +52,14 @@ describe('scoring-log record reader', () => {
       expect(read(buf)).toEqual(expected(t.fromBuffer(buf) as Record<string, unknown>));
     }
   });
+  it('serves a copy of the record in another namespace (names match unqualified)', () => {
+    const writer = { ...schema, namespace: 'com.upstream.generated' };
+    const t = avsc.Type.forSchema(writer as unknown as avsc.Schema);
+    const read = compileRecordReader(writer)!;
+    expect(read).toBeDefined();
+    const buf = t.toBuffer(record(5));
+    expect(read(buf)).toEqual(expected(t.fromBuffer(buf) as Record<string, unknown>));
+  });
   it('refuses schemas of other records or without the fields, and malformed bodies', () => {
     expect(compileRecordReader({ ...schema, name: 'LoanDecision' })).toBeUndefined();
     expect(compileRecordReader({ ...schema, fields: schema.fields.filter((f) => f.name !== 'features') })).toBeUndefined();

@@ -6,6 +6,7 @@
  * of the monitor's CPU. Pure.
  */
 import avsc from 'avsc';
+import { aliasWriterNamespaces, namedTypesOf } from '../../shared/avro-read.ts';
 import { loadSchema, recordName } from '../../shared/schemas.ts';
 import type { DriftRecord } from './layout.ts';
 
@@ -16,14 +17,18 @@ export type RecordReader = (body: Buffer) => DriftRecord;
 
 export class MalformedRecord extends Error {}
 
+let readerSchema: Record<string, unknown> | undefined;
 let readerType: avsc.Type | undefined;
 function reader(): avsc.Type {
   if (!readerType) {
     const s = loadSchema('scoring-log');
-    readerType = avsc.Type.forSchema({ type: 'record', name: s.name, namespace: s.namespace, fields: s.fields.filter((f) => NEEDED.includes(f.name)) } as avsc.Schema);
+    readerSchema = { type: 'record', name: s.name, namespace: s.namespace, fields: s.fields.filter((f) => NEEDED.includes(f.name)) };
+    readerType = avsc.Type.forSchema(readerSchema as avsc.Schema);
   }
   return readerType;
 }
+
+const unqualified = (n: string | undefined) => n?.slice(n.lastIndexOf('.') + 1);
 
 /**
  * A reader for bodies written with `writerSchema` (parsed JSON), or undefined when that schema is not a
@@ -31,10 +36,13 @@ function reader(): avsc.Type {
  */
 export function compileRecordReader(writerSchema: unknown): RecordReader | undefined {
   let resolver: avsc.Resolver;
-  const r = reader();
+  let r = reader();
   try {
     const writer = avsc.Type.forSchema(writerSchema as avsc.Schema);
-    if ((writer as unknown as { name?: string }).name !== SCORING_LOG_RECORD) return undefined;
+    const name = (writer as unknown as { name?: string }).name;
+    // Names match unqualified (Avro specification): a ScoringLogRecord of another namespace is read too.
+    if (unqualified(name) !== unqualified(SCORING_LOG_RECORD)) return undefined;
+    if (name !== SCORING_LOG_RECORD) r = avsc.Type.forSchema(aliasWriterNamespaces(readerSchema!, namedTypesOf(writer)) as avsc.Schema);
     resolver = r.createResolver(writer);
   } catch {
     return undefined;

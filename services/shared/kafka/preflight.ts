@@ -64,6 +64,8 @@ export function probeBroker(conn: ConnectionConfig, broker: string, timeoutMs = 
   return new Promise((resolve) => {
     let settled = false;
     let connected = false;
+    // TCP is up (with TLS: before the handshake); a listener that resets the handshake is not a TLS one.
+    let tcpUp = false;
     let socket: Socket;
     const done = (o: ProbeOutcome) => {
       if (settled) return;
@@ -82,10 +84,21 @@ export function probeBroker(conn: ConnectionConfig, broker: string, timeoutMs = 
     } else {
       socket = netConnect({ host, port }, onConnected);
     }
-    let received = 0;
+    socket.once('connect', () => (tcpUp = true));
+    const notTls = () =>
+      fail('KAFKA_TLS_FAILED', `TLS to broker ${broker}: the listener closed the connection during the TLS handshake, so it does not speak TLS; unset KAFKA_SSL or use the broker's TLS port in KAFKA_BROKERS`, ['KAFKA_SSL', 'KAFKA_BROKERS']);
+    // A Kafka answer: size, then our correlation id 1. A TLS listener answers plaintext bytes with a TLS
+    // alert record (0x15) instead, which is not an answer.
+    let answer = Buffer.alloc(0);
     socket.on('data', (d: Buffer) => {
-      received += d.length;
-      if (received >= 4) done({ ok: true });
+      answer = Buffer.concat([answer, d]);
+      if (!tls && (answer[0] === 0x15 || answer[0] === 0x16)) {
+        fail('KAFKA_TLS_FAILED', `broker ${broker} answered a plaintext request with TLS: the listener requires TLS; set KAFKA_SSL=true (and KAFKA_SSL_CA_FILE)`, ['KAFKA_SSL']);
+        return;
+      }
+      if (answer.length < 8) return;
+      if (answer.readInt32BE(4) === 1) done({ ok: true });
+      else fail('KAFKA_TLS_FAILED', `broker ${broker} answered with something that is not a Kafka response: is KAFKA_BROKERS a Kafka listener?`, ['KAFKA_BROKERS']);
     });
     socket.setTimeout(timeoutMs, () => {
       if (!connected) done({ ok: false, unreachable: true, reason: `no answer within ${timeoutMs} ms` });
@@ -107,6 +120,8 @@ export function probeBroker(conn: ConnectionConfig, broker: string, timeoutMs = 
         fail('KAFKA_TLS_FAILED', `TLS to broker ${broker}: the broker ${have} (${code})`, tls.cert ? ['KAFKA_SSL_CERT_FILE'] : ['KAFKA_SSL_CERT_FILE', 'KAFKA_SSL_KEY_FILE']);
       } else if (/WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|RECORD_LAYER/i.test(code) || /wrong version number|packet length too long/i.test(e.message)) {
         fail('KAFKA_TLS_FAILED', `TLS to broker ${broker}: the listener does not speak TLS; unset KAFKA_SSL or use the broker's TLS port in KAFKA_BROKERS`, ['KAFKA_SSL', 'KAFKA_BROKERS']);
+      } else if (tls && tcpUp && !connected && (code === 'ECONNRESET' || code === 'EPIPE')) {
+        notTls();
       } else if (!tls && (code === 'ECONNRESET' || code === 'EPIPE')) {
         fail('KAFKA_TLS_FAILED', `broker ${broker} closed a plaintext connection: the listener probably requires TLS; set KAFKA_SSL=true (and KAFKA_SSL_CA_FILE)`, ['KAFKA_SSL']);
       } else if (connected) {
@@ -117,7 +132,8 @@ export function probeBroker(conn: ConnectionConfig, broker: string, timeoutMs = 
     });
     socket.on('close', () => {
       if (settled) return;
-      if (!connected) done({ ok: false, unreachable: true, reason: 'closed' });
+      if (tls && tcpUp && !connected) notTls();
+      else if (!connected) done({ ok: false, unreachable: true, reason: 'closed' });
       else if (tls) fail('KAFKA_TLS_FAILED', `TLS to broker ${broker}: the broker closed the connection after the handshake${tls.cert ? '' : ': it may require a client certificate (KAFKA_SSL_CERT_FILE, KAFKA_SSL_KEY_FILE)'}`, tls.cert ? ['KAFKA_SSL_CERT_FILE'] : ['KAFKA_SSL_CERT_FILE', 'KAFKA_SSL_KEY_FILE']);
       else fail('KAFKA_TLS_FAILED', `broker ${broker} closed a plaintext connection: the listener probably requires TLS; set KAFKA_SSL=true (and KAFKA_SSL_CA_FILE)`, ['KAFKA_SSL']);
     });
@@ -218,7 +234,15 @@ export async function checkAccess(kafka: KafkaClient, conn: ConnectionConfig, ne
       try {
         await admin.groupOffsets(group, [needs.names[needs.roles[0]!] ?? topicDefinition(needs.roles[0]!).name], 15_000);
       } catch (e) {
-        throw explainKafkaError(e, conn, { group }) ?? e;
+        const explained = explainKafkaError(e, conn, { group });
+        if (explained) throw explained;
+        // kafkajs drops the broker's FindCoordinator error (GROUP_AUTHORIZATION_FAILED for a group without ACL)
+        // and reports only "Failed to find group coordinator" once every broker refused (unavailability is retried).
+        if ((e as { name?: string }).name === 'KafkaJSGroupCoordinatorNotFound') {
+          const principal = principalOf(conn);
+          throw new ServiceError('KAFKA_NOT_AUTHORIZED', `User:${principal} is not authorized to use consumer group ${group}: every broker refused to name its coordinator; grant it in infra/acls.json (make acls), or check the group variable`, false, { principal, group }, { cause: e });
+        }
+        throw e;
       }
     }
   } finally {
