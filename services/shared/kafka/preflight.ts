@@ -234,15 +234,7 @@ export async function checkAccess(kafka: KafkaClient, conn: ConnectionConfig, ne
       try {
         await admin.groupOffsets(group, [needs.names[needs.roles[0]!] ?? topicDefinition(needs.roles[0]!).name], 15_000);
       } catch (e) {
-        const explained = explainKafkaError(e, conn, { group });
-        if (explained) throw explained;
-        // kafkajs drops the broker's FindCoordinator error (GROUP_AUTHORIZATION_FAILED for a group without ACL)
-        // and reports only "Failed to find group coordinator" once every broker refused (unavailability is retried).
-        if ((e as { name?: string }).name === 'KafkaJSGroupCoordinatorNotFound') {
-          const principal = principalOf(conn);
-          throw new ServiceError('KAFKA_NOT_AUTHORIZED', `User:${principal} is not authorized to use consumer group ${group}: every broker refused to name its coordinator; grant it in infra/acls.json (make acls), or check the group variable`, false, { principal, group }, { cause: e });
-        }
-        throw e;
+        throw explainKafkaError(e, conn, { group }) ?? e;
       }
     }
   } finally {

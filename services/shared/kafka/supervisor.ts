@@ -2,13 +2,12 @@
  * The one client supervisor: keeps a set of long-lived Kafka clients (a "session": e.g. the scorer's
  * consumer + transactional producer + admin) alive for the lifetime of a service.
  *
- * kafkajs gives up on its own in several ways: a consumer CRASH with restart:false (kafkajs 2.2.4 consults
- * restartOnFailure only for retriable errors, src/consumer/index.js onCrash — e.g. "Failed to find group
- * coordinator" after a broker restart), a fenced or invalid-epoch transactional producer, a client whose
- * connection state is broken. The session reports that through `fail(client, reason)`; the supervisor then
- * closes the whole session (bounded: a hung client is abandoned after closeTimeoutMs), and opens a fresh one
- * with exponential backoff. A fresh consumer resumes from the committed offsets; a fresh transactional
- * producer's initTransactions fences the old one. Every recovery is reported (`onRestart`, counted as
+ * librdkafka rides out broker restarts and leader moves by itself; what ends a client for good is a fatal
+ * error (a fenced or invalid-epoch transactional producer, a fatal consumer error), which the session
+ * reports through `fail(client, reason)`; the supervisor then closes the whole session (bounded: a hung
+ * client is abandoned after closeTimeoutMs), and opens a fresh one with exponential backoff. A fresh
+ * consumer resumes from the committed offsets; a fresh transactional producer's initTransactions fences
+ * the old one. Every recovery is reported (`onRestart`, counted as
  * `<service>_kafka_client_restarts_total{client,reason}` by the services' metrics).
  *
  * Liveness: `alive` is false from a failure until the new session reports `healthy()` (for a consumer:
@@ -31,15 +30,13 @@ export interface SessionContext {
   readonly attempt: number;
   /**
    * False once the supervisor has replaced (or stopped) this session. A replaced session's clients must do
-   * no more work: kafkajs restarts a crashed consumer even while (or after) it is being disconnected, and
-   * such a zombie member keeps partitions of the group with a producer that is already closed — they then
-   * stall for good while the supervisor believes the new session is healthy. Consumers consult this in
-   * restartOnFailure and before processing a batch.
+   * no more work: a batch still in flight when its session was replaced must not commit with a producer
+   * that is being closed. Handlers consult this before processing a batch.
    */
   readonly current: boolean;
 }
 
-/** Thrown by a replaced session's batch handler: non-retriable, so kafkajs stops that consumer for good. */
+/** Thrown by a replaced session's batch handler: non-retriable (its consumer is being closed). */
 export class StaleSessionError extends Error {
   override readonly name = 'StaleSessionError';
   readonly retriable = false;
