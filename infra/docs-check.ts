@@ -254,6 +254,10 @@ export function envReadsIn(text: string, shell = false): Set<string> {
     /(?:^|[{,])\s*([A-Z][A-Z0-9_]+)\s*:\s*(?:env\.|z\.)/gm,
     /"env"\s*:\s*"([A-Z][A-Z0-9_]+)"/g,
     /\b(?:port|findJava\(\s*\d+\s*,|envFlag|envInt|envString)\(?\s*['"]([A-Z][A-Z0-9_]+)['"]/g,
+    // Python helpers taking the environment first (`_int(env, "RETRAIN_MAX_ATTEMPTS", ...)`) and named
+    // variable constants (`STORE_ENV = "ARTIFACT_STORE_URL"`).
+    /\(\s*env\s*,\s*['"]([A-Z][A-Z0-9_]+)['"]/g,
+    /\b[A-Z_]*_ENV\s*=\s*['"]([A-Z][A-Z0-9_]+)['"]/g,
   ];
   // Shell and compose files: ${VAR:-default} / ${VAR?} read the environment (not TypeScript's template literals).
   if (shell) res.push(/\$\{([A-Z][A-Z0-9_]+)(?::?[-=?][^}]*)\}/g);

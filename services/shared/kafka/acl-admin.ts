@@ -99,10 +99,10 @@ export class AclAdmin {
       return Promise.reject(new ServiceError('CONFIG_INVALID', `${op} ACLs: runs ${ACL_HELPER} with ${this.python}, which does not exist (make install creates .venv)`, false));
     }
     return new Promise((resolve, reject) => {
-      // PATH and HOME only: the helper must not fall back to .local/stack.env or pick up other KAFKA_* settings.
+      // PATH only: the helper must not fall back to .local/stack.env or pick up other KAFKA_* settings.
       const child = spawn(this.python, ['-m', ACL_HELPER], {
         cwd: REPO_ROOT,
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', PYTHONPATH: REPO_ROOT, ...this.env },
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', PYTHONPATH: REPO_ROOT, ...this.env },
         stdio: ['pipe', 'pipe', 'pipe'],
       });
       let out = '';
