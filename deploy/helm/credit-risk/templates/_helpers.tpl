@@ -50,6 +50,8 @@ app.kubernetes.io/component: {{ .component }}
 {{- $_ := set $data "KAFKA_SSL_CERT_FILE" (ternary "/etc/credit-risk/kafka-tls/tls.crt" "" $mtls) -}}
 {{- $_ := set $data "KAFKA_SSL_KEY_FILE" (ternary "/etc/credit-risk/kafka-tls/tls.key" "" $mtls) -}}
 {{- $_ := set $data "KAFKA_SASL_MECHANISM" $v.kafka.sasl.mechanism -}}
+{{- /* The Kafka client's blocking calls share libuv's pool (README: UV_THREADPOOL_SIZE); values env may override. */ -}}
+{{- $_ := set $data "UV_THREADPOOL_SIZE" "16" -}}
 {{- $_ := set $data "SCHEMA_REGISTRY_CA_FILE" (ternary "/etc/credit-risk/registry-tls/ca.crt" "" (ne $v.registry.caSecret "")) -}}
 {{- $spec := $root.Files.Get "files/topics.json" | fromJson -}}
 {{- range $role, $t := $spec.topics -}}
