@@ -4,7 +4,8 @@
  * with their metadata) and groups. ACLs: acl-admin.ts.
  */
 import type { ConnectionConfig } from './connection.ts';
-import { AdminClient, attachLog, baseConfig, call, ERR, OffsetSpec, type KafkaLog, type LibrdKafkaError, type NativeAdmin } from './native.ts';
+import { kafkaErrorCodes } from './errors.ts';
+import { AdminClient, attachLog, baseConfig, call, ERR, KafkaConsumer, OffsetSpec, type KafkaLog, type LibrdKafkaError, type NativeAdmin, type NativeConsumer, type NativeOffset } from './native.ts';
 
 export interface TopicSpec {
   readonly topic: string;
@@ -37,6 +38,9 @@ export interface CommittedOffset {
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 
+/** Answers while a group's coordinator loads or moves: asked again. */
+const COORDINATOR_MOVING: ReadonlySet<string> = new Set(['NOT_COORDINATOR', 'COORDINATOR_NOT_AVAILABLE', 'COORDINATOR_LOAD_IN_PROGRESS', '_WAIT_COORD']);
+
 /**
  * A per-topic or per-group error of an admin result ({ code, message }, without the binding's Error shape)
  * as a LibrdKafkaError, so errors.ts reads its code (kafkaErrorCodes) like any other.
@@ -48,10 +52,14 @@ function resultError(e: { code: number; message?: string }, what: string): Librd
 
 export class KafkaAdmin {
   private readonly native: NativeAdmin;
+  private readonly config: ReturnType<typeof baseConfig>;
+  /** Non-joining consumers reading committed offsets, per group. */
+  private readonly readers = new Map<string, NativeConsumer>();
   private closed = false;
 
   constructor(conn: ConnectionConfig, clientId: string, log?: KafkaLog) {
-    this.native = AdminClient.create(baseConfig(conn, clientId));
+    this.config = baseConfig(conn, clientId);
+    this.native = AdminClient.create(this.config);
     const events = (this.native as unknown as { on?: (event: string, l: (...a: never[]) => void) => void });
     if (typeof events.on === 'function') attachLog(events as never, 'admin', log);
   }
@@ -105,16 +113,43 @@ export class KafkaAdmin {
     return highs.map((h) => ({ partition: h.partition, low: low.get(h.partition) ?? 0, high: h.offset })).sort((a, b) => a.partition - b.partition);
   }
 
-  /** A group's committed offsets for the partitions of `topics` (stable: waits out open transactions). */
+  /**
+   * A group's committed offsets for the partitions of `topics` (stable: waits out open transactions).
+   *
+   * Read through a consumer of that group that never joins it (librdkafka's `committed()`, an OffsetFetch
+   * to the group's coordinator), not the AdminClient's listConsumerGroupOffsets: the binding (1.10.1)
+   * crashes the process (SIGSEGV) in that call while a fresh cluster's group coordinator is not available
+   * yet. One reader per group is kept until disconnect().
+   */
   async groupOffsets(groupId: string, topics: readonly string[], timeoutMs = DEFAULT_TIMEOUT_MS): Promise<CommittedOffset[]> {
     const described = await this.describeTopics(topics, timeoutMs);
     const partitions = [...described].flatMap(([topic, ps]) => ps.map((p) => ({ topic, partition: p.partition })));
-    const r = await call<{ groupId: string; error?: LibrdKafkaError; partitions: { topic: string; partition: number; offset: number; metadata?: string | null; error?: LibrdKafkaError }[] }[]>((cb) =>
-      this.native.listConsumerGroupOffsets([{ groupId, partitions }], { timeout: timeoutMs, requireStableOffsets: true }, cb as never),
-    );
-    const g = r[0];
-    if (g?.error && g.error.code !== 0) throw resultError(g.error, `group ${groupId}`);
-    return (g?.partitions ?? []).map((p) => ({ topic: p.topic, partition: p.partition, offset: p.offset, ...(p.metadata ? { metadata: p.metadata } : {}) }));
+    if (partitions.length === 0) return [];
+    const reader = await this.offsetReader(groupId);
+    const deadline = Date.now() + timeoutMs;
+    let r: NativeOffset[];
+    for (let wait = 100; ; wait = Math.min(2000, wait * 2)) {
+      try {
+        r = await call<NativeOffset[]>((cb) => reader.committed(partitions, Math.max(1000, deadline - Date.now()), cb));
+        const failed = r.find((p) => p.error && p.error.code !== 0);
+        if (failed?.error) throw failed.error;
+        break;
+      } catch (e) {
+        // The group's coordinator is loading or moving (a fresh cluster creates __consumer_offsets now): ask again.
+        if (!kafkaErrorCodes(e).some((c) => COORDINATOR_MOVING.has(c)) || Date.now() + wait > deadline) throw e;
+        await new Promise((res) => setTimeout(res, wait));
+      }
+    }
+    return r.map((p) => ({ topic: p.topic, partition: p.partition, offset: typeof p.offset === 'number' && p.offset >= 0 ? p.offset : -1, ...(p.metadata ? { metadata: p.metadata } : {}) }));
+  }
+
+  private async offsetReader(groupId: string): Promise<NativeConsumer> {
+    const known = this.readers.get(groupId);
+    if (known) return known;
+    const c = new KafkaConsumer({ ...this.config, 'group.id': groupId, 'enable.auto.commit': false, 'enable.auto.offset.store': false, 'isolation.level': 'read_committed' } as never, {});
+    await call((cb) => c.connect({ timeout: 30_000 }, (err) => cb(err, undefined)));
+    this.readers.set(groupId, c);
+    return c;
   }
 
   async deleteGroups(groups: readonly string[], timeoutMs = DEFAULT_TIMEOUT_MS): Promise<void> {
@@ -126,5 +161,7 @@ export class KafkaAdmin {
     if (this.closed) return;
     this.closed = true;
     this.native.disconnect();
+    for (const c of this.readers.values()) c.disconnect();
+    this.readers.clear();
   }
 }

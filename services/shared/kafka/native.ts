@@ -41,8 +41,12 @@ export function threadpoolWarning(env: NodeJS.ProcessEnv = process.env): string 
 export type KafkaLogLevel = 'error' | 'warn' | 'info' | 'debug';
 export type KafkaLog = (level: KafkaLogLevel, msg: string, extra: Record<string, unknown>) => void;
 
-/** librdkafka's error code names by number (ERR_ILLEGAL_GENERATION, ERR__TRANSPORT, ...). */
-const CODE_NAMES = new Map<number, string>(Object.entries(CODES.ERRORS as Record<string, number>).map(([name, code]) => [code, name]));
+/**
+ * librdkafka's error code names by number (ERR_ILLEGAL_GENERATION, ERR__TRANSPORT, ...). A few codes have a
+ * current and an older alias (16: NOT_COORDINATOR and NOT_COORDINATOR_FOR_GROUP); the first, current one wins.
+ */
+const CODE_NAMES = new Map<number, string>();
+for (const [name, code] of Object.entries(CODES.ERRORS as Record<string, number>)) if (!CODE_NAMES.has(code)) CODE_NAMES.set(code, name);
 
 /** The stable name of a librdkafka error code, without the ERR_ prefix (a metric label): ILLEGAL_GENERATION, _TRANSPORT. */
 export function codeName(code: number | undefined): string {

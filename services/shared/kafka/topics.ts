@@ -97,6 +97,12 @@ export async function ensureTopics(
   if (missing.length > 0) {
     try {
       await admin.createTopics(missing);
+      // Like kafkajs' waitForLeaders: on several brokers a topic just created reaches each broker's metadata
+      // (with its leaders) a moment later; callers describe or produce right after.
+      await pollUntil(async () => {
+        const md = await admin.describeTopics(missing.map((t) => t.topic), 5_000).catch(() => undefined);
+        return md !== undefined && [...md.values()].every((ps) => ps.length > 0 && ps.every((p) => p.leader !== null && p.leader >= 0));
+      }, TOPIC_VISIBLE_WITHIN_MS);
     } catch (e) {
       // Another instance may have created them concurrently, or (several brokers) they exist and the broker
       // asked does not know yet: re-check for TOPIC_VISIBLE_WITHIN_MS before failing.
