@@ -28,16 +28,21 @@ async function topics(n: number, partitions: number): Promise<string[]> {
   return names;
 }
 
+/** `n` records keyed k0.. with values "0".."n-1", acknowledged. */
+async function produceNumbers(kafka: ReturnType<typeof client>, topic: string, n: number): Promise<void> {
+  const producer = kafka.producer();
+  await producer.connect();
+  await producer.send([{ topic, messages: Array.from({ length: n }, (_, i) => ({ key: `k${i}`, value: Buffer.from(String(i)) })) }]);
+  await producer.disconnect();
+}
+
 const settings = (groupId: string, topic: string) => ({ groupId, topics: [topic], fromBeginning: true, sessionTimeoutMs: 6000, heartbeatIntervalMs: 1000, maxBatchMessages: 50 });
 
 describe('Kafka adapter on librdkafka', () => {
   it('consume -> transactional commit with offset metadata writes each record exactly once', async () => {
     const [input, output] = await topics(2, 3);
     const kafka = client('adapter-eos');
-    const producer = kafka.producer();
-    await producer.connect();
-    await producer.send([{ topic: input!, messages: Array.from({ length: 300 }, (_, i) => ({ key: `k${i}`, value: Buffer.from(String(i)) })) }]);
-    await producer.disconnect();
+    await produceNumbers(kafka, input!, 300);
 
     const group = `adapter-${randomUUID().slice(0, 8)}`;
     const tx = kafka.transactionalProducer(`${group}-tx`);
@@ -79,10 +84,7 @@ describe('Kafka adapter on librdkafka', () => {
   it('a member that lost its partitions cannot commit them: the transaction is refused and aborted', async () => {
     const [input, output] = await topics(2, 2);
     const kafka = client('adapter-fence');
-    const producer = kafka.producer();
-    await producer.connect();
-    await producer.send([{ topic: input!, messages: Array.from({ length: 20 }, (_, i) => ({ key: `k${i}`, value: Buffer.from(String(i)) })) }]);
-    await producer.disconnect();
+    await produceNumbers(kafka, input!, 20);
 
     const group = `adapter-${randomUUID().slice(0, 8)}`;
     // A short max.poll.interval.ms: a handler stuck past it makes librdkafka leave the group for this member.
@@ -115,10 +117,7 @@ describe('Kafka adapter on librdkafka', () => {
   it('pipelined (depth 3): a failed commit drops the batches behind it and they are read again; each record lands once', async () => {
     const [input, output] = await topics(2, 3);
     const kafka = client('adapter-pipe');
-    const producer = kafka.producer();
-    await producer.connect();
-    await producer.send([{ topic: input!, messages: Array.from({ length: 400 }, (_, i) => ({ key: `k${i}`, value: Buffer.from(String(i)) })) }]);
-    await producer.disconnect();
+    await produceNumbers(kafka, input!, 400);
     const group = `adapter-${randomUUID().slice(0, 8)}`;
     const tx = kafka.transactionalProducer(`${group}-tx`);
     await tx.connect();
