@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { aclBindings, describeBinding, loadAclFile, planAcls, toEntry, type AclBinding } from './acls.ts';
-import { TOPICS_FILE } from '../services/shared/kafka/topics.ts';
+import { TOPICS_FILE } from '../services/shared/kafka/topic-catalog.ts';
 
 const defaults = Object.fromEntries(Object.entries(TOPICS_FILE.topics).map(([role, d]) => [role, d.name]));
 const lines = (env: NodeJS.ProcessEnv = {}, topics = defaults) => aclBindings(loadAclFile(), topics, env).map(describeBinding);

@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AclAdmin, AclEntry } from '../services/shared/kafka/acl-admin.ts';
 import { REPO_ROOT } from '../services/shared/schemas.ts';
-import { topicNamesFromEnv, TOPICS_FILE } from '../services/shared/kafka/topics.ts';
+import { topicNamesFromEnv, TOPICS_FILE } from '../services/shared/kafka/topic-catalog.ts';
 
 export interface NamedResource {
   readonly name: string;

@@ -6,7 +6,7 @@ import { driftEnv } from '../services/drift/config.ts';
 import { scorerEnv } from '../services/scorer/config.ts';
 import { inputBoundsEnv } from '../services/shared/input-bounds.ts';
 import { connectionEnv } from '../services/shared/kafka/connection.ts';
-import { TOPICS_FILE } from '../services/shared/kafka/topics.ts';
+import { TOPICS_FILE } from '../services/shared/kafka/topic-catalog.ts';
 import { REPO_ROOT } from '../services/shared/schemas.ts';
 
 const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');

@@ -12,7 +12,8 @@ import { createKafka, type KafkaClient } from '../../services/shared/kafka/clien
 import { connectionFromEnv, type ConnectionConfig } from '../../services/shared/kafka/connection.ts';
 import { kafkaErrorCodes, librdkafkaError } from '../../services/shared/kafka/errors.ts';
 import { readTopic } from '../../services/shared/kafka/read-topic.ts';
-import { ensureTopics, replicationOf, topicDefinition, TOPICS_FILE } from '../../services/shared/kafka/topics.ts';
+import { replicationOf, topicDefinition, TOPICS_FILE } from '../../services/shared/kafka/topic-catalog.ts';
+import { ensureTopics } from '../../services/shared/kafka/topics.ts';
 import { ServiceError } from '../../services/shared/errors.ts';
 import { AvroRegistry } from '../../services/shared/registry.ts';
 import { DEFAULT_RETRY, withRetry } from '../../services/shared/retry.ts';

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { AvroSchemaParser } from '@asyncapi/avro-schema-parser';
 import { fromFile, Parser } from '@asyncapi/parser';
 import { describe, expect, it } from 'vitest';
-import { TOPICS_FILE } from '../../services/shared/kafka/topics.ts';
+import { TOPICS_FILE } from '../../services/shared/kafka/topic-catalog.ts';
 import { loadSchema } from '../../services/shared/schemas.ts';
 import { ASYNCAPI_FILE, asyncApiYaml, camel } from './asyncapi.ts';
 

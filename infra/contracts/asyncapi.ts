@@ -11,7 +11,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { loadSchema, REPO_ROOT } from '../../services/shared/schemas.ts';
-import { TOPICS_FILE, type TopicDefinition } from '../../services/shared/kafka/topics.ts';
+import { TOPICS_FILE, type TopicDefinition } from '../../services/shared/kafka/topic-catalog.ts';
 
 export const ASYNCAPI_FILE = join(REPO_ROOT, 'docs', 'asyncapi.yaml');
 const AVRO_FORMAT = 'application/vnd.apache.avro;version=1.9.0';
@@ -38,7 +38,7 @@ function messageName(def: TopicDefinition): string {
   return loadSchema(def.schema).name;
 }
 
-/** How a topic is replicated: the role's pinned factor and min.insync.replicas, else the cluster's defaults (services/shared/kafka/topics.ts replicationOf). */
+/** How a topic is replicated: the role's pinned factor and min.insync.replicas, else the cluster's defaults (services/shared/kafka/topic-catalog.ts replicationOf). */
 function replicationText(def: TopicDefinition): string {
   const factor = def.replicationFactor !== undefined ? `to ${def.replicationFactor} brokers` : "by the cluster's default.replication.factor";
   const minIsr = def.minInsyncReplicas !== undefined ? String(def.minInsyncReplicas) : "of the broker's default";

@@ -137,7 +137,7 @@ export function brokerConfig(node: BrokerNode, nodes: readonly BrokerNode[], ove
     ['offsets.topic.num.partitions', '12'],
     ['transaction.state.log.replication.factor', String(repl.replicationFactor)],
     ['transaction.state.log.min.isr', String(repl.minInsync)],
-    // New topics without a pinned value in infra/topics.json take these (services/shared/kafka/topics.ts).
+    // New topics without a pinned value in infra/topics.json take these (services/shared/kafka/topic-catalog.ts).
     ['min.insync.replicas', String(repl.minInsync)],
     ['transaction.state.log.num.partitions', '12'],
     ['group.initial.rebalance.delay.ms', '0'],

@@ -304,7 +304,8 @@ export async function securedPostStart(
     }
     recordScramUsers(p, Object.keys(creds));
   }
-  const { ensureTopics, TOPICS_FILE, topicNamesFromEnv } = await import('../../services/shared/kafka/topics.ts');
+  const { ensureTopics } = await import('../../services/shared/kafka/topics.ts');
+  const { TOPICS_FILE, topicNamesFromEnv } = await import('../../services/shared/kafka/topic-catalog.ts');
   const { createKafka } = await import('../../services/shared/kafka/client.ts');
   const { connectionFromEnv } = await import('../../services/shared/kafka/connection.ts');
   const { AclAdmin } = await import('../../services/shared/kafka/acl-admin.ts');

@@ -241,7 +241,7 @@ def replication_of(definition: Mapping[str, Any]) -> tuple[int, dict[str, str]]:
     The role's own ``replicationFactor`` / ``minInsyncReplicas`` when ``infra/topics.json`` pins them;
     else replication factor -1 (the cluster's ``default.replication.factor``, KIP-464) and the broker's
     ``min.insync.replicas`` - what the cluster's operator set for its size. The same rule as
-    ``replicationOf`` in ``services/shared/kafka/topics.ts``.
+    ``replicationOf`` in ``services/shared/kafka/topic-catalog.ts``.
 
     Examples
     --------

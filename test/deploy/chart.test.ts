@@ -14,7 +14,7 @@ import { describe, expect, it } from 'vitest';
 import { driftEnv } from '../../services/drift/config.ts';
 import { scorerEnv } from '../../services/scorer/config.ts';
 import { inputBoundsEnv } from '../../services/shared/input-bounds.ts';
-import { TOPICS_FILE } from '../../services/shared/kafka/topics.ts';
+import { TOPICS_FILE } from '../../services/shared/kafka/topic-catalog.ts';
 import { REPO_ROOT } from '../../services/shared/schemas.ts';
 import { byKind, CHART_DIR, containerEnv, graceProblems, helm, k8sTool, KUBE_VERSION, probeProblems, render, replicaProblems, SASL_VALUES, type K8sObject } from './chart.ts';
 

@@ -5,7 +5,8 @@ import { createKafka, type KafkaClient } from '../../services/shared/kafka/clien
 import { connectionFromEnv } from '../../services/shared/kafka/connection.ts';
 import type { ConsumedMessage } from '../../services/shared/kafka/consumer.ts';
 import { readTopic as readWholeTopic } from '../../services/shared/kafka/read-topic.ts';
-import { ensureTopics, TOPICS_FILE } from '../../services/shared/kafka/topics.ts';
+import { TOPICS_FILE } from '../../services/shared/kafka/topic-catalog.ts';
+import { ensureTopics } from '../../services/shared/kafka/topics.ts';
 import { AvroRegistry } from '../../services/shared/registry.ts';
 import { withRetry } from '../../services/shared/retry.ts';
 

@@ -2,7 +2,7 @@
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ServiceError } from '../../services/shared/errors.ts';
-import { TOPICS_FILE } from '../../services/shared/kafka/topics.ts';
+import { TOPICS_FILE } from '../../services/shared/kafka/topic-catalog.ts';
 import { loadSchema, SCHEMAS_DIR, schemaText } from '../../services/shared/schemas.ts';
 import { registryClient, stack, uniqueTopics } from '../helpers/cluster.ts';
 

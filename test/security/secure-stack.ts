@@ -15,7 +15,8 @@ import { createKafka, type KafkaClient } from '../../services/shared/kafka/clien
 import { connectionFromEnv } from '../../services/shared/kafka/connection.ts';
 import * as sec from '../../infra/local/security.ts';
 import { down, secureBrokerOptions, up, type StackOptions } from '../../infra/local/stack.ts';
-import { ensureTopics, TOPICS_FILE } from '../../services/shared/kafka/topics.ts';
+import { TOPICS_FILE } from '../../services/shared/kafka/topic-catalog.ts';
+import { ensureTopics } from '../../services/shared/kafka/topics.ts';
 import { withRetry } from '../../services/shared/retry.ts';
 import { REPO_ROOT } from '../../services/shared/schemas.ts';
 

@@ -21,7 +21,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TOPICS_FILE } from '../../services/shared/kafka/topics.ts';
+import { TOPICS_FILE } from '../../services/shared/kafka/topic-catalog.ts';
 import { REPO_ROOT } from '../../services/shared/schemas.ts';
 import { decodeValues, registryClient, stack, uniqueTopics, waitUntil } from '../helpers/cluster.ts';
 import { initialModelDir } from '../helpers/model.ts';

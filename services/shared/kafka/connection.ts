@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { env, parseEnv } from '../config.ts';
 import { ConfigError } from '../errors.ts';
-import { topicNamesFromEnv, type TopicNames } from './topics.ts';
+import { topicNamesFromEnv, type TopicNames } from './topic-catalog.ts';
 
 export const connectionEnv = {
   KAFKA_BROKERS: env.list('127.0.0.1:19092'),

@@ -22,7 +22,8 @@ import { ServiceError } from '../errors.ts';
 import { pollUntil } from '../retry.ts';
 import type { ConnectionConfig, SaslConfig } from './connection.ts';
 import { probeSasl } from './sasl-probe.ts';
-import { TOPIC_VISIBLE_WITHIN_MS, topicDefinition } from './topics.ts';
+import { topicDefinition } from './topic-catalog.ts';
+import { TOPIC_VISIBLE_WITHIN_MS } from './topics.ts';
 
 /** The principal the broker will see: the SASL user, else the client certificate's CN, else ANONYMOUS. */
 export function principalOf(conn: ConnectionConfig): string {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { replicationOf, TOPICS_FILE } from './topics.ts';
+import { replicationOf, TOPICS_FILE } from './topic-catalog.ts';
 
 describe('replicationOf', () => {
   it("leaves replication to the cluster's defaults unless the role pins it", () => {
