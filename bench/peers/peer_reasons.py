@@ -4,7 +4,7 @@ Peer A with reasons (``PEER_REASONS=1``) explains each REVIEW/DECLINE row with t
 model (``booster.ubj``): the features whose contribution to the margin is positive, largest first, at most
 ``REASONS_MAX``, mapped to ``schemas/reason-codes.json`` by direction - the same rule as the scorer's
 ``services/scorer/explain/reasons.ts`` (a monotone feature's constraint direction, else the side of the
-training median of the metadata's reference sample).
+training median of the metadata's reference sample; no age reason for an applicant aged 62 or more).
 """
 
 from __future__ import annotations
@@ -45,6 +45,9 @@ class PeerReasons:
         retired = {r["code"] if isinstance(r, dict) else r for r in catalogue.get("retired", [])}
         self.entries = {(r["feature"], r["direction"]): r for r in catalogue["reasons"] if r["code"] not in retired}
         self.max_reasons = max_reasons
+        # Regulation B: no age reason for an elderly applicant (schemas/population.json fair_lending.elderly).
+        elderly = json.loads((catalogue_path.parent / "population.json").read_text()).get("fair_lending", {}).get("elderly")
+        self.elderly = (features.index(elderly["feature"]), float(elderly["from"])) if elderly else None
 
     def explain(self, X: np.ndarray) -> list[list[dict[str, Any]]]:
         """Return the reasons of each row of ``X`` (float32-compatible feature matrix)."""
@@ -58,6 +61,8 @@ class PeerReasons:
             for j in order:
                 if len(reasons) >= self.max_reasons:
                     break
+                if self.elderly and j == self.elderly[0] and row[j] >= self.elderly[1]:
+                    continue
                 m = self.monotone[j]
                 direction = ("high" if m > 0 else "low") if m != 0 else ("high" if row[j] >= self.median[j] else "low")
                 entry = self.entries.get((self.features[j], direction))
