@@ -44,7 +44,8 @@ export interface Proc {
 }
 
 export function start(name: string, cmd: string, args: readonly string[], env: Record<string, string> = {}, cwd: string = REPO_ROOT): Proc {
-  const child = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // The services refuse to start with libuv's default 4 threads (services/shared/kafka/native.ts); make sets 16.
+  const child = spawn(cmd, args, { cwd, env: { UV_THREADPOOL_SIZE: '16', ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   if (child.pid === undefined) throw new Error(`${name}: could not start ${cmd}`);
   let head = '';
   let out = '';

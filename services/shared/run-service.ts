@@ -3,7 +3,7 @@
  * variables), create the service, install the signal handlers, start it (exit 1 if it cannot start).
  */
 import { ConfigError } from './errors.ts';
-import { threadpoolWarning } from './kafka/native.ts';
+import { threadpoolProblem } from './kafka/native.ts';
 import { createLogger, type Logger } from './log.ts';
 import { installSignalHandlers } from './signals.ts';
 
@@ -21,6 +21,8 @@ export async function runService<C extends { readonly logLevel: string; readonly
 ): Promise<void> {
   let config: C;
   try {
+    const pool = threadpoolProblem();
+    if (pool) throw new ConfigError(pool, ['UV_THREADPOOL_SIZE']);
     config = loadConfig();
   } catch (e) {
     if (e instanceof ConfigError) {
@@ -30,8 +32,6 @@ export async function runService<C extends { readonly logLevel: string; readonly
     throw e;
   }
   const log = createLogger(name, config.logLevel);
-  const pool = threadpoolWarning();
-  if (pool) log.warn(pool);
   const service = create(config, log);
   installSignalHandlers(() => service.stop(), { timeoutMs: config.shutdownTimeoutMs, log: (m, extra) => log.info(extra ?? {}, m) });
   void service.fatal?.then(async (e) => {

@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultStackOptions, ensureArtifacts, findJava, startRegistry, startTestCluster, type KafkaCluster } from '../../infra/local/stack.ts';
 import { stopPid } from '../../infra/local/kafka-cluster.ts';
 import { REPO_ROOT } from '../../services/shared/schemas.ts';
-import { effectiveInstructions, execForm, parseDockerfile } from './dockerfile.ts';
+import { effectiveInstructions, execForm, imageEnv, parseDockerfile } from './dockerfile.ts';
 import {
   fixedHostPorts,
   healthDeadlineMs,
@@ -118,9 +118,13 @@ function volumeHost(spec: string, work: string): { host: string; container: stri
 }
 
 /** The program of a service built from a Dockerfile target: ENTRYPOINT + (compose command ?? CMD), from source. */
-function builtProgram(svc: ComposeServiceDef): string[] {
+function builtInstructions(svc: ComposeServiceDef) {
   const stages = parseDockerfile(readFileSync(join(REPO_ROOT, svc.build!.dockerfile), 'utf8'));
-  const ins = svc.build!.target ? effectiveInstructions(stages, svc.build!.target) : stages.at(-1)!.instructions;
+  return svc.build!.target ? effectiveInstructions(stages, svc.build!.target) : stages.at(-1)!.instructions;
+}
+
+function builtProgram(svc: ComposeServiceDef): string[] {
+  const ins = builtInstructions(svc);
   const last = (op: string) => ins.filter((i) => i.op === op).at(-1);
   const asArray = (v: readonly string[] | string | undefined) => (v === undefined ? undefined : typeof v === 'string' ? ['sh', '-c', v] : [...v]);
   const entrypoint = asArray(svc.entrypoint) ?? (last('ENTRYPOINT') ? execForm(last('ENTRYPOINT')!.args) : []);
@@ -164,8 +168,14 @@ async function launch(name: string, svc: ComposeServiceDef, plan: PortPlan, work
   }
   if (svc.build) {
     const argv = builtProgram(svc);
+    // The image's own ENV (UV_THREADPOOL_SIZE, NODE_ENV, HTTP_PORT...) under compose's environment, ports and
+    // addresses mapped like compose's; listening on loopback only here.
+    // The image's PATH names its own layout: the native one is kept.
+    const { PATH: _imagePath, ...fromImage } = imageEnv(builtInstructions(svc));
+    const withImage = { ...inheritedEnv(), ...nativeEnv(name, { ...svc, environment: { ...fromImage, ...(svc.environment ?? {}) } }, plan) };
+    if (withImage.HTTP_HOST === '0.0.0.0') withImage.HTTP_HOST = '127.0.0.1';
     // The pipeline image's python is .venv's here.
-    return child(argv[0]!, argv.slice(1), { ...env, PATH: `${join(REPO_ROOT, '.venv', 'bin')}:${env.PATH ?? ''}` });
+    return child(argv[0]!, argv.slice(1), { ...withImage, PATH: `${join(REPO_ROOT, '.venv', 'bin')}:${withImage.PATH ?? ''}` });
   }
   throw new Error(`${name}: no native equivalent for image ${svc.image}`);
 }

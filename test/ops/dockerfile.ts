@@ -38,6 +38,19 @@ export function effectiveInstructions(stages: Stage[], target: string): Instruct
   return [...(parent ? effectiveInstructions(stages, parent.name) : []), ...s.instructions];
 }
 
+/** The environment an image's ENV instructions set (`ENV K=V K2=V2` form, unquoted values), later ones winning. */
+export function imageEnv(instructions: readonly Instruction[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const i of instructions.filter((x) => x.op === 'ENV')) {
+    for (const pair of i.args.split(' ')) {
+      const eq = pair.indexOf('=');
+      if (eq <= 0) throw new Error(`ENV ${i.args}: only the K=V form is read here`);
+      env[pair.slice(0, eq)] = pair.slice(eq + 1);
+    }
+  }
+  return env;
+}
+
 /** The exec-form JSON array of CMD/ENTRYPOINT/HEALTHCHECK CMD. */
 export function execForm(args: string): string[] {
   const json = args.slice(args.indexOf('['));

@@ -26,16 +26,20 @@ export const LIBRDKAFKA_VERSION: string = rdkafka.librdkafkaVersion;
  * The binding runs its blocking calls (each consumer's poll, every transaction step, admin requests) on
  * Node's libuv thread pool. A service has several consumers polling at once (the drift monitor four, the
  * scorer two) plus transactions and admin calls; with Node's default of 4 threads they queued behind each
- * other until a commit or a join timed out (the secured test's scorer never finished starting; a drift
- * instance stopped counting). The pool is sized when the process starts, so UV_THREADPOOL_SIZE is set by
- * whatever launches a service (Makefile, Dockerfile, Helm chart); services warn when it is below this.
+ * other until a commit or a join timed out: the secured test's scorer never finished starting, a drift
+ * instance stopped counting, and a benchmark's scorer sat silent after creating its topics without ever
+ * joining its group (2026-12-07). The pool is sized when the process starts, so UV_THREADPOOL_SIZE is set
+ * by whatever launches a service (Makefile, Dockerfile, Helm chart), and a service refuses to start below
+ * this instead of hanging at random.
  */
 export const MIN_THREADPOOL_SIZE = 8;
 
-/** A warning when the libuv thread pool is too small for the Kafka client (undefined when fine). */
-export function threadpoolWarning(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const size = Number(env.UV_THREADPOOL_SIZE ?? 4);
-  return size >= MIN_THREADPOOL_SIZE ? undefined : `UV_THREADPOOL_SIZE is ${env.UV_THREADPOOL_SIZE ?? 'unset (4)'}: the Kafka client's blocking calls share these threads; set it to 16 where the service is launched (it cannot be changed once the process runs)`;
+/** Why the libuv thread pool is too small for the Kafka client (undefined when it is not). */
+export function threadpoolProblem(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const raw = env.UV_THREADPOOL_SIZE;
+  const size = raw === undefined || raw === '' ? 4 : Number(raw);
+  if (Number.isInteger(size) && size >= MIN_THREADPOOL_SIZE) return undefined;
+  return `UV_THREADPOOL_SIZE is ${raw ? JSON.stringify(raw) : 'unset (4)'}: the Kafka client's blocking calls run on these threads and fewer than ${MIN_THREADPOOL_SIZE} can stall a start-up or a commit for good; set UV_THREADPOOL_SIZE=16 where the service is launched (it is read once, when the process starts)`;
 }
 
 export type KafkaLogLevel = 'error' | 'warn' | 'info' | 'debug';
