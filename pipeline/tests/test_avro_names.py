@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 
+import pytest
 import requests
 
 from pipeline.kafka.records import RECORD_NAMES
@@ -47,22 +48,18 @@ def _register_both(registry: SchemaRegistry, subject: str, schema_name: str) -> 
     return copy_id
 
 
-def test_a_namespace_copy_with_nested_named_types_is_read_by_unqualified_name(kafka_stack):
+@pytest.mark.parametrize(
+    ("name", "record"),
+    [("model-update", UPDATE), ("loan-outcome", OUTCOME)],
+    ids=["nested-named-types", "flat-record"],
+)
+def test_a_namespace_copy_is_read_by_unqualified_name(kafka_stack, name, record):
     registry = SchemaRegistry(kafka_stack.registry_url)
     subject = f"pytest-names-{uuid.uuid4().hex[:10]}-value"
-    copy_id = _register_both(registry, subject, "model-update")
-    decoded = registry.decode(registry.encode(copy_id, UPDATE), RECORD_NAMES["model-update"])
+    copy_id = _register_both(registry, subject, name)
+    decoded = registry.decode(registry.encode(copy_id, record), RECORD_NAMES[name])
     assert isinstance(decoded, Decoded), decoded
-    assert decoded.value == UPDATE
-
-
-def test_a_namespace_copy_of_a_flat_record_is_read(kafka_stack):
-    registry = SchemaRegistry(kafka_stack.registry_url)
-    subject = f"pytest-names-{uuid.uuid4().hex[:10]}-value"
-    copy_id = _register_both(registry, subject, "loan-outcome")
-    decoded = registry.decode(registry.encode(copy_id, OUTCOME), RECORD_NAMES["loan-outcome"])
-    assert isinstance(decoded, Decoded), decoded
-    assert decoded.value == OUTCOME
+    assert decoded.value == record
 
 
 def test_a_record_of_another_unqualified_name_is_still_refused(kafka_stack):
