@@ -266,7 +266,7 @@ test: install model bench-deps ops-tools browser chart-tools ## The whole suite:
 .PHONY: bench
 # BASELINE: the commit whose scorer runs beside today's in the throughput scenario (this round's base);
 # BASELINE= (empty) skips it.
-BASELINE ?= 0c93f1533f1f673e005f79aab9a5437a967449db
+BASELINE ?= f7e882a1cf0b4d98fa017c9089573bb7332b857a
 # The hot-swap step gets ARGS' --quick (its other flags are bench/run.ts's).
 bench: install model bench-deps ## Benchmarks (not part of make test): bench/run.ts, then the hot-swap dip
 	@$(with-stack) $(TSX) bench/run.ts $(if $(BASELINE),--baseline $(BASELINE)) $(ARGS)
