@@ -1,5 +1,6 @@
 /** Running services as real child processes (for kill -9 and signal tests). */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
 import { REPO_ROOT } from '../services/shared/schemas.ts';
 
 export interface ServiceProcess {
@@ -8,15 +9,20 @@ export interface ServiceProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-export function startService(entry: string, env: Record<string, string>): ServiceProcess {
+/** Starts `entry` under tsx; its output is kept (the last 20,000 characters) and, with `logFile`, all of it appended there. */
+export function startService(entry: string, env: Record<string, string>, logFile?: string): ServiceProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', entry], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
-  child.stderr!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
+  const keep = (d: Buffer) => {
+    out = (out + d.toString()).slice(-20_000);
+    if (logFile) appendFileSync(logFile, d);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => child.once('exit', (code, signal) => res({ code, signal })));
   return { child, output: () => out, exited };
 }

@@ -378,12 +378,21 @@ export class KafkaCluster {
     return text.slice(this.logOffsets.get(id) ?? 0).includes('Kafka Server started');
   }
 
+  /** The lines a node logged since its last start that say what went wrong (the last 15 otherwise): the log may be deleted with the cluster. */
+  private logTail(id: number): string {
+    const n = this.node(id);
+    if (!existsSync(n.logFile)) return '(no log)';
+    const lines = readFileSync(n.logFile, 'utf8').slice(this.logOffsets.get(id) ?? 0).split('\n').filter(Boolean);
+    const bad = lines.filter((l) => /ERROR|FATAL|Exception/.test(l));
+    return (bad.length ? bad.slice(0, 15) : lines.slice(-15)).join('\n');
+  }
+
   async waitReady(id: number, timeoutMs = this.opts.readyTimeoutMs): Promise<void> {
     const n = this.node(id);
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       if (await this.ready(id)) return;
-      if (this.pid(id) === undefined) throw new StackError(`Kafka broker ${id} exited during start-up; see ${n.logFile}`);
+      if (this.pid(id) === undefined) throw new StackError(`Kafka broker ${id} exited during start-up; see ${n.logFile}; its last lines:\n${this.logTail(id)}`);
       await new Promise((r) => setTimeout(r, 250));
     }
     throw new StackError(`Kafka broker ${id} not ready after ${timeoutMs} ms; see ${n.logFile}`);

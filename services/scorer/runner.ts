@@ -86,6 +86,7 @@ export class ScoringRunner {
   private readonly life = new Lifecycle('scoring runner');
   private readonly supervisor: ClientSupervisor<Session>;
   private lagTimer?: NodeJS.Timeout;
+  private lagInFlight = false;
   private readonly validate: ReturnType<typeof buildValidator>;
 
   constructor(private readonly deps: RunnerDeps) {
@@ -280,10 +281,14 @@ export class ScoringRunner {
   /** Consumer lag per partition: log-end offset minus the group's committed offset. */
   async pollLag(): Promise<{ partition: number; lag: number }[]> {
     const session = this.supervisor.current;
-    if (!session || !this.life.running) return [];
+    // One poll at a time: while a broker is down a poll waits (up to its timeout) on pool threads, and
+    // the interval must not stack more of them.
+    if (!session || !this.life.running || this.lagInFlight) return [];
     const topic = this.deps.config.connection.topics.applications;
+    const timeoutMs = Math.max(1000, this.deps.config.lagPollIntervalMs);
+    this.lagInFlight = true;
     try {
-      const [ends, committed] = await Promise.all([session.admin.topicOffsets(topic), session.admin.groupOffsets(this.deps.config.groupId, [topic])]);
+      const [ends, committed] = await Promise.all([session.admin.topicOffsets(topic, timeoutMs), session.admin.groupOffsets(this.deps.config.groupId, [topic], timeoutMs)]);
       session.lagFailures = 0;
       const done = new Map(committed.map((p) => [p.partition, BigInt(p.offset)]));
       const lags = ends.map((e) => {
@@ -298,6 +303,8 @@ export class ScoringRunner {
       // An admin that keeps failing while the consumer works has lost its connection for good: replace it.
       if (++session.lagFailures >= 5 && session.joined) session.ctx.fail('admin', e);
       return [];
+    } finally {
+      this.lagInFlight = false;
     }
   }
 

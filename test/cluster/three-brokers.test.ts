@@ -14,7 +14,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +26,8 @@ import { populationSource } from '../../services/simulator/source.ts';
 import { createTopics, decodeValues, groupLag, kafkaClient, readTopic, registryClient, serviceEnv, uniqueTopics, waitUntil } from '../helpers/cluster.ts';
 import { initialModelDir } from '../helpers/model.ts';
 import { startService, type ServiceProcess } from '../../support/processes.ts';
+import { pollUntil } from '../../services/shared/retry.ts';
+import { TOPIC_VISIBLE_WITHIN_MS } from '../../services/shared/kafka/topics.ts';
 
 async function freePort(): Promise<number> {
   return new Promise((res, rej) => {
@@ -149,7 +151,15 @@ async function startStream(name: string): Promise<Stream> {
   // Three replicas each (the cluster's default.replication.factor, RF -1), whatever the brokers' metadata said while the cluster was forming.
   const admin = kafkaClient('cluster-admin', brokers).admin();
   try {
-    const md = await admin.describeTopics(['applications', 'decisions', 'scoringLog', 'deadLetters'].map((r) => topics[r]!));
+    // A broker other than the one that created them may not know the new topics for a moment (metadata propagation).
+    const names = ['applications', 'decisions', 'scoringLog', 'deadLetters'].map((r) => topics[r]!);
+    let md: Awaited<ReturnType<typeof admin.describeTopics>> | undefined;
+    let last: unknown;
+    await pollUntil(async () => {
+      md = await admin.describeTopics(names).catch((e: unknown) => ((last = e), undefined));
+      return md !== undefined;
+    }, TOPIC_VISIBLE_WITHIN_MS);
+    if (!md) throw last;
     const short = [...md].flatMap(([name, partitions]) => partitions.filter((p) => p.replicas.length !== 3).map((p) => `${name}-${p.partition} [${p.replicas.join(',')}]`));
     expect(short, 'partitions created with fewer than 3 replicas').toEqual([]);
   } finally {
@@ -158,6 +168,8 @@ async function startStream(name: string): Promise<Stream> {
   const registry = registryClient();
   const schemaId = await registry.registerValueSchema(topics.applications!, 'loan-application');
   await registry.warm(schemaId);
+  mkdirSync(ARTIFACTS, { recursive: true });
+  rmSync(join(ARTIFACTS, `scorer-${name}.log`), { force: true });
   const scorer = startService(
     'services/scorer/main.ts',
     serviceEnv(topics, {
@@ -171,6 +183,7 @@ async function startStream(name: string): Promise<Stream> {
       SCORER_FOLLOW_MODEL_UPDATES: 'false',
       LOG_LEVEL: 'info', // session recoveries and rebalances, for the report when the check fails
     }),
+    join(ARTIFACTS, `scorer-${name}.log`),
   );
   // The adapter's idempotent producer (acks=all; librdkafka resumes its sequence across a leader restart).
   // Should the input still get a record twice, the check below matches outcomes to input offsets, so that is measured, not hidden.

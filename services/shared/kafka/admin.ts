@@ -3,9 +3,10 @@
  * (list, describe, create, delete), offsets (a topic's low/high watermarks, a group's committed offsets
  * with their metadata) and groups. ACLs: acl-admin.ts.
  */
+import { randomUUID } from 'node:crypto';
 import type { ConnectionConfig } from './connection.ts';
 import { kafkaErrorCodes } from './errors.ts';
-import { AdminClient, attachLog, baseConfig, call, ERR, KafkaConsumer, OffsetSpec, type KafkaLog, type LibrdKafkaError, type NativeAdmin, type NativeConsumer, type NativeOffset } from './native.ts';
+import { AdminClient, attachLog, baseConfig, call, ERR, KafkaConsumer, type KafkaLog, type LibrdKafkaError, type NativeAdmin, type NativeConsumer, type NativeOffset } from './native.ts';
 
 export interface TopicSpec {
   readonly topic: string;
@@ -38,6 +39,9 @@ export interface CommittedOffset {
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 
+/** The group id of the watermark reader (never joined, never committed to: the id only satisfies the consumer). */
+const WATERMARKS = `watermarks-${randomUUID()}`;
+
 /** Answers while a group's coordinator loads or moves: asked again. */
 const COORDINATOR_MOVING: ReadonlySet<string> = new Set(['NOT_COORDINATOR', 'COORDINATOR_NOT_AVAILABLE', 'COORDINATOR_LOAD_IN_PROGRESS', '_WAIT_COORD']);
 
@@ -54,7 +58,7 @@ export class KafkaAdmin {
   private readonly native: NativeAdmin;
   private readonly config: ReturnType<typeof baseConfig>;
   /** Non-joining consumers reading committed offsets, per group. */
-  private readonly readers = new Map<string, NativeConsumer>();
+  private readonly readers = new Map<string, Promise<NativeConsumer>>();
   private closed = false;
 
   constructor(conn: ConnectionConfig, clientId: string, log?: KafkaLog) {
@@ -103,14 +107,26 @@ export class KafkaAdmin {
     }
   }
 
-  /** Low and high watermarks of every partition of `topic` (high: the log end, read_uncommitted). */
+  /**
+   * Low and high watermarks of every partition of `topic` (high: the log end, read_uncommitted).
+   *
+   * Asked through a consumer that never joins a group (librdkafka's query_watermark_offsets: a ListOffsets
+   * to each partition's leader, queued on that broker's connection like any request), not the AdminClient's
+   * listOffsets: while a partition's leader is down, that call re-dials the dead broker without backoff
+   * (367,911 refused connects in 30 s on the 3-broker test), which starved the 2-core machine's brokers and
+   * stretched a leader kill's stall from 12 s to 60-70 s. One partition at a time: each query holds a libuv
+   * pool thread while it waits, and the service's polls need those threads.
+   */
   async topicOffsets(topic: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<PartitionOffsets[]> {
-    const parts = (await this.describeTopics([topic], timeoutMs)).get(topic) ?? [];
-    const ask = (spec: unknown) =>
-      call<{ partition: number; offset: number; error?: LibrdKafkaError }[]>((cb) => this.native.listOffsets(parts.map((p) => ({ topic, partition: p.partition, offset: spec as never })), { timeout: timeoutMs }, cb as never));
-    const [lows, highs] = await Promise.all([ask(OffsetSpec.EARLIEST), ask(OffsetSpec.LATEST)]);
-    const low = new Map(lows.map((o) => [o.partition, o.offset]));
-    return highs.map((h) => ({ partition: h.partition, low: low.get(h.partition) ?? 0, high: h.offset })).sort((a, b) => a.partition - b.partition);
+    const deadline = Date.now() + timeoutMs;
+    const reader = await this.watermarkReader();
+    const parts = await this.partitionsOf(topic, timeoutMs);
+    const out: PartitionOffsets[] = [];
+    for (const p of parts) {
+      const w = await call<{ highOffset: number; lowOffset: number }>((cb) => reader.queryWatermarkOffsets(topic, p, Math.max(1000, deadline - Date.now()), cb));
+      out.push({ partition: p, low: w.lowOffset, high: w.highOffset });
+    }
+    return out;
   }
 
   /**
@@ -122,8 +138,7 @@ export class KafkaAdmin {
    * yet. One reader per group is kept until disconnect().
    */
   async groupOffsets(groupId: string, topics: readonly string[], timeoutMs = DEFAULT_TIMEOUT_MS): Promise<CommittedOffset[]> {
-    const described = await this.describeTopics(topics, timeoutMs);
-    const partitions = [...described].flatMap(([topic, ps]) => ps.map((p) => ({ topic, partition: p.partition })));
+    const partitions = (await Promise.all(topics.map(async (topic) => (await this.partitionsOf(topic, timeoutMs)).map((partition) => ({ topic, partition }))))).flat();
     if (partitions.length === 0) return [];
     const reader = await this.offsetReader(groupId);
     const deadline = Date.now() + timeoutMs;
@@ -143,13 +158,37 @@ export class KafkaAdmin {
     return r.map((p) => ({ topic: p.topic, partition: p.partition, offset: typeof p.offset === 'number' && p.offset >= 0 ? p.offset : -1, ...(p.metadata ? { metadata: p.metadata } : {}) }));
   }
 
-  private async offsetReader(groupId: string): Promise<NativeConsumer> {
+  /**
+   * The partition numbers of `topic` from a metadata request by the watermark reader (to any broker it is
+   * connected to), not the AdminClient's describeTopics, which re-dials a dead broker without backoff like
+   * its listOffsets (above). Throws for a topic the cluster does not know.
+   */
+  private async partitionsOf(topic: string, timeoutMs: number): Promise<number[]> {
+    const reader = await this.watermarkReader();
+    const md = await call<{ topics: { name: string; partitions: { id: number }[] }[] }>((cb) => reader.getMetadata({ topic, timeout: timeoutMs }, cb as never));
+    const parts = md.topics.find((t) => t.name === topic)?.partitions ?? [];
+    if (parts.length === 0) throw Object.assign(new Error(`topic ${topic}: Broker: Unknown topic or partition`), { code: ERR.UNKNOWN_TOPIC_OR_PART });
+    return parts.map((p) => p.id).sort((a, b) => a - b);
+  }
+
+  private watermarkReader(): Promise<NativeConsumer> {
+    return this.consumerFor(WATERMARKS, { 'isolation.level': 'read_uncommitted' });
+  }
+
+  private offsetReader(groupId: string): Promise<NativeConsumer> {
+    return this.consumerFor(groupId, { 'isolation.level': 'read_committed' });
+  }
+
+  /** A connected consumer with `group.id` = `groupId` that never subscribes (so never joins); one per group id, kept until disconnect(). */
+  private consumerFor(groupId: string, extra: Record<string, string>): Promise<NativeConsumer> {
     const known = this.readers.get(groupId);
     if (known) return known;
-    const c = new KafkaConsumer({ ...this.config, 'group.id': groupId, 'enable.auto.commit': false, 'enable.auto.offset.store': false, 'isolation.level': 'read_committed' } as never, {});
-    await call((cb) => c.connect({ timeout: 30_000 }, (err) => cb(err, undefined)));
-    this.readers.set(groupId, c);
-    return c;
+    const c = new KafkaConsumer({ ...this.config, 'group.id': groupId, 'enable.auto.commit': false, 'enable.auto.offset.store': false, ...extra } as never, {});
+    const ready = call((cb) => c.connect({ timeout: 30_000 }, (err) => cb(err, undefined))).then(() => c);
+    // Concurrent callers share one connect; a failed one is forgotten so the next call tries again.
+    ready.catch(() => this.readers.get(groupId) === ready && this.readers.delete(groupId));
+    this.readers.set(groupId, ready);
+    return ready;
   }
 
   async deleteGroups(groups: readonly string[], timeoutMs = DEFAULT_TIMEOUT_MS): Promise<void> {
@@ -161,7 +200,7 @@ export class KafkaAdmin {
     if (this.closed) return;
     this.closed = true;
     this.native.disconnect();
-    for (const c of this.readers.values()) c.disconnect();
+    for (const r of this.readers.values()) void r.then((c) => c.disconnect(), () => undefined);
     this.readers.clear();
   }
 }

@@ -14,7 +14,7 @@ import rdkafka from '@confluentinc/kafka-javascript';
 import type { GlobalConfig, LibrdKafkaError } from '@confluentinc/kafka-javascript';
 import type { ConnectionConfig } from './connection.ts';
 
-export const { KafkaConsumer, Producer, AdminClient, OffsetSpec, CODES } = rdkafka;
+export const { KafkaConsumer, Producer, AdminClient, CODES } = rdkafka;
 export type NativeConsumer = InstanceType<typeof KafkaConsumer>;
 export type NativeProducer = InstanceType<typeof Producer>;
 export type NativeAdmin = ReturnType<typeof AdminClient.create>;
