@@ -3,10 +3,9 @@
  * (list, describe, create, delete), offsets (a topic's low/high watermarks, a group's committed offsets
  * with their metadata) and groups. ACLs: acl-admin.ts.
  */
-import { randomUUID } from 'node:crypto';
 import type { ConnectionConfig } from './connection.ts';
 import { kafkaErrorCodes } from './errors.ts';
-import { AdminClient, attachLog, baseConfig, call, ERR, KafkaConsumer, type KafkaLog, type LibrdKafkaError, type NativeAdmin, type NativeConsumer, type NativeOffset } from './native.ts';
+import { AdminClient, attachLog, baseConfig, call, ERR, KafkaConsumer, Producer, type KafkaLog, type LibrdKafkaError, type NativeAdmin, type NativeConsumer, type NativeOffset, type NativeProducer } from './native.ts';
 
 export interface TopicSpec {
   readonly topic: string;
@@ -39,9 +38,6 @@ export interface CommittedOffset {
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 
-/** The group id of the watermark reader (never joined, never committed to: the id only satisfies the consumer). */
-const WATERMARKS = `watermarks-${randomUUID()}`;
-
 /** Answers while a group's coordinator loads or moves: asked again. */
 const COORDINATOR_MOVING: ReadonlySet<string> = new Set(['NOT_COORDINATOR', 'COORDINATOR_NOT_AVAILABLE', 'COORDINATOR_LOAD_IN_PROGRESS', '_WAIT_COORD']);
 
@@ -59,6 +55,7 @@ export class KafkaAdmin {
   private readonly config: ReturnType<typeof baseConfig>;
   /** Non-joining consumers reading committed offsets, per group. */
   private readonly readers = new Map<string, Promise<NativeConsumer>>();
+  private metadata?: Promise<NativeProducer>;
   private closed = false;
 
   constructor(conn: ConnectionConfig, clientId: string, log?: KafkaLog) {
@@ -108,22 +105,24 @@ export class KafkaAdmin {
   }
 
   /**
-   * Low and high watermarks of every partition of `topic` (high: the log end, read_uncommitted).
+   * Low and high watermarks of every partition of `topic`; high is the last stable offset (the end a
+   * read_committed reader can reach; the log end when no transaction is open).
    *
-   * Asked through a consumer that never joins a group (librdkafka's query_watermark_offsets: a ListOffsets
-   * to each partition's leader, queued on that broker's connection like any request), not the AdminClient's
-   * listOffsets: while a partition's leader is down, that call re-dials the dead broker without backoff
-   * (367,911 refused connects in 30 s on the 3-broker test), which starved the 2-core machine's brokers and
-   * stretched a leader kill's stall from 12 s to 60-70 s. One partition at a time: each query holds a libuv
-   * pool thread while it waits, and the service's polls need those threads.
+   * Asked through a plain client that joins no group and produces nothing (librdkafka's
+   * query_watermark_offsets: a ListOffsets to each partition's leader, queued on that broker's connection
+   * like any request, so it needs no ACL beyond the topic's Describe), not the AdminClient's listOffsets:
+   * while a partition's leader is down, that call re-dials the dead broker without backoff (367,911 refused
+   * connects in 30 s on the 3-broker test), which starved the 2-core machine's brokers and stretched a
+   * leader kill's stall from 2 s to 42-70 s. One partition at a time: each query holds a libuv pool
+   * thread while it waits, and the service's polls need those threads.
    */
   async topicOffsets(topic: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<PartitionOffsets[]> {
     const deadline = Date.now() + timeoutMs;
-    const reader = await this.watermarkReader();
+    const client = await this.metadataClient();
     const parts = await this.partitionsOf(topic, timeoutMs);
     const out: PartitionOffsets[] = [];
     for (const p of parts) {
-      const w = await call<{ highOffset: number; lowOffset: number }>((cb) => reader.queryWatermarkOffsets(topic, p, Math.max(1000, deadline - Date.now()), cb));
+      const w = await call<{ highOffset: number; lowOffset: number }>((cb) => client.queryWatermarkOffsets(topic, p, Math.max(1000, deadline - Date.now()), cb));
       out.push({ partition: p, low: w.lowOffset, high: w.highOffset });
     }
     return out;
@@ -159,31 +158,35 @@ export class KafkaAdmin {
   }
 
   /**
-   * The partition numbers of `topic` from a metadata request by the watermark reader (to any broker it is
+   * The partition numbers of `topic` from a metadata request of the plain client (to any broker it is
    * connected to), not the AdminClient's describeTopics, which re-dials a dead broker without backoff like
    * its listOffsets (above). Throws for a topic the cluster does not know.
    */
   private async partitionsOf(topic: string, timeoutMs: number): Promise<number[]> {
-    const reader = await this.watermarkReader();
-    const md = await call<{ topics: { name: string; partitions: { id: number }[] }[] }>((cb) => reader.getMetadata({ topic, timeout: timeoutMs }, cb as never));
+    const client = await this.metadataClient();
+    const md = await call<{ topics: { name: string; partitions: { id: number }[] }[] }>((cb) => client.getMetadata({ topic, timeout: timeoutMs }, cb as never));
     const parts = md.topics.find((t) => t.name === topic)?.partitions ?? [];
     if (parts.length === 0) throw Object.assign(new Error(`topic ${topic}: Broker: Unknown topic or partition`), { code: ERR.UNKNOWN_TOPIC_OR_PART });
     return parts.map((p) => p.id).sort((a, b) => a - b);
   }
 
-  private watermarkReader(): Promise<NativeConsumer> {
-    return this.consumerFor(WATERMARKS, { 'isolation.level': 'read_uncommitted' });
+  /** A producer handle that never produces: metadata and watermarks without a group (so without a group ACL). */
+  private metadataClient(): Promise<NativeProducer> {
+    if (!this.metadata) {
+      const p = new Producer({ ...this.config }, {});
+      const ready = call((cb) => p.connect({ timeout: 30_000 }, (err) => cb(err, undefined))).then(() => p);
+      // A failed connect is forgotten so the next call tries again.
+      ready.catch(() => this.metadata === ready && (this.metadata = undefined));
+      this.metadata = ready;
+    }
+    return this.metadata;
   }
 
+  /** A connected consumer of group `groupId` that never subscribes (so never joins); one per group, kept until disconnect(). */
   private offsetReader(groupId: string): Promise<NativeConsumer> {
-    return this.consumerFor(groupId, { 'isolation.level': 'read_committed' });
-  }
-
-  /** A connected consumer with `group.id` = `groupId` that never subscribes (so never joins); one per group id, kept until disconnect(). */
-  private consumerFor(groupId: string, extra: Record<string, string>): Promise<NativeConsumer> {
     const known = this.readers.get(groupId);
     if (known) return known;
-    const c = new KafkaConsumer({ ...this.config, 'group.id': groupId, 'enable.auto.commit': false, 'enable.auto.offset.store': false, ...extra } as never, {});
+    const c = new KafkaConsumer({ ...this.config, 'group.id': groupId, 'enable.auto.commit': false, 'enable.auto.offset.store': false, 'isolation.level': 'read_committed' } as never, {});
     const ready = call((cb) => c.connect({ timeout: 30_000 }, (err) => cb(err, undefined))).then(() => c);
     // Concurrent callers share one connect; a failed one is forgotten so the next call tries again.
     ready.catch(() => this.readers.get(groupId) === ready && this.readers.delete(groupId));
@@ -201,6 +204,8 @@ export class KafkaAdmin {
     this.closed = true;
     this.native.disconnect();
     for (const r of this.readers.values()) void r.then((c) => c.disconnect(), () => undefined);
+    void this.metadata?.then((p) => p.disconnect(), () => undefined);
+    this.metadata = undefined;
     this.readers.clear();
   }
 }

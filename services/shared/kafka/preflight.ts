@@ -21,7 +21,7 @@ import { kafkaErrorCodes } from './errors.ts';
 import { ServiceError } from '../errors.ts';
 import { pollUntil } from '../retry.ts';
 import type { ConnectionConfig, SaslConfig } from './connection.ts';
-import { probeSasl } from './sasl-probe.ts';
+import { probeGroup, probeSasl } from './sasl-probe.ts';
 import { topicDefinition } from './topic-catalog.ts';
 import { TOPIC_VISIBLE_WITHIN_MS } from './topics.ts';
 
@@ -168,6 +168,10 @@ async function checkSasl(conn: ConnectionConfig & { sasl: SaslConfig }, broker: 
   });
 }
 
+function groupNotAuthorized(principal: string, group: string | undefined): ServiceError {
+  return new ServiceError('KAFKA_NOT_AUTHORIZED', `User:${principal} is not authorized to use consumer group ${group ?? '(unknown)'}; grant it in infra/acls.json (make acls)`, false, { principal, group });
+}
+
 /** Turns a Kafka client error into one of ours with a message naming the cause, or returns undefined. Reads librdkafka's error codes only. */
 export function explainKafkaError(e: unknown, conn: ConnectionConfig, what: { topic?: string; group?: string; transactionalId?: string } = {}): ServiceError | undefined {
   const codes = new Set(kafkaErrorCodes(e));
@@ -183,7 +187,7 @@ export function explainKafkaError(e: unknown, conn: ConnectionConfig, what: { to
   }
   const grant = 'grant it in infra/acls.json (make acls)';
   if (codes.has('TOPIC_AUTHORIZATION_FAILED')) return new ServiceError('KAFKA_NOT_AUTHORIZED', `User:${principal} is not authorized for topic ${what.topic ?? '(unknown)'}; ${grant}`, false, { principal, topic: what.topic });
-  if (codes.has('GROUP_AUTHORIZATION_FAILED')) return new ServiceError('KAFKA_NOT_AUTHORIZED', `User:${principal} is not authorized to use consumer group ${what.group ?? '(unknown)'}; ${grant}`, false, { principal, group: what.group });
+  if (codes.has('GROUP_AUTHORIZATION_FAILED')) return groupNotAuthorized(principal, what.group);
   if (codes.has('TRANSACTIONAL_ID_AUTHORIZATION_FAILED')) {
     return new ServiceError('KAFKA_NOT_AUTHORIZED', `User:${principal} is not authorized to use transactional id ${what.transactionalId ?? '(unknown)'}; ${grant}`, false, { principal, transactionalId: what.transactionalId });
   }
@@ -195,7 +199,7 @@ export interface ClusterNeeds {
   /** Topic names by role (the service's TopicNames). */
   readonly names: Readonly<Record<string, string>>;
   readonly roles: readonly string[];
-  /** Consumer groups it commits offsets to (checked with an offset fetch). */
+  /** Consumer groups it commits offsets to (checked with a FindCoordinator: the group's Describe ACL). */
   readonly groups?: readonly string[];
 }
 
@@ -232,11 +236,9 @@ export async function checkAccess(kafka: KafkaClient, conn: ConnectionConfig, ne
       throw new ServiceError('TOPIC_MISSING', `topic ${topic} (role ${role}, ${topicDefinition(role).env}) does not exist; create it as an admin (from infra/topics.json) or set ${createVar}=true`, false, { topic, role, variables: [topicDefinition(role).env, createVar] }, { cause });
     }
     for (const group of needs.groups ?? []) {
-      try {
-        await admin.groupOffsets(group, [needs.names[needs.roles[0]!] ?? topicDefinition(needs.roles[0]!).name], 15_000);
-      } catch (e) {
-        throw explainKafkaError(e, conn, { group }) ?? e;
-      }
+      // A refused group by its protocol error code (sasl-probe.ts); an unreachable broker is the client's to report.
+      const r = await probeGroup(conn, conn.brokers[0]!, group);
+      if (!r.ok && r.code === 'GROUP_AUTHORIZATION_FAILED') throw groupNotAuthorized(principalOf(conn), group);
     }
   } finally {
     admin.disconnect();

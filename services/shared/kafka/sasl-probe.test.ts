@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { kafkaRequest, parseAuthenticate, parseHandshake, scramClientFinal, scramClientFirst } from './sasl-probe.ts';
+import { kafkaRequest, parseAuthenticate, parseFindCoordinator, parseHandshake, scramClientFinal, scramClientFirst } from './sasl-probe.ts';
 
 describe('SCRAM client (RFC 5802)', () => {
   it("computes RFC 7677's SCRAM-SHA-256 example exchange", () => {
@@ -27,5 +27,19 @@ describe('Kafka framing of the SASL requests', () => {
     expect(parseHandshake(hs)).toEqual({ errorCode: 33, mechanisms: ['PLAIN', 'SCRAM-SHA-512'] });
     const au = Buffer.concat([Buffer.from([0, 0, 0, 7, 0, 58, 0, 3]), Buffer.from('bad'), Buffer.from([0, 0, 0, 0]), Buffer.alloc(8)]);
     expect(parseAuthenticate(au)).toEqual({ errorCode: 58, message: 'bad', authBytes: Buffer.alloc(0) });
+  });
+});
+
+describe('parseFindCoordinator', () => {
+  it('reads the error code after the correlation id and throttle time', () => {
+    // correlation id, throttle_time_ms, error_code 30 (GROUP_AUTHORIZATION_FAILED), then the rest of v1
+    const r = Buffer.alloc(4 + 4 + 2 + 2 + 4 + 2 + 4);
+    r.writeInt32BE(7, 0);
+    r.writeInt32BE(0, 4);
+    r.writeInt16BE(30, 8);
+    r.writeInt16BE(-1, 10);
+    expect(parseFindCoordinator(r)).toEqual({ errorCode: 30 });
+    r.writeInt16BE(0, 8);
+    expect(parseFindCoordinator(r).errorCode).toBe(0);
   });
 });

@@ -166,6 +166,14 @@ export async function probeSasl(conn: ConnectionConfig & { sasl: SaslConfig }, b
   } catch (e) {
     return { ok: false, code: 'UNREACHABLE', message: (e as Error).message };
   }
+  try {
+    return await login(s, conn);
+  } finally {
+    s.close();
+  }
+}
+
+async function login(s: FramedSocket, conn: ConnectionConfig & { sasl: SaslConfig }): Promise<SaslProbeOutcome> {
   const mechanism = conn.sasl.mechanism.toUpperCase();
   try {
     const hs = parseHandshake(await s.request(kafkaRequest(SASL_HANDSHAKE, 1, 1, conn.clientId, str(mechanism))));
@@ -183,6 +191,51 @@ export async function probeSasl(conn: ConnectionConfig & { sasl: SaslConfig }, b
     if (f1) return f1;
     const r2 = await authenticate(scramClientFinal(hash, conn.sasl.password, first.bare, r1.authBytes.toString('utf8'), nonce));
     return refused(r2) ?? { ok: true };
+  } catch (e) {
+    return { ok: false, code: 'UNREACHABLE', message: (e as Error).message };
+  }
+}
+
+const FIND_COORDINATOR = 10;
+/** Kafka's protocol error codes a FindCoordinator answers while a fresh cluster creates __consumer_offsets. */
+const COORDINATOR_NOT_READY = new Set([14, 15]); // COORDINATOR_LOAD_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE
+
+/** FindCoordinator v1 response: its error code (throttle time first). */
+export function parseFindCoordinator(r: Buffer): { errorCode: number } {
+  return { errorCode: r.readInt16BE(4 + 4) };
+}
+
+export type GroupProbeOutcome = { ok: true } | { ok: false; code: 'GROUP_AUTHORIZATION_FAILED' } | { ok: false; code: 'UNREACHABLE'; message: string };
+
+/**
+ * Whether this principal may use consumer group `group`: a FindCoordinator for it (after the SASL login
+ * when configured), which the broker authorizes with the group's Describe ACL and answers with error 30
+ * GROUP_AUTHORIZATION_FAILED when it is missing. Outside the client for the same reason as the login
+ * check: refused by the coordinator, the binding's consumer only times out, and its AdminClient's group
+ * calls crash the process (SIGSEGV) while a fresh cluster has no group coordinator yet. Asked again while
+ * the coordinator is loading, within `timeoutMs`.
+ */
+export async function probeGroup(conn: ConnectionConfig, broker: string, group: string, timeoutMs = 15_000): Promise<GroupProbeOutcome> {
+  let s: FramedSocket;
+  try {
+    s = await open(conn, broker, timeoutMs);
+  } catch (e) {
+    return { ok: false, code: 'UNREACHABLE', message: (e as Error).message };
+  }
+  try {
+    if (conn.sasl) {
+      const l = await login(s, { ...conn, sasl: conn.sasl });
+      if (!l.ok) return { ok: false, code: 'UNREACHABLE', message: `SASL login: ${l.code}` };
+    }
+    const deadline = Date.now() + timeoutMs;
+    for (let id = 3, wait = 100; ; id++, wait = Math.min(1000, wait * 2)) {
+      const body = Buffer.concat([str(group), Buffer.from([0])]); // key, key type 0 = group
+      const { errorCode } = parseFindCoordinator(await s.request(kafkaRequest(FIND_COORDINATOR, 1, id, conn.clientId, body)));
+      if (errorCode === 0) return { ok: true };
+      if (errorCode === 30) return { ok: false, code: 'GROUP_AUTHORIZATION_FAILED' };
+      if (!COORDINATOR_NOT_READY.has(errorCode) || Date.now() + wait > deadline) return { ok: false, code: 'UNREACHABLE', message: `FindCoordinator error ${errorCode}` };
+      await new Promise((r) => setTimeout(r, wait));
+    }
   } catch (e) {
     return { ok: false, code: 'UNREACHABLE', message: (e as Error).message };
   } finally {
