@@ -9,22 +9,28 @@ export interface ServiceProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Starts `entry` under tsx; its output is kept (the last 20,000 characters) and, with `logFile`, all of it appended there. */
+/** Starts `entry` under tsx; its output is kept (the first 4,000 and the last 20,000 characters) and, with `logFile`, all of it appended there. */
 export function startService(entry: string, env: Record<string, string>, logFile?: string): ServiceProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', entry], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // The start-up lines (the first 4,000 characters: joined, running) and the last 20,000.
+  let head = '';
   let out = '';
+  let total = 0;
   const keep = (d: Buffer) => {
-    out = (out + d.toString()).slice(-20_000);
+    const text = d.toString();
+    total += text.length;
+    if (head.length < 4_000) head += text.slice(0, 4_000 - head.length);
+    out = (out + text).slice(-20_000);
     if (logFile) appendFileSync(logFile, d);
   };
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => child.once('exit', (code, signal) => res({ code, signal })));
-  return { child, output: () => out, exited };
+  return { child, output: () => (total <= 20_000 ? out : `${head}\n[…]\n${out}`), exited };
 }
 
 export interface RunResult {
