@@ -75,6 +75,7 @@ export async function runStream(
   let proc: Proc | undefined;
   let first: Sample | undefined;
   let last: Sample | undefined;
+  let before: Sample | undefined;
   let quarterRss = Number.NaN;
   const byTenth: number[] = [];
   let endRss = Number.NaN;
@@ -92,6 +93,7 @@ export async function runStream(
       if (!u) throw new Error(`${contender.id} exited early:\n${proc.output().slice(-3000)}`);
       const s: Sample = { t, committed, cpuSec: u.cpuSec };
       if (committed > 0 && !first) first = s;
+      if (committed === 0) before = s;
       if (committed >= n / 4 && Number.isNaN(quarterRss)) quarterRss = u.rssMb;
       while (byTenth.length < 10 && committed >= ((byTenth.length + 1) * n) / 10) byTenth.push(round(u.rssMb));
       if (committed !== prev) {
@@ -100,6 +102,9 @@ export async function runStream(
       }
       if (committed >= n) {
         last = s;
+        // Everything committed between two samples (a small --quick run in one or two transactions): the
+        // rate runs from the last sample that saw nothing committed (at most one poll interval earlier).
+        if (first === s && before) first = before;
         endRss = u.rssMb;
         peakRss = u.peakRssMb;
         break;
