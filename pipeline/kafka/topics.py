@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
@@ -82,4 +84,21 @@ def ensure_topic(settings: KafkaSettings, role: str, topic: str, timeout_s: floa
         if e.args and isinstance(e.args[0], KafkaError) and e.args[0].code() == KafkaError.TOPIC_ALREADY_EXISTS:
             return False
         raise PipelineError("TOPIC_SETUP_FAILED", f"could not create {topic}: {e}", retriable=True) from e
+    _wait_for_leaders(admin, topic, timeout_s)
     return True
+
+
+def _wait_for_leaders(admin: AdminClient, topic: str, timeout_s: float) -> None:
+    """Wait until every partition of a topic just created has a leader in the metadata (as the services'
+    ``ensureTopics`` does): a caller that describes or produces right away may otherwise see none."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            partitions = admin.list_topics(topic, timeout=max(1.0, deadline - time.monotonic())).topics[topic].partitions
+            if partitions and all(p.leader >= 0 for p in partitions.values()):
+                return
+        except (KafkaException, KeyError):
+            pass
+        if time.monotonic() >= deadline:
+            raise PipelineError("TOPIC_SETUP_FAILED", f"{topic} was created but has no partition leaders after {timeout_s} s", retriable=True)
+        time.sleep(0.1)
