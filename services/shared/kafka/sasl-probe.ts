@@ -159,7 +159,12 @@ function open(conn: ConnectionConfig, broker: string, timeoutMs: number): Promis
 }
 
 /** Logs in once as `sasl` on `broker`: ok, the mechanism is not enabled, or the credentials are refused. */
-export async function probeSasl(conn: ConnectionConfig & { sasl: SaslConfig }, broker: string, timeoutMs = 10_000): Promise<SaslProbeOutcome> {
+export function probeSasl(conn: ConnectionConfig & { sasl: SaslConfig }, broker: string, timeoutMs = 10_000): Promise<SaslProbeOutcome> {
+  return withSocket(conn, broker, timeoutMs, (s) => login(s, conn));
+}
+
+/** Runs `fn` on a new connection to `broker`, closed after; a broker that cannot be reached is UNREACHABLE. */
+async function withSocket<T>(conn: ConnectionConfig, broker: string, timeoutMs: number, fn: (s: FramedSocket) => Promise<T>): Promise<T | { ok: false; code: 'UNREACHABLE'; message: string }> {
   let s: FramedSocket;
   try {
     s = await open(conn, broker, timeoutMs);
@@ -167,7 +172,7 @@ export async function probeSasl(conn: ConnectionConfig & { sasl: SaslConfig }, b
     return { ok: false, code: 'UNREACHABLE', message: (e as Error).message };
   }
   try {
-    return await login(s, conn);
+    return await fn(s);
   } finally {
     s.close();
   }
@@ -215,30 +220,24 @@ export type GroupProbeOutcome = { ok: true } | { ok: false; code: 'GROUP_AUTHORI
  * calls crash the process (SIGSEGV) while a fresh cluster has no group coordinator yet. Asked again while
  * the coordinator is loading, within `timeoutMs`.
  */
-export async function probeGroup(conn: ConnectionConfig, broker: string, group: string, timeoutMs = 15_000): Promise<GroupProbeOutcome> {
-  let s: FramedSocket;
-  try {
-    s = await open(conn, broker, timeoutMs);
-  } catch (e) {
-    return { ok: false, code: 'UNREACHABLE', message: (e as Error).message };
-  }
-  try {
-    if (conn.sasl) {
-      const l = await login(s, { ...conn, sasl: conn.sasl });
-      if (!l.ok) return { ok: false, code: 'UNREACHABLE', message: `SASL login: ${l.code}` };
+export function probeGroup(conn: ConnectionConfig, broker: string, group: string, timeoutMs = 15_000): Promise<GroupProbeOutcome> {
+  return withSocket(conn, broker, timeoutMs, async (s): Promise<GroupProbeOutcome> => {
+    try {
+      if (conn.sasl) {
+        const l = await login(s, { ...conn, sasl: conn.sasl });
+        if (!l.ok) return { ok: false, code: 'UNREACHABLE', message: `SASL login: ${l.code}` };
+      }
+      const deadline = Date.now() + timeoutMs;
+      for (let id = 3, wait = 100; ; id++, wait = Math.min(1000, wait * 2)) {
+        const body = Buffer.concat([str(group), Buffer.from([0])]); // key, key type 0 = group
+        const { errorCode } = parseFindCoordinator(await s.request(kafkaRequest(FIND_COORDINATOR, 1, id, conn.clientId, body)));
+        if (errorCode === 0) return { ok: true };
+        if (errorCode === 30) return { ok: false, code: 'GROUP_AUTHORIZATION_FAILED' };
+        if (!COORDINATOR_NOT_READY.has(errorCode) || Date.now() + wait > deadline) return { ok: false, code: 'UNREACHABLE', message: `FindCoordinator error ${errorCode}` };
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    } catch (e) {
+      return { ok: false, code: 'UNREACHABLE', message: (e as Error).message };
     }
-    const deadline = Date.now() + timeoutMs;
-    for (let id = 3, wait = 100; ; id++, wait = Math.min(1000, wait * 2)) {
-      const body = Buffer.concat([str(group), Buffer.from([0])]); // key, key type 0 = group
-      const { errorCode } = parseFindCoordinator(await s.request(kafkaRequest(FIND_COORDINATOR, 1, id, conn.clientId, body)));
-      if (errorCode === 0) return { ok: true };
-      if (errorCode === 30) return { ok: false, code: 'GROUP_AUTHORIZATION_FAILED' };
-      if (!COORDINATOR_NOT_READY.has(errorCode) || Date.now() + wait > deadline) return { ok: false, code: 'UNREACHABLE', message: `FindCoordinator error ${errorCode}` };
-      await new Promise((r) => setTimeout(r, wait));
-    }
-  } catch (e) {
-    return { ok: false, code: 'UNREACHABLE', message: (e as Error).message };
-  } finally {
-    s.close();
-  }
+  });
 }
