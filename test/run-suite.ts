@@ -125,7 +125,7 @@ async function main(): Promise<number> {
       const faults = vitest('faults', env, ['--project', 'integration', ...FAULT_LANE_DIRS], true).finally(() => took('faults'));
       const main = (async () => {
         const p = await runPytest();
-        const v = await vitest('main', { ...env, TEST_SECURE_STACK_OWNER: '0' }, FAULT_LANE_DIRS.flatMap((d) => ['--exclude', `${d}**`]), true);
+        const v = await vitest('main', { ...env, TEST_SECURE_STACK_OWNER: '0', VITEST_LANE_EXCLUDE: FAULT_LANE_DIRS.map((d) => `${d}**`).join(',') }, [], true);
         return { p, v };
       })().finally(() => took('main'));
       const [f, m] = await Promise.all([faults, main]);
