@@ -26,6 +26,15 @@ import { attachLog, baseConfig, call, codeName, ERR, Producer, type KafkaLog, ty
  */
 export const TRANSACTION_TIMEOUT_MS = 15_000;
 
+/**
+ * How long one commit (begin, produce, offsets, commit, each retried while librdkafka calls the error
+ * retriable) may take before the producer is given up for a new one: a new instance of the same
+ * transactional id fences this one and ends its transaction, so nothing is written twice. Without it a
+ * commit whose coordinator moved could retry silently for minutes (a 3-broker rolling restart under load
+ * left the scorer with no commit and no log line for over 2 minutes).
+ */
+export const COMMIT_DEADLINE_MS = 2 * TRANSACTION_TIMEOUT_MS;
+
 export type TransactionResult = 'committed' | 'aborted' | 'fenced';
 
 /** Producer defaults chosen by measurement (docs/performance.md). */
@@ -198,19 +207,25 @@ export class TransactionalProducer extends BaseProducer {
       onResult?.('fenced', 0);
       throw new CommitFencedError(`consumer group ${c.consumer.settings.groupId} rebalanced since these records were fetched; not committed`);
     }
-    await this.retrying(() => call((cb) => this.native.beginTransaction((err) => cb(err, undefined))));
+    const deadline = Date.now() + COMMIT_DEADLINE_MS;
+    const left = () => Math.max(1000, deadline - Date.now());
+    await this.retrying(() => call((cb) => this.native.beginTransaction((err) => cb(err, undefined))), deadline);
     try {
       await produceAll(this.native, c.messages);
       if (c.offsets.length > 0) {
         if (!c.consumer) throw new Error('transactional offsets need the consumer that read them');
         const offsets = c.offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: Number(o.offset), ...(o.metadata !== undefined ? { metadata: o.metadata } : {}) }));
-        await this.retrying(() => call((cb) => this.native.sendOffsetsToTransaction(offsets, c.consumer!.native, 30_000, (err) => cb(err, undefined))));
+        await this.retrying(() => call((cb) => this.native.sendOffsetsToTransaction(offsets, c.consumer!.native, left(), (err) => cb(err, undefined))), deadline);
       }
-      await this.retrying(() => call((cb) => this.native.commitTransaction(60_000, (err) => cb(err, undefined))));
+      await this.retrying(() => call((cb) => this.native.commitTransaction(left(), (err) => cb(err, undefined))), deadline);
       onResult?.('committed', performance.now() - started);
     } catch (e) {
       const err = e as LibrdKafkaError;
       const fenced = isFencedCommit(e);
+      if (e instanceof CommitDeadlineError) {
+        onResult?.('aborted', performance.now() - started);
+        throw new ServiceError('KAFKA_PRODUCER_FAILED', `transactional producer ${this.transactionalId}: ${e.message}; replacing it`, true, { code: 'COMMIT_DEADLINE' }, { cause: e.cause });
+      }
       if (err?.isFatal || kafkaErrorCodes(e).some((x) => PRODUCER_FATAL_CODES.has(x)) || this.fatal) {
         onResult?.('aborted', performance.now() - started);
         throw new ServiceError('KAFKA_PRODUCER_FAILED', `transactional producer ${this.transactionalId} failed for good: ${err?.message ?? String(e)}`, true, { code: codeName(err?.code) }, { cause: e });
@@ -228,15 +243,21 @@ export class TransactionalProducer extends BaseProducer {
   }
 
   /** Repeats a transactional call while librdkafka flags its error retriable (a coordinator moving, a timeout). */
-  private async retrying(fn: () => Promise<void>): Promise<void> {
+  private async retrying(fn: () => Promise<void>, deadline: number): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await fn();
       } catch (e) {
         const err = e as LibrdKafkaError;
-        if (!err?.isRetriable || attempt >= 20) throw e;
+        if (!err?.isRetriable) throw e;
+        if (Date.now() >= deadline) throw new CommitDeadlineError(`the transaction did not complete within ${COMMIT_DEADLINE_MS} ms (last: ${err.message})`, { cause: e });
         await sleep(Math.min(1000, 10 * 2 ** attempt));
       }
     }
   }
+}
+
+/** A commit still retrying at its deadline (COMMIT_DEADLINE_MS): the producer is replaced. */
+class CommitDeadlineError extends Error {
+  override readonly name = 'CommitDeadlineError';
 }
