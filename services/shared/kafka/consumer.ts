@@ -164,6 +164,17 @@ export class GroupConsumer {
     return fence.generation === this.generation && this.running;
   }
 
+  /**
+   * Whether records fetched under `fence` may still be committed: the fence is current and librdkafka has
+   * not declared the assignment lost. librdkafka marks it lost the moment it sees its session timed out
+   * (a frozen instance thawing), before the revoke reaches JavaScript, and at that moment also resets the
+   * member id and generation that a transaction's offsets carry: sent then, they carry generation -1, which
+   * the group coordinator does not check, so a zombie's commit would be accepted (a duplicate).
+   */
+  mayCommit(fence: Fence): boolean {
+    return this.isCurrent(fence) && !(this.native as NativeConsumer & { assignmentLost(): boolean }).assignmentLost();
+  }
+
   async connect(): Promise<void> {
     await call((cb) => this.native.connect({ timeout: 30_000 }, (err) => cb(err, undefined)));
     this.native.subscribe([...this.settings.topics]);

@@ -203,7 +203,7 @@ export class TransactionalProducer extends BaseProducer {
     this.failIfFatal();
     if (!this.initialized) throw new Error(`transactional producer ${this.transactionalId}: connect() first`);
     const started = performance.now();
-    if (c.consumer && c.fence && !c.consumer.isCurrent(c.fence)) {
+    if (c.consumer && c.fence && !c.consumer.mayCommit(c.fence)) {
       onResult?.('fenced', 0);
       throw new CommitFencedError(`consumer group ${c.consumer.settings.groupId} rebalanced since these records were fetched; not committed`);
     }
@@ -215,7 +215,12 @@ export class TransactionalProducer extends BaseProducer {
       if (c.offsets.length > 0) {
         if (!c.consumer) throw new Error('transactional offsets need the consumer that read them');
         const offsets = c.offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: Number(o.offset), ...(o.metadata !== undefined ? { metadata: o.metadata } : {}) }));
+        const owned = () => !c.fence || c.consumer!.mayCommit(c.fence);
+        const lostMsg = `consumer group ${c.consumer.settings.groupId}: the assignment these records were fetched under is lost or revoked; not committed`;
+        if (!owned()) throw new CommitFencedError(lostMsg);
         await this.retrying(() => call((cb) => this.native.sendOffsetsToTransaction(offsets, c.consumer!.native, left(), (err) => cb(err, undefined))), deadline);
+        // Lost while the offsets were on their way (they may carry generation -1, unchecked): abort instead.
+        if (!owned()) throw new CommitFencedError(lostMsg);
       }
       await this.retrying(() => call((cb) => this.native.commitTransaction(left(), (err) => cb(err, undefined))), deadline);
       onResult?.('committed', performance.now() - started);
