@@ -2,6 +2,7 @@
 import type { InstrumentationEvent } from '../shared/instrumentation.ts';
 import { Instrumentation } from '../shared/instrumentation.ts';
 import type { DriftAlertValue, DriftWindowValue } from './windows/codec.ts';
+import type { FairnessWindowValue } from './fairness/codec.ts';
 import type { WindowResult } from './statistics/evaluate.ts';
 import type { ReferenceEpoch } from './statistics/reference-schedule.ts';
 import type { RetrainStatus } from './aggregation/retrain-policy.ts';
@@ -27,6 +28,10 @@ export type DriftServiceEvent =
   | InstrumentationEvent<'retrain.state', { status: RetrainStatus; labelled: number; required: number; attempts: number; nextAt: number }>
   | InstrumentationEvent<'view.window', { window: DriftWindowValue; latest: boolean }>
   | InstrumentationEvent<'view.alert', { alert: DriftAlertValue }>
+  /** A fairness window read back from fairness-windows (every instance); `latest` when it is the newest. */
+  | InstrumentationEvent<'view.fairness', { window: FairnessWindowValue; latest: boolean }>
+  /** The aggregator finalized a fairness window (published in its transaction). */
+  | InstrumentationEvent<'fairness.finalized', { window: FairnessWindowValue }>
   | InstrumentationEvent<'consumer.joined', { component: DriftComponent; memberId: string; partitions: Record<string, number[]> }>
   | InstrumentationEvent<'consumer.rebalancing', { component: DriftComponent }>
   | InstrumentationEvent<'consumer.crashed', { component: DriftComponent; error: string; restart: boolean }>

@@ -26,4 +26,13 @@ describe('simulator exit status', () => {
     const usage = simulator(['nonsense']);
     expect(usage.status).toBe(2);
   });
+
+  it('exits 2 naming the flag on a bad disparity scenario, before contacting anything', () => {
+    const group = simulator(['produce', '--disparity-from', '10', '--disparity-group', 'race_ethnicity=MARTIAN']);
+    expect(group.status, group.stderr).toBe(2);
+    expect(group.stderr).toMatch(/--disparity-group: race_ethnicity has no group "MARTIAN"/);
+    const orphan = simulator(['produce', '--disparity-until', '50']);
+    expect(orphan.status, orphan.stderr).toBe(2);
+    expect(orphan.stderr).toMatch(/--disparity-until needs --disparity-from/);
+  });
 });

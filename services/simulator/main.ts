@@ -4,6 +4,10 @@
  *   produce  --count N (default 1000; 0 = until Ctrl-C) --rate R/s --invalid SHARE --seed S
  *            --shock-from I [--shock-until J] --file applications.jsonl [--no-demographics]
  *            (generated applicants' protected attributes go to applicant-demographics, docs/fairness.md)
+ *            --disparity-from I [--disparity-until J] [--disparity-group race_ethnicity=BLACK]
+ *            [--disparity-income-factor 0.5]: applications I..J-1 (J: none, for good) of that group get their
+ *            income multiplied by the factor, after the group was drawn (services/simulator/disparity.ts), so a
+ *            model that never sees the group approves it less and the fairness windows should flag it
  *   tail     print committed decisions as they arrive (--from-beginning to replay)
  */
 import { createReadStream } from 'node:fs';
@@ -22,6 +26,8 @@ import type { Application } from './invalid.ts';
 import { produceApplications, type ApplicationSource } from './producer.ts';
 import { drawDefault, OutcomePublisher, OutcomeSchedule } from './outcomes.ts';
 import { demographicsOf, populationSource, populationSpec, type SourceOptions } from './source.ts';
+import { DEFAULT_DISPARITY_GROUP, DEFAULT_DISPARITY_INCOME_FACTOR, describeDisparity, parseDisparity, type Disparity } from './disparity.ts';
+import { fairLending } from '../shared/fair-lending.ts';
 
 async function readJsonLines(path: string): Promise<Application[]> {
   const rows: Application[] = [];
@@ -51,6 +57,10 @@ async function produce(args: string[]): Promise<void> {
       file: { type: 'string' },
       'outcomes-delay': { type: 'string' },
       'no-demographics': { type: 'boolean', default: false },
+      'disparity-from': { type: 'string' },
+      'disparity-until': { type: 'string' },
+      'disparity-group': { type: 'string' },
+      'disparity-income-factor': { type: 'string' },
     },
   });
   const num = (name: string, v: string | undefined, min: number, max = Infinity): number | undefined => {
@@ -67,6 +77,8 @@ async function produce(args: string[]): Promise<void> {
   const rate = num('rate', values.rate, 0) || undefined;
   const delayMs = values['outcomes-delay'] === undefined ? undefined : parseDuration(values['outcomes-delay']);
   if (values['outcomes-delay'] !== undefined && delayMs === undefined) throw new ConfigError(`--outcomes-delay must be a duration like 30s, got "${values['outcomes-delay']}"`, ['--outcomes-delay']);
+  const disparity = disparityOption(values);
+  if (disparity && values.file) throw new ConfigError('--disparity-from needs generated applicants (their groups), not --file', ['--disparity-from', '--file']);
   const conn = connectionFromEnv();
   // Topic creation is the admin's job on a secured cluster: SIMULATOR_CREATE_TOPICS=false only checks them.
   const { SIMULATOR_CREATE_TOPICS: create } = parseEnv({ SIMULATOR_CREATE_TOPICS: env.bool(true) }, process.env);
@@ -88,8 +100,9 @@ async function produce(args: string[]): Promise<void> {
     source = (i) => rows[i % rows.length]!;
     if (count === 1000) count = rows.length;
   } else {
-    sourceOptions = { seed, runId: randomUUID().slice(0, 8), ...shockOpts };
+    sourceOptions = { seed, runId: randomUUID().slice(0, 8), ...shockOpts, ...(disparity ? { disparity } : {}) };
     source = populationSource(sourceOptions);
+    if (disparity) process.stderr.write(`disparity: ${describeDisparity(disparity)} for applications ${disparity.from}..${disparity.until === undefined ? '(for good)' : disparity.until - 1}\n`);
   }
   let companion: { topic: string; message: (i: number, app: Application) => { key: string; value: Buffer } } | undefined;
   if (withDemographics && sourceOptions) {
@@ -141,6 +154,31 @@ async function produce(args: string[]): Promise<void> {
   process.stderr.write(`\nproduced ${stats.sent} applications to ${conn.topics.applications} (${stats.invalid} invalid: ${JSON.stringify(stats.byKind)})\n`);
 }
 
+/** The disparity scenario of the --disparity-* options (none without --disparity-from); a bad value names its flag. */
+function disparityOption(values: Record<string, string | boolean | undefined>): Disparity | undefined {
+  const raw = (k: string) => values[k] as string | undefined;
+  if (raw('disparity-from') === undefined) {
+    const orphan = ['disparity-until', 'disparity-group', 'disparity-income-factor'].find((k) => raw(k) !== undefined);
+    if (orphan) throw new ConfigError(`--${orphan} needs --disparity-from (the first application index hit)`, [`--${orphan}`]);
+    return undefined;
+  }
+  const number = (k: string) => {
+    const n = raw(k)?.trim() ? Number(raw(k)) : Number.NaN;
+    if (!Number.isFinite(n)) throw new ConfigError(`--${k} must be a number, got "${raw(k)}"`, [`--${k}`]);
+    return n;
+  };
+  return parseDisparity(
+    {
+      from: number('disparity-from'),
+      ...(raw('disparity-until') !== undefined ? { until: number('disparity-until') } : {}),
+      group: raw('disparity-group') ?? DEFAULT_DISPARITY_GROUP,
+      incomeFactor: raw('disparity-income-factor') === undefined ? DEFAULT_DISPARITY_INCOME_FACTOR : number('disparity-income-factor'),
+    },
+    fairLending().attributes,
+    { from: '--disparity-from', until: '--disparity-until', group: '--disparity-group', incomeFactor: '--disparity-income-factor' },
+  );
+}
+
 async function tail(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { 'from-beginning': { type: 'boolean', default: false } } });
   const conn = connectionFromEnv();
@@ -170,7 +208,11 @@ async function tail(args: string[]): Promise<void> {
 const [cmd, ...rest] = process.argv.slice(2);
 const run = cmd === 'produce' ? produce : cmd === 'tail' ? tail : undefined;
 if (!run) {
-  console.error('usage: simulator produce [--count N] [--rate R] [--invalid SHARE] [--seed S] [--shock-from I] [--file F] | simulator tail [--from-beginning]');
+  console.error(
+    'usage: simulator produce [--count N] [--rate R] [--invalid SHARE] [--seed S] [--shock-from I [--shock-until J]] [--file F] [--outcomes-delay D] [--no-demographics]\n' +
+      '                         [--disparity-from I [--disparity-until J] [--disparity-group race_ethnicity=BLACK] [--disparity-income-factor 0.5]]\n' +
+      '       simulator tail [--from-beginning]',
+  );
   process.exit(2);
 }
 // A configuration or usage error (a bad variable or option) exits 2, like the services; anything else 1.
