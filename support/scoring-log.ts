@@ -9,7 +9,8 @@ import { decisionRecord, scoringLogRecord, type ScoringLogRecord } from '../serv
 import type { IdempotentProducer } from '../services/shared/kafka/producers.ts';
 import type { AvroRegistry } from '../services/shared/registry.ts';
 import { FEATURE_NAMES } from '../services/shared/schemas.ts';
-import { populationSource } from '../services/simulator/source.ts';
+import type { Disparity } from '../services/simulator/disparity.ts';
+import { demographicsOf, populationSource, type DemographicsRecord, type SourceOptions } from '../services/simulator/source.ts';
 
 export const TEST_POLICY: DecisionPolicy = { classificationThreshold: 0.5, risk: { mediumAt: 0.3, highAt: 0.6 }, decision: { reviewAt: 0.3, declineAt: 0.6 } };
 
@@ -24,6 +25,26 @@ export interface StreamOptions {
   readonly shockUntil?: number;
   /** First index to produce (default 0). */
   readonly from?: number;
+  /** The fairness scenario: one group's incomes scaled (services/simulator/disparity.ts). */
+  readonly disparity?: Disparity;
+}
+
+function sourceOptions(o: StreamOptions): SourceOptions {
+  return {
+    seed: o.seed,
+    runId: o.runId,
+    clock: (i) => o.t0 + i * o.stepMs,
+    ...(o.shockFrom !== undefined ? { shockFrom: o.shockFrom } : {}),
+    ...(o.shockUntil !== undefined ? { shockUntil: o.shockUntil } : {}),
+    ...(o.disparity ? { disparity: o.disparity } : {}),
+  };
+}
+
+/** The applicants' demographics of applications [from, from + n) of the stream (as the simulator publishes them). */
+export function demographicsRecords(o: StreamOptions, from: number, n: number): DemographicsRecord[] {
+  const so = sourceOptions(o);
+  const source = populationSource(so);
+  return Array.from({ length: n }, (_, k) => demographicsOf(so, from + k, source(from + k)));
 }
 
 export interface ScoredApplication {
@@ -33,13 +54,7 @@ export interface ScoredApplication {
 
 /** Scoring-log records [from, from + n) of a stream, scored by `model`. */
 export async function scoredRecords(model: ModelHost, o: StreamOptions, from: number, n: number): Promise<ScoringLogRecord[]> {
-  const source = populationSource({
-    seed: o.seed,
-    runId: o.runId,
-    clock: (i) => o.t0 + i * o.stepMs,
-    ...(o.shockFrom !== undefined ? { shockFrom: o.shockFrom } : {}),
-    ...(o.shockUntil !== undefined ? { shockUntil: o.shockUntil } : {}),
-  });
+  const source = populationSource(sourceOptions(o));
   const apps = Array.from({ length: n }, (_, k) => source(from + k) as unknown as Record<string, number | string>);
   const features = apps.map((a) => Object.fromEntries(FEATURE_NAMES.map((f) => [f, Number(a[f])])));
   const { probabilities } = await model.score(packFeatures(features), n);

@@ -10,6 +10,24 @@ import type { EventTimeBounds } from './windows/partition-windows.ts';
 import { REPO_ROOT } from '../shared/schemas.ts';
 import type { Bands } from './statistics/psi.ts';
 import { windowingId, windowSpecProblems, type WindowSpec } from './windows/windows.ts';
+import { fairLending } from '../shared/fair-lending.ts';
+import type { FairnessOptions } from './fairness/summary.ts';
+
+/** DRIFT_FAIRNESS_REFERENCES: 'attribute=group,...' overriding schemas/population.json's reference groups. */
+function fairnessReferences(raw: string | undefined): Record<string, string> | undefined {
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const attributes = fairLending().attributes;
+  const out: Record<string, string> = {};
+  for (const part of raw.split(',')) {
+    const [name, group] = part.split('=').map((x) => x.trim());
+    const a = attributes.find((x) => x.name === name);
+    if (!a || !group || !a.categories.includes(group) || group === a.notProvided) {
+      throw new ConfigError(`DRIFT_FAIRNESS_REFERENCES: "${part}" is not <attribute>=<group> of schemas/population.json (${attributes.map((x) => `${x.name}: ${x.categories.filter((c) => c !== x.notProvided).join('|')}`).join('; ')})`, ['DRIFT_FAIRNESS_REFERENCES']);
+    }
+    out[name!] = group;
+  }
+  return out;
+}
 
 export const driftEnv = {
   ...connectionEnv,
@@ -43,6 +61,12 @@ export const driftEnv = {
   DRIFT_HISTORY_WINDOWS: env.int(48, 2, 10_000),
   DRIFT_JOIN_MAX_ENTRIES: env.int(200_000, 1),
   DRIFT_OUTCOMES: env.bool(true),
+  DRIFT_FAIRNESS: env.bool(true),
+  DRIFT_FAIRNESS_MAX_WAIT: env.duration('30s'),
+  DRIFT_FAIRNESS_AIR_MIN: env.number(0.8, 0, 1),
+  DRIFT_FAIRNESS_ALPHA: env.number(0.05, 1e-9, 0.5),
+  DRIFT_FAIRNESS_MIN_COUNT: env.int(100, 1),
+  DRIFT_FAIRNESS_REFERENCES: env.optionalString(),
   DRIFT_AGGREGATE: env.bool(true),
   DRIFT_FROM_BEGINNING: env.bool(true),
   DRIFT_CREATE_TOPICS: env.bool(true),
@@ -94,6 +118,13 @@ export interface DriftConfig {
   readonly historyWindows: number;
   readonly joinMaxEntries: number;
   readonly outcomes: boolean;
+  /** Fairness windows (docs/fairness.md): decisions joined with applicant-demographics; time windows only. */
+  readonly fairness: {
+    readonly enabled: boolean;
+    /** Longest a decision waits for its demographics (processing time), ms. */
+    readonly maxWaitMs: number;
+    readonly options: FairnessOptions;
+  };
   readonly aggregate: boolean;
   readonly fromBeginning: boolean;
   readonly createTopics: boolean;
@@ -170,6 +201,18 @@ export function loadDriftConfig(rawEnv: NodeJS.ProcessEnv = process.env): DriftC
     historyWindows: raw.DRIFT_HISTORY_WINDOWS,
     joinMaxEntries: raw.DRIFT_JOIN_MAX_ENTRIES,
     outcomes: raw.DRIFT_OUTCOMES,
+    fairness: {
+      // Fairness windows are event-time windows: count windows (DRIFT_WINDOW_BY=count) have none.
+      enabled: raw.DRIFT_FAIRNESS && by === 'time',
+      maxWaitMs: raw.DRIFT_FAIRNESS_MAX_WAIT,
+      options: {
+        airMin: raw.DRIFT_FAIRNESS_AIR_MIN,
+        alpha: raw.DRIFT_FAIRNESS_ALPHA,
+        minCount: raw.DRIFT_FAIRNESS_MIN_COUNT,
+        confidence: 0.95,
+        ...(fairnessReferences(raw.DRIFT_FAIRNESS_REFERENCES) ? { references: fairnessReferences(raw.DRIFT_FAIRNESS_REFERENCES)! } : {}),
+      },
+    },
     aggregate: raw.DRIFT_AGGREGATE,
     fromBeginning: raw.DRIFT_FROM_BEGINNING,
     createTopics: raw.DRIFT_CREATE_TOPICS,

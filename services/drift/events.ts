@@ -16,6 +16,8 @@ export type DriftServiceEvent =
   | InstrumentationEvent<'future', { stage: 'instance'; records: number }>
   | InstrumentationEvent<'open-windows', { open: number; pending?: number }>
   | InstrumentationEvent<'flush', { component: DriftComponent; messages: number; durationMs: number; ok: boolean }>
+  /** The fairness join since the last flush: decisions late, counted without demographics, orphan demographics, invalid decisions; decisions waiting now. */
+  | InstrumentationEvent<'fairness.join', { late: number; unjoined: number; orphans: number; invalid: number; waiting: number }>
   | InstrumentationEvent<'outcomes', { joined: number; waiting: number; evicted: number; dropped: number }>
   | InstrumentationEvent<'window.finalized', { result: WindowResult }>
   | InstrumentationEvent<'partial.ignored', { reason: string; count: number }>

@@ -26,10 +26,14 @@ import { ChampionFollower } from './kafka/champion-follower.ts';
 import { ReferenceSchedule } from './statistics/reference-schedule.ts';
 import type { CommandOutcome } from './aggregation/retrain.ts';
 import { DriftView } from './kafka/view.ts';
+import { fairLending } from '../shared/fair-lending.ts';
+import { fairnessLayout, type FairnessLayout } from './fairness/layout.ts';
 
 export type ServiceState = LifecycleState;
 
 export const DRIFT_TOPIC_ROLES = ['scoringLog', 'outcomes', 'driftPartials', 'driftWindows', 'driftAlerts', 'modelUpdates'] as const;
+/** With fairness windows (DRIFT_FAIRNESS): the demographics it joins and the windows it publishes. */
+export const FAIRNESS_TOPIC_ROLES = ['demographics', 'fairnessWindows'] as const;
 
 export interface DriftServiceOptions {
   /** Replaces running the retrain command (tests of the loop). */
@@ -107,6 +111,10 @@ export class DriftService {
         'drift window finalized',
       ),
     );
+    this.events.on('fairness.finalized', ({ payload: { window: w } }) => {
+      const lowest = Object.fromEntries(w.attributes.map((a) => [a.attribute, a.min_air_group ? `${a.min_air_group} ${a.min_air?.toFixed(3)}` : 'n/a']));
+      log[w.transition === 'RAISED' ? 'warn' : 'info']({ window: w.window_index, decisions: w.decisions, unjoined: w.unjoined, lowestAir: lowest, flagged: w.flagged, transition: w.transition }, w.transition === 'RAISED' ? `FAIRNESS ALERT: adverse impact on ${w.flagged.join(', ')}` : w.transition === 'CLEARED' ? 'fairness alert cleared' : 'fairness window finalized');
+    });
     this.events.on('alert', ({ payload: { alert: a } }) => log.warn({ kind: a.kind, target: a.target, severity: a.severity, window: a.window_index, psi: a.psi, outcome: a.outcome }, `drift ${a.kind.toLowerCase()}`));
     this.events.on('partial.ignored', ({ payload }) => log.debug(payload, 'partials ignored'));
     this.events.on('reference.scheduled', ({ payload: { epoch: e, previous, durationMs } }) =>
@@ -145,6 +153,9 @@ export class DriftService {
     {
       const metadata = await readMetadata(c.modelDir);
       const reference = compileReference(metadata, c.referenceRecords);
+      const attributes = fairLending().attributes;
+      const fairness: FairnessLayout | undefined = c.fairness.enabled && attributes.length > 0 ? fairnessLayout(attributes) : undefined;
+      if (!fairness) this.log.warn({ DRIFT_FAIRNESS: c.fairness.enabled, windowBy: c.window.by }, 'drift: no fairness windows (DRIFT_FAIRNESS=false, count windows, or no protected attributes in schemas/population.json)');
       const layout = layoutOf(reference);
       const schedule = new ReferenceSchedule(c.window, reference, metadata.model_sha256);
       this.schedule = schedule;
@@ -154,7 +165,7 @@ export class DriftService {
       const kafka = createKafka(c.connection, `drift-${c.instanceId}`, (level, msg, extra) => this.log[level](extra, msg));
       this.kafka = kafka;
       const registry = new AvroRegistry(c.connection.registry);
-      this.view = new DriftView({ kafka, registry, config: c, events: this.events });
+      this.view = new DriftView({ kafka, registry, config: c, events: this.events, fairness: fairness !== undefined });
 
       // HTTP first, so /health answers and /ready explains while Kafka connects.
       this.httpDeps = {
@@ -165,6 +176,12 @@ export class DriftService {
         reference: { modelName: reference.modelName, version: reference.version, records: reference.records },
         targets: reference.targets.map((t) => t.name),
         history: () => this.view?.history() ?? [],
+        fairness: {
+          enabled: fairness !== undefined,
+          options: c.fairness.options,
+          references: Object.fromEntries(attributes.map((a) => [a.name, c.fairness.options.references?.[a.name] ?? a.reference])),
+          history: () => this.view?.fairnessHistory() ?? [],
+        },
         alerts: () => this.view?.recentAlerts() ?? [],
         aggregatorActive: () => this.aggregatorActive,
         partitions: () => this.sourcePartitions,
@@ -177,10 +194,16 @@ export class DriftService {
 
       const topics = c.connection.topics;
       const retry = startupRetry(this.log);
-      await prepareCluster(kafka, c.connection, { names: topics, roles: DRIFT_TOPIC_ROLES, groups: [c.groupId] }, { create: c.createTopics, createVar: 'DRIFT_CREATE_TOPICS' }, this.log);
+      const roles = [...DRIFT_TOPIC_ROLES, ...(fairness ? FAIRNESS_TOPIC_ROLES : [])];
+      await prepareCluster(kafka, c.connection, { names: topics, roles, groups: [c.groupId] }, { create: c.createTopics, createVar: 'DRIFT_CREATE_TOPICS' }, this.log);
       const register = (topic: string, schema: string) => registerWithRetry(registry, topic, schema, this.log);
-      const [partial, window, alert] = await Promise.all([register(topics.driftPartials!, 'drift-partial'), register(topics.driftWindows!, 'drift-window'), register(topics.driftAlerts!, 'drift-alert')]);
-      await Promise.all([registry.warm(partial), registry.warm(window), registry.warm(alert)]);
+      const [partial, window, alert, fairnessWindow] = await Promise.all([
+        register(topics.driftPartials!, 'drift-partial'),
+        register(topics.driftWindows!, 'drift-window'),
+        register(topics.driftAlerts!, 'drift-alert'),
+        fairness ? register(topics.fairnessWindows!, 'fairness-window') : Promise.resolve(undefined),
+      ]);
+      await Promise.all([registry.warm(partial), registry.warm(window), registry.warm(alert), ...(fairnessWindow !== undefined ? [registry.warm(fairnessWindow)] : [])]);
 
       if (c.followModelUpdates) {
         if (c.window.by !== 'time') this.log.warn('drift: DRIFT_WINDOW_BY=count cannot switch references at a shared window boundary; announcements are verified and logged, the start-up reference stays');
@@ -200,7 +223,7 @@ export class DriftService {
       }
 
       const decoder = new ScoringLogDecoder(registry, (id) => withRetry(() => registry.writerSchema(id), retry));
-      this.instance = new DriftInstance({ kafka, registry, config: c, reference, layout, schedule, events: this.events, partialSchemaId: partial, decoder });
+      this.instance = new DriftInstance({ kafka, registry, config: c, reference, layout, schedule, events: this.events, partialSchemaId: partial, decoder, ...(fairness ? { fairnessLayout: fairness } : {}) });
       if (c.aggregate) {
         this.aggregator = new DriftAggregator({
           kafka,
@@ -211,7 +234,8 @@ export class DriftService {
           schedule,
           ...(this.follower ? { syncReferences: () => this.follower!.sync(5000) } : {}),
           events: this.events,
-          schemaIds: { window, alert },
+          schemaIds: { window, alert, ...(fairnessWindow !== undefined ? { fairness: fairnessWindow } : {}) },
+          ...(fairness ? { fairnessLayout: fairness } : {}),
           log: this.log,
           ...(this.options.runRetrain ? { runRetrain: this.options.runRetrain } : {}),
         });

@@ -51,6 +51,12 @@ export class TopicReader<T> {
     await r.start();
     return r;
   }
+  /** Any topic of Avro records named `record` (e.g. fairness-windows, scoring-log). */
+  static async of<T>(topic: string, record: string): Promise<TopicReader<T>> {
+    const r = new TopicReader<T>(topic, record);
+    await r.start();
+    return r;
+  }
   static async alerts(topic: string): Promise<TopicReader<DriftAlertValue>> {
     const r = new TopicReader<DriftAlertValue>(topic, DRIFT_ALERT_RECORD);
     await r.start();

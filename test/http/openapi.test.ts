@@ -8,6 +8,10 @@ import type { FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDriftHttp, type DriftHttpDeps } from '../../services/drift/http/http.ts';
+import { fairnessWindowValue } from '../../services/drift/fairness/codec.ts';
+import { addDecision, emptyCounts, fairnessLayout } from '../../services/drift/fairness/layout.ts';
+import { DEFAULT_FAIRNESS_OPTIONS, summarizeFairness } from '../../services/drift/fairness/summary.ts';
+import { fairLending } from '../../services/shared/fair-lending.ts';
 import { createScorerInstrumentation } from '../../services/scorer/events.ts';
 import { buildHttp } from '../../services/scorer/http.ts';
 import { ModelHost } from '../../services/scorer/model/model-host.ts';
@@ -123,7 +127,15 @@ describe('scorer OpenAPI', () => {
 });
 
 describe('drift monitor OpenAPI', () => {
+  // A fairness window with a flagged group, a group without decisions (NaN rates) and one below the minimum count.
+  const layout = fairnessLayout(fairLending().attributes);
+  const counts = emptyCounts(layout);
+  for (let i = 0; i < 400; i++) addDecision(counts, layout, { race_ethnicity: 'WHITE', sex: i % 2 ? 'MALE' : 'FEMALE' }, i % 4 ? 'APPROVE' : 'DECLINE', 0.2);
+  for (let i = 0; i < 300; i++) addDecision(counts, layout, { race_ethnicity: 'BLACK', sex: 'FEMALE' }, i % 2 ? 'APPROVE' : 'DECLINE', 0.4);
+  for (let i = 0; i < 20; i++) addDecision(counts, layout, { race_ethnicity: 'ASIAN', sex: 'MALE' }, 'APPROVE', 0.1);
+  const fairWindow = fairnessWindowValue({ index: 7, start: 0, end: 30_000, counts, partitions: [0, 1] }, layout, summarizeFairness(counts, layout), DEFAULT_FAIRNESS_OPTIONS, { windowing: 'time:size=30000:hop=30000:lateness=5000', deployment: 'd', previousFlagged: [] }, 1);
   const deps: DriftHttpDeps = {
+    fairness: { enabled: true, options: DEFAULT_FAIRNESS_OPTIONS, references: { race_ethnicity: 'WHITE', sex: 'MALE' }, history: () => [fairWindow] },
     metrics: new Registry(),
     instance: 'drift-test',
     windowing: 'count:size=1000:hop=1000',
@@ -143,7 +155,17 @@ describe('drift monitor OpenAPI', () => {
     const app = await buildDriftHttp(deps);
     try {
       const doc = await openApi(app);
-      expect(Object.keys(doc.paths).sort()).toEqual(['/drift', '/drift/report', '/health', '/metrics', '/ready']);
+      expect(Object.keys(doc.paths).sort()).toEqual(['/drift', '/drift/report', '/fairness', '/health', '/metrics', '/ready']);
+      const fair = await app.inject({ method: 'GET', url: '/fairness' });
+      expect(fair.statusCode).toBe(200);
+      expectConforms(doc, '/fairness', 'get', 200, fair.json());
+      const f = fair.json() as { alert: boolean; latest: { transition: string; flagged: string[]; attributes: { groups: { group: string; air: number | null; approval_rate: number | null; flagged: boolean }[] }[] } };
+      expect(f).toMatchObject({ alert: true, latest: { transition: 'RAISED', flagged: ['race_ethnicity:BLACK', 'sex:FEMALE'] } });
+      const race = f.latest.attributes[0]!.groups;
+      expect(race.find((g) => g.group === 'BLACK')).toMatchObject({ air: 0.5 / 0.75, flagged: true });
+      expect(race.find((g) => g.group === 'ASIAN')!.air).toBeNull();
+      expect(race.find((g) => g.group === 'HISPANIC')!.approval_rate).toBeNull();
+      expect(f.latest).not.toHaveProperty('counts');
       const res = await app.inject({ method: 'GET', url: '/drift' });
       expect(res.statusCode).toBe(200);
       expectConforms(doc, '/drift', 'get', 200, res.json());

@@ -156,6 +156,11 @@ export class Aggregation {
     }
   }
 
+  /** True for a message at `offset` that the checkpoint this aggregation resumed from had already processed. */
+  replayed(offset: number): boolean {
+    return offset < this.replayUntil;
+  }
+
   /** Adds joined outcomes of window `index`; returns false when the window is already finalized. */
   onPerformance(index: number, delta: PerformanceCounts, offset: number): 'pending' | 'finalized' | 'replayed' {
     this.seen(offset);

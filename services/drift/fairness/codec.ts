@@ -3,6 +3,7 @@
  * aggregator's fairness alert state in its commit metadata. Pure.
  */
 import type { FairnessLayout } from './layout.ts';
+import { INITIAL_FAIRNESS_CHECKPOINT, type FairnessCheckpoint } from './partition-fairness.ts';
 import type { FairnessOptions, FairnessSummary } from './summary.ts';
 
 export type FairnessTransition = 'NONE' | 'RAISED' | 'CLEARED';
@@ -136,4 +137,37 @@ export function fairnessWindowValue(
     counts: Array.from(w.counts),
     finalized_at: now,
   };
+}
+
+const finiteOrNull = (x: number): number | null => (Number.isFinite(x) ? x : null);
+
+/** A partition's fairness checkpoint in a few bytes (offset-commit metadata `f`). */
+export function fairnessCheckpointJson(c: FairnessCheckpoint): unknown {
+  return [c.offset, c.demographicsOffset, finiteOrNull(c.closedThrough), finiteOrNull(c.progress), c.through, c.demographicsThrough];
+}
+
+/** Back from fairnessCheckpointJson; undefined for anything else (no fairness state committed yet). */
+export function fairnessCheckpointFrom(j: unknown): FairnessCheckpoint | undefined {
+  if (!Array.isArray(j) || j.length !== 6) return undefined;
+  const [offset, demographicsOffset, closedThrough, progress, through, demographicsThrough] = j as (number | null)[];
+  if (typeof offset !== 'number' || typeof demographicsOffset !== 'number' || typeof through !== 'number' || typeof demographicsThrough !== 'number') return undefined;
+  return { offset, demographicsOffset, closedThrough: closedThrough ?? -Infinity, progress: progress ?? -Infinity, through, demographicsThrough };
+}
+
+/**
+ * Where a partition's fairness windows start when nothing of theirs was committed but the drift windows'
+ * checkpoint was (a monitor upgraded to fairness windows, or a partition that had no decisions): from the
+ * drift checkpoint's offset, with the windows before the drift progress closed (their decisions are gone).
+ */
+export function fairnessStartFrom(driftOffset: number, driftProgress: number, spec: { size: number; hop: number; lateness: number }): FairnessCheckpoint {
+  const closedThrough = Number.isFinite(driftProgress) ? Math.floor((driftProgress - spec.lateness - spec.size) / spec.hop) : -Infinity;
+  return { ...INITIAL_FAIRNESS_CHECKPOINT, offset: driftOffset, through: driftOffset, closedThrough, progress: driftProgress };
+}
+
+/** The aggregator's fairness state in its commit metadata: the flagged groups of the last published window. */
+export function fairnessAlertJson(flagged: readonly string[]): unknown {
+  return flagged;
+}
+export function fairnessAlertFrom(j: unknown): string[] {
+  return Array.isArray(j) ? j.filter((x): x is string => typeof x === 'string') : [];
 }

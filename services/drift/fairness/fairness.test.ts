@@ -7,7 +7,6 @@
 import { describe, expect, it } from 'vitest';
 import { fairLending, type ProtectedAttribute } from '../../shared/fair-lending.ts';
 import { createRng } from '../../simulator/rng.ts';
-import { DemographicsJoin, type JoinedDecision } from './join.ts';
 import { addDecision, addOutcome, CELL, emptyCounts, fairnessLayout, mergeCounts, type Decision } from './layout.ts';
 import { adverseImpactRatio, fisherLowerP, normalQuantile, smdFromSums } from './significance.ts';
 import { DEFAULT_FAIRNESS_OPTIONS, summarizeFairness } from './summary.ts';
@@ -161,49 +160,5 @@ describe('fairness summary', () => {
     expect(b.air).toBeCloseTo(0.6, 12);
     expect(b.smd).toBeCloseTo(0.4024461134876145, 12);
     expect(b.meanScore).toBeCloseTo(0.344, 12);
-  });
-});
-
-describe('joining decisions with demographics (bounded lateness)', () => {
-  const d = (at: number, p = 0.2) => ({ decision: decisionOf(p), probability: p, at });
-
-  it('joins in either order, releases a decision without demographics after the lateness, drops orphans', () => {
-    const j = new DemographicsJoin(1_000, 100);
-    expect(j.onDemographics('a', { race: 'B', sex: 'F' }, 10)).toBeUndefined();
-    expect(j.onDecision('a', d(10))).toMatchObject({ id: 'a', groups: { race: 'B' } });
-    expect(j.onDecision('b', d(20, 0.7))).toBeUndefined();
-    expect(j.onDemographics('b', { race: 'W', sex: 'M' }, 20)).toMatchObject({ id: 'b', decision: 'DECLINE', groups: { race: 'W' } });
-    expect(j.onDecision('c', d(30))).toBeUndefined();
-    expect(j.onDemographics('x', { race: 'W', sex: 'M' }, 40)).toBeUndefined();
-    expect(j.advance(1_029)).toEqual([]); // 30 + 1000 > 1029: c still waits
-    expect(j.advance(1_040)).toEqual([{ id: 'c', ...d(30), groups: undefined }]);
-    expect(j.orphans).toBe(1);
-    expect(j.waiting).toBe(0);
-    // a repeated demographics record of a joined application does not wait again; outcomes find the join
-    expect(j.onDemographics('a', { race: 'B', sex: 'F' }, 10)).toBeUndefined();
-    expect(j.waiting).toBe(0);
-    expect(j.forOutcome('b')).toMatchObject({ decision: 'DECLINE', groups: { race: 'W' } });
-    expect(j.forOutcome('c')!.groups).toBeUndefined();
-  });
-
-  it('feeds the counts: joined decisions by group, released ones unjoined, outcomes to the same groups', () => {
-    const j = new DemographicsJoin(0, 2);
-    const c = emptyCounts(layout);
-    const count = (x: JoinedDecision | undefined) => x && addDecision(c, layout, x.groups, x.decision, x.probability);
-    j.onDemographics('a', { race: 'B', sex: 'F' }, 1);
-    count(j.onDecision('a', d(1, 0.5)));
-    j.onDecision('b', d(2));
-    for (const r of j.advance(2)) count(r);
-    const a = j.forOutcome('a')!;
-    addOutcome(c, layout, a.groups, a.decision, a.probability, true);
-    const s = summarizeFairness(c, layout, { ...DEFAULT_FAIRNESS_OPTIONS, minCount: 1 });
-    expect(s.unjoined).toBe(1);
-    expect(s.attributes[0]!.groups.find((g) => g.group === 'B')).toMatchObject({ decisions: 1, review: 1 });
-    expect(s.attributes[0]!.groups.find((g) => g.group === 'B')!.outcomes.falseNegativeRate).toBe(0);
-    // bounded memory of joined applications
-    j.onDemographics('c', { race: 'W', sex: 'M' }, 3);
-    j.onDecision('c', d(3));
-    expect(j.forOutcome('a')).toBeUndefined();
-    expect(j.evicted).toBe(1);
   });
 });

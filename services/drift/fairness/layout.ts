@@ -124,3 +124,11 @@ export function mergeCounts(target: Float64Array, targetLayoutId: string, part: 
   if (part.length !== target.length) throw new Error(`fairness counts of ${part.length} cells do not fit a layout of ${target.length}`);
   for (let i = 0; i < target.length; i++) target[i]! += part[i]!;
 }
+
+/** Decisions counted in `counts` (those of the first attribute's groups, plus the unjoined ones). */
+export function decisionsIn(counts: ArrayLike<number>, layout: FairnessLayout): number {
+  let n = counts[layout.unjoinedOffset]!;
+  const first = layout.attributes[0];
+  if (first) for (const at of first.offsets) n += counts[at + CELL.APPROVE]! + counts[at + CELL.REVIEW]! + counts[at + CELL.DECLINE]!;
+  return n;
+}

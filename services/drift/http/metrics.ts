@@ -100,6 +100,40 @@ export function attachDriftMetrics(events: DriftInstrumentation, registry: Regis
     }
     windowEnd.set(w.last_event_at / 1000);
   });
+  // Fairness windows (docs/fairness.md): per protected group of the latest window, from the view (every instance).
+  const fairLabels = ['attribute', 'group'];
+  const fairAir = new Gauge({ name: 'drift_fairness_air', help: 'Adverse impact ratio (approval rate / the reference group\'s) of the latest fairness window, per protected group compared (enough decisions on both sides).', labelNames: fairLabels, registers: r });
+  const fairFlagged = new Gauge({ name: 'drift_fairness_flagged', help: '1 when the group\'s AIR in the latest fairness window is below DRIFT_FAIRNESS_AIR_MIN, significant (Fisher exact, DRIFT_FAIRNESS_ALPHA) and on at least DRIFT_FAIRNESS_MIN_COUNT decisions on both sides; else 0.', labelNames: fairLabels, registers: r });
+  const fairApproval = new Gauge({ name: 'drift_fairness_approval_ratio', help: 'Share of APPROVE among the group\'s decisions in the latest fairness window.', labelNames: fairLabels, registers: r });
+  const fairSmd = new Gauge({ name: 'drift_fairness_smd', help: 'Standardized mean difference of the probability of default, group minus reference, latest fairness window.', labelNames: fairLabels, registers: r });
+  const fairDecisions = new Gauge({ name: 'drift_fairness_decisions', help: 'Decisions of the group in the latest fairness window.', labelNames: fairLabels, registers: r });
+  const fairUnjoined = new Gauge({ name: 'drift_fairness_unjoined_decisions', help: 'Decisions of the latest fairness window whose demographics did not arrive in time (counted, not attributed).', registers: r });
+  const fairJoin = new Counter({ name: 'drift_fairness_join_total', help: 'The fairness join on this instance: decisions counted without demographics (unjoined), late for their windows, invalid, and demographics without a decision (orphans).', labelNames: ['result'], registers: r });
+  const fairWaiting = new Gauge({ name: 'drift_fairness_waiting_decisions', help: 'Decisions waiting for their demographics on this instance.', registers: r });
+  const fairWindows = new Counter({ name: 'drift_fairness_windows_total', help: 'Fairness windows finalized by the aggregator.', registers: r });
+  for (const result of ['unjoined', 'late', 'invalid', 'orphans']) fairJoin.inc({ result }, 0);
+  events.on('fairness.join', ({ payload }) => {
+    for (const result of ['unjoined', 'late', 'invalid', 'orphans'] as const) if (payload[result]) fairJoin.inc({ result }, payload[result]);
+    fairWaiting.set(payload.waiting);
+  });
+  events.on('fairness.finalized', () => fairWindows.inc());
+  events.on('view.fairness', ({ payload: { window: w, latest } }) => {
+    if (!latest) return;
+    for (const g of [fairAir, fairFlagged, fairApproval, fairSmd, fairDecisions]) g.reset();
+    for (const a of w.attributes) {
+      for (const g of a.groups) {
+        const l = { attribute: a.attribute, group: g.group };
+        fairDecisions.set(l, g.decisions);
+        if (Number.isFinite(g.approval_rate)) fairApproval.set(l, g.approval_rate);
+        if (g.air !== null) {
+          fairAir.set(l, g.air);
+          fairFlagged.set(l, g.flagged ? 1 : 0);
+        }
+        if (g.smd !== null) fairSmd.set(l, g.smd);
+      }
+    }
+    fairUnjoined.set(w.unjoined);
+  });
   const STATES = ['idle', 'waiting', 'cooldown', 'running', 'backoff', 'succeeded', 'gave_up'];
   events.on('retrain.state', ({ payload }) => {
     retrainLabelled.set(payload.labelled);

@@ -24,6 +24,7 @@ import {
   alertStateJson,
   decodePartial,
   driftAlertValue,
+  fairnessProgressOf,
   referenceAlertValue,
   retrainAlertValue,
   windowValue,
@@ -42,6 +43,9 @@ import { runCommand, type CommandOutcome } from '../aggregation/retrain.ts';
 import { INITIAL_RETRAIN_STATE, onOutcomes, onRestart, onResult, retrainStateFrom, retrainStateJson, step, type RetrainNotice, type RetrainPolicy, type RetrainState, type StepResult } from '../aggregation/retrain-policy.ts';
 import { ReferenceSchedule, type ReferenceEpoch } from '../statistics/reference-schedule.ts';
 import { recordName } from '../../shared/schemas.ts';
+import { fairnessAlertFrom, fairnessAlertJson as fairnessAlertJsonOf, fairnessWindowValue, type FairnessWindowValue } from '../fairness/codec.ts';
+import { decisionsIn, type FairnessLayout } from '../fairness/layout.ts';
+import { summarizeFairness } from '../fairness/summary.ts';
 
 export const DRIFT_PARTIAL_RECORD = recordName('drift-partial');
 
@@ -59,7 +63,9 @@ export interface AggregatorDeps {
   readonly reference: Reference;
   readonly layout: Layout;
   readonly events: DriftInstrumentation;
-  readonly schemaIds: { readonly window: number; readonly alert: number };
+  readonly schemaIds: { readonly window: number; readonly alert: number; readonly fairness?: number };
+  /** The fairness windows' layout; none: no fairness windows. */
+  readonly fairnessLayout?: FairnessLayout;
   readonly log: Logger;
   /** Which reference each window is compared with (reference-schedule.ts); default: `reference` for all. */
   readonly schedule?: ReferenceSchedule;
@@ -82,6 +88,19 @@ interface State {
   readonly republish: Set<number>;
   /** Partials before this offset belong to other runs (a new deployment's start, see startAtEndIfNew). */
   readonly skipBelow: number;
+  /** The fairness windows' merge (same machinery as the drift windows', its own checkpoint), when enabled. */
+  readonly fair: FairState | undefined;
+}
+
+interface FairState {
+  readonly agg: Aggregation;
+  /** Outcome deltas of windows not finalized yet. */
+  readonly outcomes: Map<number, Float64Array>;
+  /** Recently published windows, to add outcomes that arrive later (republished). */
+  readonly recent: Map<number, { counts: Float64Array; value: FairnessWindowValue }>;
+  readonly republish: Set<number>;
+  /** Flagged groups of the last published window (RAISED / CLEARED transitions). */
+  flagged: string[];
 }
 
 /** Adds a PERFORMANCE partial's labelled outcomes to the retrain state's count (once per offset); true. */
@@ -107,6 +126,7 @@ export class DriftAggregator {
   private windowsOut: { key: string; value: Buffer }[] = [];
   private alertsOut: { key: string; value: Buffer; alert: DriftAlertValue }[] = [];
   private finalizedOut: WindowResult[] = [];
+  private fairnessOut: FairnessWindowValue[] = [];
   private retrainQueue: { trigger: RetrainTrigger; window: WindowResult; attempt: number; incident: number }[] = [];
   private retrainRunning = false;
   private timer?: NodeJS.Timeout;
@@ -188,6 +208,7 @@ export class DriftAggregator {
       this.windowsOut = [];
       this.alertsOut = [];
       this.finalizedOut = [];
+      this.fairnessOut = [];
       this.retrainQueue = [];
     });
     const wasActive = this.active;
@@ -230,9 +251,17 @@ export class DriftAggregator {
     // Each window's counters follow the layout of the reference it is compared with: after a switch the
     // new champion's bins (another number of counters) apply from the switch window on.
     const agg = new Aggregation(config.window, (index: number) => this.schedule.at(index).layout.size, partitions, usable?.aggregation ?? (offset >= 0 ? { offset, lastFinalized: -Infinity, through: offset, partitions: [] } : undefined));
-    const extra = (usable?.retrain ?? undefined) as { s?: unknown; rv?: string } | undefined;
+    const extra = (usable?.retrain ?? undefined) as { s?: unknown; rv?: string; fa?: { o: number; m: string } } | undefined;
     const retrain = retrainStateFrom(extra?.s) ?? INITIAL_RETRAIN_STATE;
-    this.state = { agg, alerts: alertStateFrom(usable?.alerts) ?? INITIAL_ALERT_STATE, retrain, lastReference: extra?.rv, lastResult: undefined, recent: new Map(), republish: new Set(), skipBelow };
+    let fair: FairState | undefined;
+    const fl = this.d.fairnessLayout;
+    if (fl) {
+      // Its own checkpoint: the committed offset is the lower of the two merges' (each skips what it had already processed).
+      const fcp = extra?.fa ? aggregatorCheckpointFrom(extra.fa.o, extra.fa.m) : undefined;
+      const from = fcp?.aggregation ?? (usable ? { ...usable.aggregation, lastFinalized: -Infinity, partitions: [] } : offset >= 0 ? { offset, lastFinalized: -Infinity, through: offset, partitions: [] } : undefined);
+      fair = { agg: new Aggregation(config.window, fl.size, partitions, from), outcomes: new Map(), recent: new Map(), republish: new Set(), flagged: fairnessAlertFrom(fcp?.alerts) };
+    }
+    this.state = { agg, alerts: alertStateFrom(usable?.alerts) ?? INITIAL_ALERT_STATE, retrain, lastReference: extra?.rv, lastResult: undefined, recent: new Map(), republish: new Set(), skipBelow, fair };
     // A run the previous aggregator started has an unknown outcome: reported as failed, retried with backoff.
     this.pendingNotices = [];
     // (unless this process ran it: then its outcome is known, or it is still running and will report).
@@ -275,6 +304,13 @@ export class DriftAggregator {
             ignore('other_windowing');
             continue;
           }
+          if (v.kind === 'FAIRNESS' || v.kind === 'PROGRESS') {
+            if (st.fair && v.kind === 'PROGRESS') st.fair.agg.onProgress(fairnessProgressOf(v), offset);
+            if (v.kind === 'FAIRNESS') {
+              if (st.fair) this.onFairness(st.fair, v, offset, ignore);
+              continue;
+            }
+          }
           let epoch = this.schedule.at(v.window_index);
           if (v.kind === 'WINDOW' && v.reference_version !== epoch.reference.version && !this.schedule.knows(v.reference_version) && this.d.syncReferences) {
             // Counted against a reference this process has not seen announced yet: catch up on model-updates first.
@@ -298,7 +334,7 @@ export class DriftAggregator {
             const outcome = st.agg.onWindow(p.part, offset);
             if (outcome === 'duplicate') ignore('duplicate');
             if (outcome === 'late') this.d.events.emit('late', { stage: 'aggregator', records: st.agg.lateTotal - before });
-          } else if (countOutcomes(st, p.counts.labelled, offset) && st.agg.onPerformance(p.index, p.counts, offset) === 'finalized') {
+          } else if (p.kind === 'PERFORMANCE' && countOutcomes(st, p.counts.labelled, offset) && st.agg.onPerformance(p.index, p.counts, offset) === 'finalized') {
             const w = st.recent.get(p.index);
             if (w) {
               w.perf.merge(p.counts);
@@ -309,6 +345,7 @@ export class DriftAggregator {
         }
         for (const [reason, count] of Object.entries(ignored)) this.d.events.emit('partial.ignored', { reason, count });
         this.finalize(st, st.agg.finalize());
+        if (st.fair) this.finalizeFairness(st.fair);
       });
     } catch (e) {
       // A rebalance meanwhile: the new generation reloads from the committed checkpoint.
@@ -347,6 +384,51 @@ export class DriftAggregator {
         this.applyStep(st, step(st.retrain, { ...(trigger ? { trigger } : {}), episodeOver: wasEpisode && !st.alerts.retrainEpisode, now }, this.policy));
       }
       if (m.late) this.d.log.info({ window: m.index, late: m.late }, 'late records since the previous window');
+    }
+  }
+
+  /** A FAIRNESS partial: a partition's closed window (merged once) or outcome deltas of one (added). */
+  private onFairness(fair: FairState, v: DriftPartialValue, offset: number, ignore: (reason: string) => void): void {
+    const layout = this.d.fairnessLayout!;
+    if (v.fairness_layout !== layout.id || v.fairness_counts.length !== layout.size) return ignore('fairness_layout_mismatch');
+    const counts = Float64Array.from(v.fairness_counts);
+    const k = v.window_index;
+    if (!v.fairness_outcomes) {
+      const outcome = fair.agg.onWindow({ partition: v.source_partition, index: k, counts, records: decisionsIn(counts, layout), firstEventAt: 0, lastEventAt: 0 }, offset);
+      if (outcome === 'duplicate') ignore('fairness_duplicate');
+      if (outcome === 'late') ignore('fairness_late');
+      return;
+    }
+    if (k > fair.agg.lastFinalized) {
+      const d = fair.outcomes.get(k);
+      if (d) for (let i = 0; i < d.length; i++) d[i]! += counts[i]!;
+      else fair.outcomes.set(k, counts);
+      return;
+    }
+    if (fair.agg.replayed(offset)) return;
+    const w = fair.recent.get(k);
+    if (!w) return ignore('fairness_outcomes_for_old_window');
+    for (let i = 0; i < w.counts.length; i++) w.counts[i]! += counts[i]!;
+    fair.republish.add(k);
+  }
+
+  private fairnessValue(index: number, start: number, end: number, counts: Float64Array, partitions: readonly number[], previousFlagged: readonly string[]): FairnessWindowValue {
+    const { config, fairnessLayout } = this.d;
+    const summary = summarizeFairness(counts, fairnessLayout!, config.fairness.options);
+    return fairnessWindowValue({ index, start, end, counts, partitions }, fairnessLayout!, summary, config.fairness.options, { windowing: config.windowing, deployment: config.deployment, previousFlagged }, Date.now());
+  }
+
+  private finalizeFairness(fair: FairState): void {
+    for (const m of fair.agg.finalize()) {
+      const extra = fair.outcomes.get(m.index);
+      if (extra) for (let i = 0; i < extra.length; i++) m.counts[i]! += extra[i]!;
+      fair.outcomes.delete(m.index);
+      const value = this.fairnessValue(m.index, m.start, m.end, m.counts, m.partitions, fair.flagged);
+      fair.flagged = value.flagged;
+      fair.recent.set(m.index, { counts: m.counts, value });
+      while (fair.recent.size > this.d.config.historyWindows) fair.recent.delete(fair.recent.keys().next().value!);
+      fair.republish.delete(m.index);
+      this.fairnessOut.push(value);
     }
   }
 
@@ -403,6 +485,16 @@ export class DriftAggregator {
         if (w) this.windowsOut.push({ key: String(k), value: registry.encodeSync(schemaIds.window, windowValue(w.result)) });
       }
       st.republish.clear();
+      if (st.fair) {
+        for (const k of st.fair.republish) {
+          const w = st.fair.recent.get(k);
+          // Outcomes change the outcome figures only: the window's flags and transition stay as published.
+          if (w) this.fairnessOut.push({ ...this.fairnessValue(k, w.value.window_start, w.value.window_end, w.counts, w.value.partitions, []), transition: w.value.transition });
+        }
+        st.fair.republish.clear();
+      }
+      const fairness = this.fairnessOut;
+      this.fairnessOut = [];
       const windows = this.windowsOut;
       const alerts = this.alertsOut;
       const finalized = this.finalizedOut;
@@ -412,10 +504,13 @@ export class DriftAggregator {
       this.finalizedOut = [];
       this.retrainQueue = [];
       const cp = st.agg.checkpoint();
+      const fcp = st.fair?.agg.checkpoint();
       const now = Date.now();
-      const metadata = aggregatorMetadata(cp, alertStateJson(st.alerts), config.windowing, { s: retrainStateJson(st.retrain), ...(st.lastReference !== undefined ? { rv: st.lastReference } : {}) });
-      const commitKey = `${cp.offset}:${metadata}`;
-      if (windows.length === 0 && alerts.length === 0 && (now - this.lastFlush < config.flushIntervalMs || commitKey === this.lastCommit)) return;
+      const fa = fcp ? { fa: { o: fcp.offset, m: aggregatorMetadata(fcp, fairnessAlertJsonOf(st.fair!.flagged), config.windowing) } } : {};
+      const metadata = aggregatorMetadata(cp, alertStateJson(st.alerts), config.windowing, { s: retrainStateJson(st.retrain), ...(st.lastReference !== undefined ? { rv: st.lastReference } : {}), ...fa });
+      const committedOffset = fcp ? Math.min(cp.offset, fcp.offset) : cp.offset;
+      const commitKey = `${committedOffset}:${metadata}`;
+      if (windows.length === 0 && alerts.length === 0 && fairness.length === 0 && (now - this.lastFlush < config.flushIntervalMs || commitKey === this.lastCommit)) return;
       this.lastFlush = now;
       const started = performance.now();
       try {
@@ -424,8 +519,9 @@ export class DriftAggregator {
           messages: [
             { topic: topics.driftWindows!, messages: windows },
             { topic: topics.driftAlerts!, messages: alerts.map(({ key, value }) => ({ key, value })) },
+            ...(fairness.length ? [{ topic: topics.fairnessWindows!, messages: fairness.map((v) => ({ key: String(v.window_index), value: registry.encodeSync(schemaIds.fairness!, v) })) }] : []),
           ],
-          offsets: [{ topic: topics.driftPartials!, partition: 0, offset: String(cp.offset), metadata }],
+          offsets: [{ topic: topics.driftPartials!, partition: 0, offset: String(committedOffset), metadata }],
           consumer: fetched.consumer,
           fence: fetched.fence,
         });
@@ -453,6 +549,7 @@ export class DriftAggregator {
       this.d.events.emit('flush', { component: 'aggregator', messages: windows.length + alerts.length, durationMs: performance.now() - started, ok: true });
       this.d.events.emit('open-windows', { open: 0, pending: st.agg.pendingWindows });
       for (const result of finalized) this.d.events.emit('window.finalized', { result });
+      for (const window of fairness) this.d.events.emit('fairness.finalized', { window });
       for (const { alert } of alerts) {
         this.d.events.emit('alert', { alert });
         if (alert.kind === 'RETRAIN') this.d.events.emit('retrain', { action: alert.action, outcome: alert.outcome, detail: alert.detail, targets: alert.targets });

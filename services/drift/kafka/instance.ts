@@ -14,7 +14,21 @@ import type { TransactionalProducer } from '../../shared/kafka/producers.ts';
 import { isFencedCommit, isProducerFailure } from '../../shared/kafka/transaction.ts';
 import type { AvroRegistry } from '../../shared/registry.ts';
 import { copartitionMismatch } from './copartition.ts';
-import { partialKey, partitionCheckpointFrom, partitionCheckpointMetadata, performancePartialValue, progressPartialValue, windowPartialValue, type DriftPartialValue, type PartialContext } from '../windows/codec.ts';
+import {
+  fairnessMetadataOf,
+  fairnessPartialValue,
+  partialKey,
+  partitionCheckpointFrom,
+  partitionCheckpointMetadata,
+  performancePartialValue,
+  progressPartialValue,
+  windowPartialValue,
+  type DriftPartialValue,
+  type PartialContext,
+} from '../windows/codec.ts';
+import { fairnessCheckpointFrom, fairnessCheckpointJson, fairnessStartFrom } from '../fairness/codec.ts';
+import type { FairnessLayout } from '../fairness/layout.ts';
+import { PartitionFairness, type ClosedFairnessWindow } from '../fairness/partition-fairness.ts';
 import type { DriftConfig } from '../config.ts';
 import type { DriftInstrumentation } from '../events.ts';
 import { GroupConsumer, type AdapterConsumer } from './group-consumer.ts';
@@ -29,6 +43,7 @@ import type { ReferenceSchedule } from '../statistics/reference-schedule.ts';
 import { recordName } from '../../shared/schemas.ts';
 
 export const LOAN_OUTCOME_RECORD = recordName('loan-outcome');
+export const DEMOGRAPHICS_RECORD = recordName('applicant-demographics');
 
 /** How long loading a generation's checkpoints may wait for offsets to be stable (a zombie's transaction is aborted within TRANSACTION_TIMEOUT_MS). */
 const COMMITTED_TIMEOUT_MS = 30_000;
@@ -64,6 +79,8 @@ export interface InstanceDeps {
   readonly events: DriftInstrumentation;
   readonly partialSchemaId: number;
   readonly decoder: ScoringLogDecoder;
+  /** The fairness windows' layout (schemas/population.json's protected attributes); none: no fairness windows. */
+  readonly fairnessLayout?: FairnessLayout;
 }
 
 interface PartitionState {
@@ -74,8 +91,10 @@ interface PartitionState {
   lastRecordAt: number;
   /** Outcomes offset to commit next, once outcomes were read. */
   outcomesNext: number | undefined;
+  /** The fairness windows of the partition (decisions joined with demographics), when enabled. */
+  readonly fairness: PartitionFairness | undefined;
   dirty: boolean;
-  reported: { progress: number; idle: boolean; openFrom: number | undefined } | undefined;
+  reported: { progress: number; idle: boolean; openFrom: number | undefined; fairness: string } | undefined;
 }
 
 interface Committed {
@@ -111,12 +130,16 @@ export class DriftInstance {
   private readonly layoutFor: (index: number) => Layout;
   private stopped = false;
 
+  private get fairnessOn(): boolean {
+    return this.d.fairnessLayout !== undefined;
+  }
+
   constructor(private readonly d: InstanceDeps) {
     const c = d.config;
     this.ctx = { instance: c.instanceId, deployment: c.deployment, windowing: c.windowing, referenceVersion: d.reference.version };
     const schedule = d.schedule;
     this.layoutFor = schedule ? (k) => schedule.at(k).layout : () => d.layout;
-    const topics = [c.connection.topics.scoringLog, ...(c.outcomes ? [c.connection.topics.outcomes!] : [])];
+    const topics = [c.connection.topics.scoringLog, ...(c.outcomes ? [c.connection.topics.outcomes!] : []), ...(this.fairnessOn ? [c.connection.topics.demographics!] : [])];
     this.group = new GroupConsumer({
       kafka: d.kafka,
       component: 'instance',
@@ -191,11 +214,15 @@ export class DriftInstance {
    */
   private async checkPartitionCounts(): Promise<void> {
     const t = this.d.config.connection.topics;
-    if (!this.d.config.outcomes) return;
+    const joined = [...(this.d.config.outcomes ? [t.outcomes!] : []), ...(this.fairnessOn ? [t.demographics!] : [])];
+    if (joined.length === 0) return;
     try {
-      const d = await this.admin!.describeTopics([t.scoringLog, t.outcomes!]);
-      const [a, b] = [d.get(t.scoringLog)?.length ?? 0, d.get(t.outcomes!)?.length ?? 0];
-      if (a !== b) this.d.events.emit('error', { component: 'instance', code: 'CONFIG_INVALID', message: `${t.scoringLog} has ${a} partitions and ${t.outcomes} ${b}: outcomes can only be joined when both have the same count (co-partitioning)`, retriable: false });
+      const d = await this.admin!.describeTopics([t.scoringLog, ...joined]);
+      const a = d.get(t.scoringLog)?.length ?? 0;
+      for (const other of joined) {
+        const b = d.get(other)?.length ?? 0;
+        if (a !== b) this.d.events.emit('error', { component: 'instance', code: 'CONFIG_INVALID', message: `${t.scoringLog} has ${a} partitions and ${other} ${b}: records can only be joined when both have the same count (co-partitioning)`, retriable: false });
+      }
     } catch {
       // Checked again by every assignment (onJoin).
     }
@@ -214,8 +241,8 @@ export class DriftInstance {
     const t = this.d.config.connection.topics;
     this.assigned = [...(assignment[t.scoringLog] ?? [])].sort((a, b) => a - b);
     this.assignedAt = Date.now();
-    if (this.d.config.outcomes) {
-      const mismatch = copartitionMismatch(assignment, t.scoringLog, t.outcomes!);
+    for (const other of [...(this.d.config.outcomes ? [t.outcomes!] : []), ...(this.fairnessOn ? [t.demographics!] : [])]) {
+      const mismatch = copartitionMismatch(assignment, t.scoringLog, other);
       if (mismatch) this.d.events.emit('error', { component: 'instance', code: 'CONFIG_INVALID', message: `assignment is not co-partitioned: ${mismatch}`, retriable: false });
     }
   }
@@ -228,7 +255,7 @@ export class DriftInstance {
   private async committedOffsets(consumer: AdapterConsumer): Promise<Map<string, Committed>> {
     this.committed ??= (async () => {
       const t = this.d.config.connection.topics;
-      const topics = [t.scoringLog, ...(this.d.config.outcomes ? [t.outcomes!] : [])];
+      const topics = [t.scoringLog, ...(this.d.config.outcomes ? [t.outcomes!] : []), ...(this.fairnessOn ? [t.demographics!] : [])];
       const res = await consumer.committed(
         topics.flatMap((topic) => this.assigned.map((partition) => ({ topic, partition }))),
         COMMITTED_TIMEOUT_MS,
@@ -253,6 +280,14 @@ export class DriftInstance {
     const committed = (await this.committedOffsets(consumer)).get(`${this.d.config.connection.topics.scoringLog}:${partition}`);
     const cp = committed && committed.offset >= 0 ? (partitionCheckpointFrom(committed.offset, committed.metadata) ?? { ...INITIAL_CHECKPOINT, offset: committed.offset, through: committed.offset }) : INITIAL_CHECKPOINT;
     if (gen !== this.generation) throw new ServiceError('STATE_INVALID', 'consumer group rebalanced while loading a checkpoint', true);
+    const c = this.d.config;
+    let fairness: PartitionFairness | undefined;
+    if (this.d.fairnessLayout) {
+      // Nothing of the fairness windows committed yet (a first start, or a monitor upgraded to them): they
+      // start where the drift windows' checkpoint does.
+      const fcp = fairnessCheckpointFrom(fairnessMetadataOf(committed?.metadata)) ?? (committed && committed.offset >= 0 ? fairnessStartFrom(cp.offset, cp.progress, c.window) : undefined);
+      fairness = new PartitionFairness(partition, c.window, this.d.fairnessLayout, { maxWaitMs: c.fairness.maxWaitMs, maxEntries: c.joinMaxEntries }, fcp);
+    }
     const st: PartitionState = {
       partition,
       windows: new PartitionWindows(partition, this.d.config.window, this.layoutFor, cp, this.d.config.eventTime),
@@ -260,6 +295,7 @@ export class DriftInstance {
       perf: new Map(),
       lastRecordAt,
       outcomesNext: undefined,
+      fairness,
       dirty: false,
       reported: undefined,
     };
@@ -296,6 +332,8 @@ export class DriftInstance {
             if (await this.onScoringLog(st, part.messages, part.partition)) flushNeeded = true;
             const next = part.messages[part.messages.length - 1]!.offset + 1;
             this.positions.set(part.partition, Math.max(this.positions.get(part.partition) ?? 0, next));
+          } else if (part.topic === topics.demographics) {
+            if (await this.onDemographics(st, part.messages)) flushNeeded = true;
           } else await this.onOutcomes(st, part.messages);
           st.dirty = true;
         }
@@ -317,17 +355,21 @@ export class DriftInstance {
     const dropped: Record<string, number> = {};
     let count = 0;
     const start = st.windows.checkpoint().offset;
+    const now = Date.now();
     for (let i = 0; i < messages.length; i++) {
       const m = messages[i]!;
       if (i % YIELD_EVERY === YIELD_EVERY - 1) await yieldNow();
       const offset = m.offset;
-      if (offset < start) continue;
+      // Before the drift checkpoint: re-read for the fairness windows only (they need further back).
+      if (offset < start && !st.fairness) continue;
       const r = decoder.trySync(m.value) ?? (await decoder.decode(m.value));
       if (!r.ok) {
-        dropped[r.error.reason] = (dropped[r.error.reason] ?? 0) + 1;
+        if (offset >= start) dropped[r.error.reason] = (dropped[r.error.reason] ?? 0) + 1;
         continue;
       }
       const rec = r.value;
+      if (st.fairness) this.queueFairness(st.fairness.onDecision(offset, rec.applicationId, rec.decision, rec.score, rec.eventAt, now), st.fairness.progress);
+      if (offset < start) continue;
       // Processing time: when the scorer appended the record (the same on every replay).
       const appended = Number(m.timestamp);
       const closed = st.windows.add(rec, offset, Number.isFinite(appended) && appended > 0 ? appended : Date.now());
@@ -350,6 +392,40 @@ export class DriftInstance {
     return this.outbox.length >= OUTBOX_LIMIT;
   }
 
+  /** Closed fairness windows go out with the next flush, like closed drift windows. */
+  private queueFairness(closed: readonly ClosedFairnessWindow[], progress: number): void {
+    const layout = this.d.fairnessLayout;
+    if (!layout) return;
+    for (const w of closed) {
+      const v = fairnessPartialValue(w.partition, w.index, w.counts, layout.id, false, this.ctx, progress);
+      this.outbox.push({ key: partialKey(v), value: this.d.registry.encodeSync(this.d.partialSchemaId, v) });
+    }
+  }
+
+  /** Applicant demographics of the partition: joined with its decisions (partition-fairness.ts). */
+  private async onDemographics(st: PartitionState, messages: readonly ConsumedMessage[]): Promise<boolean> {
+    const f = st.fairness;
+    const layout = this.d.fairnessLayout;
+    if (!f || !layout) return false;
+    const now = Date.now();
+    let dropped = 0;
+    for (let i = 0; i < messages.length; i++) {
+      const m = messages[i]!;
+      if (i % YIELD_EVERY === YIELD_EVERY - 1) await yieldNow();
+      const r = await this.d.registry.decode(m.value, DEMOGRAPHICS_RECORD);
+      if (!r.ok) {
+        dropped++;
+        continue;
+      }
+      const v = r.value.value as Record<string, unknown>;
+      const groups: Record<string, string> = {};
+      for (const a of layout.attributes) if (typeof v[a.attribute.name] === 'string') groups[a.attribute.name] = v[a.attribute.name] as string;
+      this.queueFairness(f.onDemographics(m.offset, String(v.application_id), groups, Number(v.collected_at), now), f.progress);
+    }
+    if (dropped) this.d.events.emit('records', { partition: st.partition, count: 0, dropped: { demographics_undecodable: dropped } });
+    return this.outbox.length >= OUTBOX_LIMIT;
+  }
+
   private async onOutcomes(st: PartitionState, messages: readonly ConsumedMessage[]): Promise<void> {
     let joined = 0;
     let waiting = 0;
@@ -365,6 +441,7 @@ export class DriftInstance {
         continue;
       }
       const v = r.value.value as { application_id: string; defaulted: boolean };
+      st.fairness?.onOutcome(v.application_id, v.defaulted);
       const j = st.join.onOutcome(v.application_id, v.defaulted);
       if (j) {
         joined++;
@@ -437,30 +514,52 @@ export class DriftInstance {
       const reports: [PartitionState, NonNullable<PartitionState['reported']>][] = [];
       let late = 0;
       let future = 0;
+      const demographics: { partition: number; offset: string }[] = [];
+      let fairnessStats = { late: 0, unjoined: 0, orphans: 0, invalid: 0, waiting: 0 };
       for (const st of this.states.values()) {
-        const r = { progress: st.windows.progress, idle: idle.has(st.partition), openFrom: st.windows.openFrom };
+        const f = st.fairness;
+        if (f) {
+          // Decisions that waited long enough for their demographics are counted without them.
+          for (const w of f.tick(now)) {
+            const v = fairnessPartialValue(w.partition, w.index, w.counts, this.d.fairnessLayout!.id, false, this.ctx, f.progress);
+            messages.push({ key: partialKey(v), value: registry.encodeSync(partialSchemaId, v) });
+          }
+          for (const delta of f.takeOutcomeDeltas()) {
+            const v = fairnessPartialValue(st.partition, delta.index, delta.counts, this.d.fairnessLayout!.id, true, this.ctx, f.progress);
+            messages.push({ key: `${partialKey(v)}:outcomes`, value: registry.encodeSync(partialSchemaId, v) });
+          }
+          const s = f.takeStats();
+          fairnessStats = { late: fairnessStats.late + s.late, unjoined: fairnessStats.unjoined + s.unjoined, orphans: fairnessStats.orphans + s.orphans, invalid: fairnessStats.invalid + s.invalid, waiting: fairnessStats.waiting + f.waiting.decisions };
+        }
+        const fp = f ? { progress: f.fairnessProgress, openFrom: f.openFrom } : undefined;
+        const r = { progress: st.windows.progress, idle: idle.has(st.partition), openFrom: st.windows.openFrom, fairness: fp ? `${fp.progress}:${fp.openFrom}` : '' };
         const lateNow = st.windows.takeLate();
         late += lateNow;
         future += st.windows.takeFuture();
-        const changed = !st.reported || st.reported.progress !== r.progress || st.reported.idle !== r.idle || st.reported.openFrom !== r.openFrom || lateNow > 0;
+        const changed = !st.reported || st.reported.progress !== r.progress || st.reported.idle !== r.idle || st.reported.openFrom !== r.openFrom || st.reported.fairness !== r.fairness || lateNow > 0;
         for (const [k, c] of st.perf) {
           const v = performancePartialValue(st.partition, k, c, { ...this.ctx, referenceVersion: this.layoutFor(k).version }, r.progress);
           messages.push({ key: partialKey(v), value: registry.encodeSync(partialSchemaId, v) });
         }
         st.perf.clear();
         if (changed) {
-          const v: DriftPartialValue = progressPartialValue(st.partition, { ...r, late: lateNow }, this.ctx);
+          const v: DriftPartialValue = progressPartialValue(st.partition, { ...r, late: lateNow }, this.ctx, fp);
           messages.push({ key: partialKey(v), value: registry.encodeSync(partialSchemaId, v) });
           reports.push([st, r]);
         }
         if (st.dirty || changed) {
           const cp = st.windows.checkpoint();
-          scoring.push({ partition: st.partition, offset: String(cp.offset), metadata: partitionCheckpointMetadata(cp) });
+          const fcp = f?.checkpoint();
+          // The fairness windows may need to re-read from further back than the drift windows.
+          const offset = fcp ? Math.min(cp.offset, fcp.offset) : cp.offset;
+          scoring.push({ partition: st.partition, offset: String(offset), metadata: partitionCheckpointMetadata(cp, offset, fcp ? fairnessCheckpointJson(fcp) : undefined) });
+          if (fcp && fcp.demographicsOffset >= 0) demographics.push({ partition: st.partition, offset: String(fcp.demographicsOffset) });
           if (st.outcomesNext !== undefined) outcomes.push({ partition: st.partition, offset: String(st.outcomesNext) });
           st.dirty = false;
         }
       }
       if (late) this.d.events.emit('late', { stage: 'instance', records: late });
+      if (this.fairnessOn) this.d.events.emit('fairness.join', fairnessStats);
       if (future) this.d.events.emit('future', { stage: 'instance', records: future });
       this.lastFlush = now;
       if (messages.length === 0 && scoring.length === 0) return;
@@ -468,6 +567,7 @@ export class DriftInstance {
       const offsets = [
         ...scoring.map((o) => ({ topic: topics.scoringLog, ...o })),
         ...outcomes.map((o) => ({ topic: topics.outcomes!, ...o })),
+        ...demographics.map((o) => ({ topic: topics.demographics!, ...o })),
       ];
       // The member that fetched this generation's records (or, before any record, the current one).
       const consumer = this.fetched?.consumer ?? this.group.instance;

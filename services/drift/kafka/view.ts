@@ -1,6 +1,6 @@
 /**
- * What every instance shows: the recent finalized windows and alerts, read back from drift-windows and
- * drift-alerts (each instance with a group of its own, starting a little before the end). /drift, the
+ * What every instance shows: the recent finalized windows and alerts, read back from drift-windows,
+ * drift-alerts and fairness-windows (each instance with a group of its own, starting a little before the end). /drift, the
  * report, the per-target gauges and the live view read it; it survives restarts because the topics do.
  */
 import { randomUUID } from 'node:crypto';
@@ -11,23 +11,29 @@ import type { AvroRegistry } from '../../shared/registry.ts';
 import type { DriftAlertValue, DriftWindowValue } from '../windows/codec.ts';
 import type { DriftConfig } from '../config.ts';
 import type { DriftInstrumentation } from '../events.ts';
+import type { FairnessWindowValue } from '../fairness/codec.ts';
 import { GroupConsumer } from './group-consumer.ts';
 import { recordName } from '../../shared/schemas.ts';
 
 export const DRIFT_WINDOW_RECORD = recordName('drift-window');
 export const DRIFT_ALERT_RECORD = recordName('drift-alert');
+export const FAIRNESS_WINDOW_RECORD = recordName('fairness-window');
 
 export interface ViewDeps {
   readonly kafka: KafkaClient;
   readonly registry: AvroRegistry;
   readonly config: DriftConfig;
   readonly events: DriftInstrumentation;
+  /** Also read fairness-windows. */
+  readonly fairness?: boolean;
 }
 
 export class DriftView {
   private readonly group: GroupConsumer;
   private readonly windows = new Map<number, DriftWindowValue>();
   private alerts: DriftAlertValue[] = [];
+  private readonly fairness = new Map<number, FairnessWindowValue>();
+  private latestFairness = -Infinity;
   private readonly alertKeys = new Set<string>();
   private admin?: KafkaAdmin;
   private latestIndex = -Infinity;
@@ -40,7 +46,7 @@ export class DriftView {
       kafka: d.kafka,
       component: 'view',
       groupId: `${d.config.groupId}-view-${d.config.instanceId}-${randomUUID().slice(0, 8)}`,
-      topics: [t.driftWindows!, t.driftAlerts!],
+      topics: [t.driftWindows!, t.driftAlerts!, ...(d.fairness ? [t.fairnessWindows!] : [])],
       fromBeginning: true,
       sessionTimeoutMs: d.config.sessionTimeoutMs,
       heartbeatIntervalMs: d.config.heartbeatIntervalMs,
@@ -68,6 +74,10 @@ export class DriftView {
   recentAlerts(): DriftAlertValue[] {
     return [...this.alerts];
   }
+  /** Finalized fairness windows, oldest first (the latest publication of each). */
+  fairnessHistory(): FairnessWindowValue[] {
+    return [...this.fairness.values()].sort((a, b) => a.window_index - b.window_index);
+  }
 
   async start(): Promise<void> {
     this.admin = this.d.kafka.admin();
@@ -80,7 +90,7 @@ export class DriftView {
    */
   private async recentFrom(assignment: Record<string, number[]>): Promise<Map<string, number>> {
     const t = this.d.config.connection.topics;
-    const back: Record<string, number> = { [t.driftWindows!]: this.d.config.historyWindows * 4, [t.driftAlerts!]: 200 };
+    const back: Record<string, number> = { [t.driftWindows!]: this.d.config.historyWindows * 4, [t.driftAlerts!]: 200, ...(t.fairnessWindows ? { [t.fairnessWindows]: this.d.config.historyWindows * 4 } : {}) };
     const from = new Map<string, number>();
     try {
       for (const [topic, parts] of Object.entries(assignment)) {
@@ -104,6 +114,9 @@ export class DriftView {
       if (m.topic === t.driftWindows) {
         const r = await this.d.registry.decode<DriftWindowValue>(m.value, DRIFT_WINDOW_RECORD);
         if (r.ok) this.addWindow(r.value.value);
+      } else if (m.topic === t.fairnessWindows) {
+        const r = await this.d.registry.decode<FairnessWindowValue>(m.value, FAIRNESS_WINDOW_RECORD);
+        if (r.ok) this.addFairness(r.value.value);
       } else {
         const r = await this.d.registry.decode<DriftAlertValue>(m.value, DRIFT_ALERT_RECORD);
         if (r.ok) this.addAlert(r.value.value);
@@ -118,6 +131,15 @@ export class DriftView {
     if (latest) this.latestIndex = w.window_index;
     while (this.windows.size > this.d.config.historyWindows) this.windows.delete(Math.min(...this.windows.keys()));
     this.d.events.emit('view.window', { window: w, latest });
+  }
+
+  private addFairness(w: FairnessWindowValue): void {
+    if (w.windowing !== this.d.config.windowing || (w.deployment ?? '') !== this.d.config.deployment) return;
+    this.fairness.set(w.window_index, w);
+    const latest = w.window_index >= this.latestFairness;
+    if (latest) this.latestFairness = w.window_index;
+    while (this.fairness.size > this.d.config.historyWindows) this.fairness.delete(Math.min(...this.fairness.keys()));
+    this.d.events.emit('view.fairness', { window: w, latest });
   }
 
   private addAlert(a: DriftAlertValue): void {

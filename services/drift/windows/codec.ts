@@ -28,7 +28,7 @@ export interface PerformanceValue {
   repaid_count: number[];
 }
 export interface DriftPartialValue {
-  kind: 'WINDOW' | 'PROGRESS' | 'PERFORMANCE';
+  kind: 'WINDOW' | 'PROGRESS' | 'PERFORMANCE' | 'FAIRNESS';
   instance: string;
   windowing: string;
   reference_version: string;
@@ -46,6 +46,11 @@ export interface DriftPartialValue {
   last_event_at: number;
   histograms: TargetCountsValue[];
   performance: PerformanceValue | null;
+  fairness_progress: number;
+  fairness_open_from_window: number;
+  fairness_layout: string;
+  fairness_outcomes: boolean;
+  fairness_counts: number[];
 }
 
 export interface PartialContext {
@@ -89,6 +94,11 @@ const base = (ctx: PartialContext, partition: number, progress: number) => ({
   last_event_at: 0,
   histograms: [] as TargetCountsValue[],
   performance: null,
+  fairness_progress: -1,
+  fairness_open_from_window: -1,
+  fairness_layout: '',
+  fairness_outcomes: false,
+  fairness_counts: [] as number[],
 });
 
 export function windowPartialValue(w: ClosedWindow, layout: Layout, ctx: PartialContext, progress: number): DriftPartialValue {
@@ -109,8 +119,26 @@ export function windowPartialValue(w: ClosedWindow, layout: Layout, ctx: Partial
   };
 }
 
-export function progressPartialValue(partition: number, r: Omit<ProgressReport, 'partition'>, ctx: PartialContext): DriftPartialValue {
-  return { ...base(ctx, partition, r.progress), kind: 'PROGRESS', idle: r.idle, late_records: r.late, open_from_window: r.openFrom ?? -1 };
+/** The partition's fairness windows' progress (partition-fairness.ts), reported beside the drift progress. */
+export interface FairnessProgress {
+  readonly progress: number;
+  readonly openFrom: number | undefined;
+}
+
+export function progressPartialValue(partition: number, r: Omit<ProgressReport, 'partition'>, ctx: PartialContext, fairness?: FairnessProgress): DriftPartialValue {
+  return {
+    ...base(ctx, partition, r.progress),
+    kind: 'PROGRESS',
+    idle: r.idle,
+    late_records: r.late,
+    open_from_window: r.openFrom ?? -1,
+    ...(fairness ? { fairness_progress: progressValue(fairness.progress), fairness_open_from_window: fairness.openFrom ?? -1 } : {}),
+  };
+}
+
+/** A closed fairness window's counts (outcomes: false) or outcome deltas of one (outcomes: true). */
+export function fairnessPartialValue(partition: number, index: number, counts: ArrayLike<number>, layoutId: string, outcomes: boolean, ctx: PartialContext, progress: number): DriftPartialValue {
+  return { ...base(ctx, partition, progress), kind: 'FAIRNESS', window_index: index, fairness_layout: layoutId, fairness_outcomes: outcomes, fairness_counts: Array.from(counts) };
 }
 
 export function performancePartialValue(partition: number, index: number, c: PerformanceCounts, ctx: PartialContext, progress: number): DriftPartialValue {
@@ -141,10 +169,17 @@ export function partialKey(v: Pick<DriftPartialValue, 'kind' | 'window_index' | 
 export type DecodedPartial =
   | { readonly kind: 'WINDOW'; readonly part: WindowPart }
   | { readonly kind: 'PROGRESS'; readonly report: ProgressReport }
-  | { readonly kind: 'PERFORMANCE'; readonly partition: number; readonly index: number; readonly counts: PerformanceCounts };
+  | { readonly kind: 'PERFORMANCE'; readonly partition: number; readonly index: number; readonly counts: PerformanceCounts }
+  | { readonly kind: 'FAIRNESS'; readonly partition: number; readonly index: number; readonly layout: string; readonly outcomes: boolean; readonly counts: Float64Array };
+
+/** The fairness progress a PROGRESS partial carries (absent in partials of monitors before fairness windows). */
+export function fairnessProgressOf(v: DriftPartialValue): ProgressReport {
+  return { partition: v.source_partition, progress: progressOf(v.fairness_progress ?? -1), idle: v.idle, openFrom: (v.fairness_open_from_window ?? -1) < 0 ? undefined : v.fairness_open_from_window, late: 0 };
+}
 
 /** Back from Avro; throws on counts that do not fit `layout` (a partial of another reference). */
 export function decodePartial(v: DriftPartialValue, layout: Layout): DecodedPartial {
+  if (v.kind === 'FAIRNESS') return { kind: 'FAIRNESS', partition: v.source_partition, index: v.window_index, layout: v.fairness_layout, outcomes: v.fairness_outcomes, counts: Float64Array.from(v.fairness_counts) };
   if (v.kind === 'PROGRESS') {
     return { kind: 'PROGRESS', report: { partition: v.source_partition, progress: progressOf(v.progress), idle: v.idle, openFrom: v.open_from_window < 0 ? undefined : v.open_from_window, late: v.late_records } };
   }
@@ -421,8 +456,13 @@ export function referenceAlertValue(
 // ----------------------------------------------------------------------------------------- checkpoints
 const num = (x: unknown, d: number): number => (typeof x === 'number' ? x : d);
 
-export function partitionCheckpointMetadata(c: PartitionCheckpoint): string {
-  return JSON.stringify({ v: 1, p: Number.isFinite(c.progress) ? c.progress : null, s: c.seq, t: c.through });
+/**
+ * The offset-commit metadata of a scoring-log partition. `committedOffset`: the offset actually committed,
+ * when it is below the drift checkpoint's (the fairness windows need to re-read from further back); the
+ * drift checkpoint's own offset is then kept in the metadata. `fairness`: the fairness windows' checkpoint.
+ */
+export function partitionCheckpointMetadata(c: PartitionCheckpoint, committedOffset: number = c.offset, fairness?: unknown): string {
+  return JSON.stringify({ v: 1, p: Number.isFinite(c.progress) ? c.progress : null, s: c.seq, t: c.through, ...(committedOffset !== c.offset ? { o: c.offset } : {}), ...(fairness !== undefined ? { f: fairness } : {}) });
 }
 
 /** The checkpoint behind a committed offset; undefined when nothing (or something unreadable) was committed. */
@@ -431,7 +471,17 @@ export function partitionCheckpointFrom(offset: number, metadata: string | null 
   try {
     const m = JSON.parse(metadata) as Record<string, unknown>;
     if (m.v !== 1) return undefined;
-    return { offset, progress: typeof m.p === 'number' ? m.p : -Infinity, seq: num(m.s, 0), through: num(m.t, offset) };
+    return { offset: num(m.o, offset), progress: typeof m.p === 'number' ? m.p : -Infinity, seq: num(m.s, 0), through: num(m.t, offset) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The `f` (fairness checkpoint) part of a scoring-log partition's metadata, as stored. */
+export function fairnessMetadataOf(metadata: string | null | undefined): unknown {
+  if (!metadata) return undefined;
+  try {
+    return (JSON.parse(metadata) as { f?: unknown }).f;
   } catch {
     return undefined;
   }

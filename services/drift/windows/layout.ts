@@ -44,6 +44,8 @@ export interface DriftRecord {
   readonly features: Readonly<Record<string, number>>;
   /** probability_of_default. */
   readonly score: number;
+  /** APPROVE, REVIEW or DECLINE (the fairness windows count it); absent in records that do not carry it. */
+  readonly decision?: string;
 }
 
 /** Adds one record to a window's counts. */

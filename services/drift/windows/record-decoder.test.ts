@@ -46,8 +46,8 @@ describe('scoring-log decoder', () => {
     const d = new ScoringLogDecoder(fakeRegistry(calls), async (id) => (fetched.push(id), id === 7 ? schema : undefined));
     const msg = frame(7, type.toBuffer(value));
     expect(d.trySync(msg)).toBeUndefined();
-    expect(await d.decode(msg)).toEqual(ok({ applicationId: 'a-1', eventAt: 1_700_000_000_000, features: { age: 30 }, score: 0.25 }));
-    expect(d.trySync(msg)).toEqual(ok({ applicationId: 'a-1', eventAt: 1_700_000_000_000, features: { age: 30 }, score: 0.25 }));
+    expect(await d.decode(msg)).toEqual(ok({ applicationId: 'a-1', eventAt: 1_700_000_000_000, features: { age: 30 }, score: 0.25, decision: 'APPROVE' }));
+    expect(d.trySync(msg)).toEqual(ok({ applicationId: 'a-1', eventAt: 1_700_000_000_000, features: { age: 30 }, score: 0.25, decision: 'APPROVE' }));
     expect(fetched).toEqual([7]);
     expect(calls).toEqual([]);
     expect(d.trySync(frame(7, type.toBuffer(value).subarray(0, 10)))).toEqual(err({ reason: 'decode_malformed' }));

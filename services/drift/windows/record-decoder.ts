@@ -25,6 +25,7 @@ export function driftRecordOf(v: Record<string, unknown>): DriftRecord | undefin
     eventAt,
     features: features as Record<string, number>,
     score: typeof v.probability_of_default === 'number' ? v.probability_of_default : NaN,
+    ...(typeof v.decision === 'string' ? { decision: v.decision } : {}),
   };
 }
 

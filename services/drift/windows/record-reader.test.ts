@@ -33,7 +33,7 @@ function record(i: number): Record<string, unknown> {
   };
 }
 
-const expected = (full: Record<string, unknown>) => ({ applicationId: full.application_id, eventAt: full.submitted_at, features: full.features, score: full.probability_of_default });
+const expected = (full: Record<string, unknown>) => ({ applicationId: full.application_id, eventAt: full.submitted_at, features: full.features, score: full.probability_of_default, decision: full.decision });
 
 describe('scoring-log record reader', () => {
   it('reads the drift fields exactly as a full decode does', () => {

@@ -1,6 +1,6 @@
 /**
  * Reads only what drift needs from a scoring-log record — application_id, submitted_at, features,
- * probability_of_default — with an avsc resolver from the record's writer schema to a reader schema of just
+ * probability_of_default, decision (for the fairness windows) — with an avsc resolver from the record's writer schema to a reader schema of just
  * those fields (taken from schemas/scoring-log.avsc): the other fields are skipped, not materialized.
  * Compiled once per writer schema; about half the cost of decoding the whole record, and decoding is most
  * of the monitor's CPU. Pure.
@@ -11,7 +11,7 @@ import { loadSchema, recordName } from '../../shared/schemas.ts';
 import type { DriftRecord } from './layout.ts';
 
 export const SCORING_LOG_RECORD = recordName('scoring-log');
-const NEEDED = ['application_id', 'submitted_at', 'features', 'probability_of_default'];
+const NEEDED = ['application_id', 'submitted_at', 'features', 'probability_of_default', 'decision'];
 
 export type RecordReader = (body: Buffer) => DriftRecord;
 
@@ -48,12 +48,12 @@ export function compileRecordReader(writerSchema: unknown): RecordReader | undef
     return undefined;
   }
   return (body: Buffer) => {
-    let v: { application_id: string; submitted_at: number; features: Record<string, number>; probability_of_default: number };
+    let v: { application_id: string; submitted_at: number; features: Record<string, number>; probability_of_default: number; decision: string };
     try {
       v = r.fromBuffer(body, resolver) as typeof v;
     } catch (e) {
       throw new MalformedRecord((e as Error).message);
     }
-    return { applicationId: v.application_id, eventAt: v.submitted_at, features: v.features, score: v.probability_of_default };
+    return { applicationId: v.application_id, eventAt: v.submitted_at, features: v.features, score: v.probability_of_default, decision: v.decision };
   };
 }

@@ -1,0 +1,330 @@
+/**
+ * The fairness windows of one source partition: joins its decisions (scoring-log records) with the
+ * applicants' demographics (applicant-demographics, co-partitioned: same key, same partition count) by
+ * application_id, counts each joined decision into its windows' per-group counts (layout.ts), closes windows
+ * in order and says where to restart after a crash. The windows are the drift windows (same WindowSpec and
+ * indexes); a fairness window closes later than the drift window when a decision of it still waits for its
+ * demographics. Pure: time comes in as arguments.
+ *
+ * Join: either side may come first. A decision waits for its demographics until the demographics'
+ * watermark (largest collected_at read on the partition) passes its event time + lateness, or until it has
+ * waited `maxWaitMs` of processing time (no demographics are coming, e.g. an upstream that sends none);
+ * then it is counted without groups (the window's unjoined cell). Demographics without a decision are
+ * dropped (orphans) once the decisions' progress passes their time + lateness.
+ *
+ * Closing: window k closes once the decisions' progress reaches end(k) + lateness and no decision dated
+ * before end(k) still waits: fairness progress = min(progress, oldest waiting decision + lateness), the
+ * progress reported to the aggregator (aggregation.ts treats a partition as past window k at the same
+ * point). Windows close in index order and never reopen: a decision whose windows are all closed is late.
+ *
+ * Restart (exactly once, like partition-windows.ts): the checkpoint holds the scoring-log offset of the
+ * first decision of the oldest open window or waiting decision, the demographics offset of the oldest
+ * demographics still needed (waiting, or joined to a decision of an open window), the last closed window
+ * and how far both topics were read. Re-reading from there rebuilds the open windows; nothing closes
+ * before the re-read passes where the checkpoint was taken, so a window is emitted once, whole.
+ */
+import { windowsOf, type WindowSpec } from '../windows/windows.ts';
+import { addDecision, addOutcome, emptyCounts, type Decision, type FairnessLayout } from './layout.ts';
+
+export type Groups = Readonly<Record<string, string>>;
+
+export interface FairnessCheckpoint {
+  /** scoring-log offset to resume from. */
+  readonly offset: number;
+  /** applicant-demographics offset to resume from (-1: nothing read yet). */
+  readonly demographicsOffset: number;
+  /** The last closed window (-Infinity: none). */
+  readonly closedThrough: number;
+  /** The decisions' progress (largest event time seen) when the checkpoint was taken. */
+  readonly progress: number;
+  /** scoring-log offset after the last decision read when the checkpoint was taken. */
+  readonly through: number;
+  /** applicant-demographics offset after the last record read then. */
+  readonly demographicsThrough: number;
+}
+
+export const INITIAL_FAIRNESS_CHECKPOINT: FairnessCheckpoint = Object.freeze({ offset: 0, demographicsOffset: -1, closedThrough: -Infinity, progress: -Infinity, through: 0, demographicsThrough: -1 });
+
+export interface ClosedFairnessWindow {
+  readonly partition: number;
+  readonly index: number;
+  readonly counts: Float64Array;
+  /** Decisions counted (joined or not). */
+  readonly decisions: number;
+}
+
+export interface FairnessOutcomeDelta {
+  readonly index: number;
+  readonly counts: Float64Array;
+}
+
+interface OpenWindow {
+  readonly index: number;
+  readonly counts: Float64Array;
+  decisions: number;
+  firstOffset: number;
+  /** Smallest demographics offset joined into this window (Infinity: none). */
+  demographicsOffset: number;
+}
+
+interface WaitingDecision {
+  readonly offset: number;
+  readonly decision: Decision;
+  readonly probability: number;
+  readonly at: number;
+  readonly readAt: number;
+}
+
+interface WaitingDemographics {
+  readonly offset: number;
+  readonly groups: Groups;
+  readonly at: number;
+}
+
+interface Counted {
+  readonly groups: Groups | undefined;
+  readonly decision: Decision;
+  readonly probability: number;
+  readonly windows: readonly number[];
+}
+
+export interface PartitionFairnessOptions {
+  /** Longest a decision waits for its demographics in processing time, ms. */
+  readonly maxWaitMs: number;
+  /** Most decisions or demographics waiting, and counted decisions remembered for their outcomes. */
+  readonly maxEntries: number;
+}
+
+const DECISIONS: readonly string[] = ['APPROVE', 'REVIEW', 'DECLINE'];
+
+export class PartitionFairness {
+  private readonly open = new Map<number, OpenWindow>();
+  private readonly waitingDecisions = new Map<string, WaitingDecision>();
+  private readonly waitingDemographics = new Map<string, WaitingDemographics>();
+  private readonly counted = new Map<string, Counted>();
+  private readonly outcomeDeltas = new Map<number, Float64Array>();
+  private _progress: number;
+  private demographicsWatermark = -Infinity;
+  private closedThrough: number;
+  private processedThrough: number;
+  private demographicsProcessedThrough: number;
+  private readonly replayUntil: number;
+  private readonly demographicsReplayUntil: number;
+  private readonly resumeAt: number;
+  private readonly demographicsResumeAt: number;
+  /** Since the last take*(): decisions late, released without demographics, demographics dropped. */
+  private stats = { late: 0, unjoined: 0, orphans: 0, invalid: 0 };
+
+  constructor(
+    readonly partition: number,
+    private readonly spec: WindowSpec,
+    private readonly layout: FairnessLayout,
+    private readonly options: PartitionFairnessOptions,
+    from: FairnessCheckpoint = INITIAL_FAIRNESS_CHECKPOINT,
+  ) {
+    if (spec.by !== 'time') throw new Error('fairness windows need time windows (DRIFT_WINDOW_BY=time)');
+    this._progress = from.progress;
+    this.closedThrough = from.closedThrough;
+    this.resumeAt = from.offset;
+    this.processedThrough = from.offset;
+    this.replayUntil = from.through;
+    this.demographicsResumeAt = from.demographicsOffset;
+    this.demographicsProcessedThrough = from.demographicsOffset;
+    this.demographicsReplayUntil = from.demographicsThrough;
+  }
+
+  get progress(): number {
+    return this._progress;
+  }
+
+  /** What the aggregator reads as this partition's progress: windows ending (+ lateness) before it are closed. */
+  get fairnessProgress(): number {
+    let p = this._progress;
+    for (const d of this.waitingDecisions.values()) p = Math.min(p, d.at + this.spec.lateness);
+    return p;
+  }
+
+  /** Lowest window still open or that a waiting decision belongs to; undefined when none. */
+  get openFrom(): number | undefined {
+    let min: number | undefined;
+    for (const k of this.open.keys()) if (min === undefined || k < min) min = k;
+    for (const d of this.waitingDecisions.values()) {
+      const k = Math.max(windowsOf(this.spec, d.at).first, this.closedThrough + 1);
+      if (min === undefined || k < min) min = k;
+    }
+    return min;
+  }
+
+  get waiting(): { decisions: number; demographics: number } {
+    return { decisions: this.waitingDecisions.size, demographics: this.waitingDemographics.size };
+  }
+
+  openIndexes(): number[] {
+    return [...this.open.keys()].sort((a, b) => a - b);
+  }
+
+  /** Counters since the last call. */
+  takeStats(): { late: number; unjoined: number; orphans: number; invalid: number } {
+    const s = this.stats;
+    this.stats = { late: 0, unjoined: 0, orphans: 0, invalid: 0 };
+    return s;
+  }
+
+  private get replaying(): boolean {
+    return this.processedThrough < this.replayUntil;
+  }
+
+  /**
+   * A decision read at `offset` of scoring-log at processing time `now`; returns the windows it closed.
+   * Decisions before the checkpoint's offset are re-read for the drift windows only and ignored here.
+   */
+  onDecision(offset: number, id: string, decision: string | undefined, probability: number, at: number, now: number): ClosedFairnessWindow[] {
+    if (offset < this.resumeAt) return [];
+    this.processedThrough = Math.max(this.processedThrough, offset + 1);
+    if (decision === undefined || !DECISIONS.includes(decision) || !Number.isFinite(at) || !Number.isFinite(probability)) {
+      if (offset >= this.replayUntil) this.stats.invalid++;
+      return this.close(now);
+    }
+    if (windowsOf(this.spec, at).last <= this.closedThrough) {
+      if (offset >= this.replayUntil) this.stats.late++;
+      this.waitingDemographics.delete(id);
+      return this.close(now);
+    }
+    this._progress = Math.max(this._progress, at);
+    const demo = this.waitingDemographics.get(id);
+    const d: WaitingDecision = { offset, decision: decision as Decision, probability, at, readAt: now };
+    if (demo) {
+      this.waitingDemographics.delete(id);
+      this.count(id, d, demo.groups, demo.offset);
+    } else {
+      this.waitingDecisions.set(id, d);
+      this.evict();
+    }
+    return this.close(now);
+  }
+
+  /** Demographics read at `offset` of applicant-demographics; returns the windows this closed. */
+  onDemographics(offset: number, id: string, groups: Groups, at: number, now: number): ClosedFairnessWindow[] {
+    if (offset < this.demographicsResumeAt) return [];
+    this.demographicsProcessedThrough = Math.max(this.demographicsProcessedThrough, offset + 1);
+    if (Number.isFinite(at)) this.demographicsWatermark = Math.max(this.demographicsWatermark, at);
+    const d = this.waitingDecisions.get(id);
+    if (d) {
+      this.waitingDecisions.delete(id);
+      this.count(id, d, groups, offset);
+    } else if (!this.counted.has(id)) {
+      this.waitingDemographics.set(id, { offset, groups, at });
+      this.evict();
+    }
+    return this.close(now);
+  }
+
+  /** An outcome of a counted decision: its per-group delta goes to each window the decision was counted in. */
+  onOutcome(id: string, defaulted: boolean): boolean {
+    const c = this.counted.get(id);
+    if (!c || !c.groups) return false;
+    for (const k of c.windows) {
+      let delta = this.outcomeDeltas.get(k);
+      if (!delta) this.outcomeDeltas.set(k, (delta = emptyCounts(this.layout)));
+      addOutcome(delta, this.layout, c.groups, c.decision, c.probability, defaulted);
+    }
+    this.counted.delete(id);
+    return true;
+  }
+
+  /** Outcome deltas since the last call, per window. */
+  takeOutcomeDeltas(): FairnessOutcomeDelta[] {
+    const out = [...this.outcomeDeltas.entries()].sort((a, b) => a[0] - b[0]).map(([index, counts]) => ({ index, counts }));
+    this.outcomeDeltas.clear();
+    return out;
+  }
+
+  /** Processing time moved on: decisions waiting longer than maxWaitMs are counted without groups. */
+  tick(now: number): ClosedFairnessWindow[] {
+    return this.close(now);
+  }
+
+  private count(id: string, d: WaitingDecision, groups: Groups | undefined, demographicsOffset: number | undefined): void {
+    const { first, last } = windowsOf(this.spec, d.at);
+    const windows: number[] = [];
+    for (let k = Math.max(first, this.closedThrough + 1); k <= last; k++) {
+      let w = this.open.get(k);
+      if (!w) this.open.set(k, (w = { index: k, counts: emptyCounts(this.layout), decisions: 0, firstOffset: d.offset, demographicsOffset: Infinity }));
+      addDecision(w.counts, this.layout, groups, d.decision, d.probability);
+      w.decisions++;
+      w.firstOffset = Math.min(w.firstOffset, d.offset);
+      if (demographicsOffset !== undefined) w.demographicsOffset = Math.min(w.demographicsOffset, demographicsOffset);
+      windows.push(k);
+    }
+    if (!groups && d.offset >= this.replayUntil) this.stats.unjoined++;
+    this.counted.set(id, { groups, decision: d.decision, probability: d.probability, windows });
+    while (this.counted.size > this.options.maxEntries) this.counted.delete(this.counted.keys().next().value!);
+  }
+
+  private evict(): void {
+    while (this.waitingDecisions.size > this.options.maxEntries) {
+      const [id, d] = this.waitingDecisions.entries().next().value!;
+      this.waitingDecisions.delete(id);
+      this.count(id, d, undefined, undefined);
+    }
+    while (this.waitingDemographics.size > this.options.maxEntries) {
+      const [id, demo] = this.waitingDemographics.entries().next().value!;
+      this.waitingDemographics.delete(id);
+      if (demo.offset >= this.demographicsReplayUntil) this.stats.orphans++;
+    }
+  }
+
+  /** Releases what waited long enough and closes the windows fairness progress has passed, in order. */
+  private close(now: number): ClosedFairnessWindow[] {
+    // Nothing is decided while re-reading what the checkpoint had already read: the state is not whole yet.
+    if (this.replaying) return [];
+    const L = this.spec.lateness;
+    for (const [id, d] of this.waitingDecisions) {
+      if (d.at + L <= this.demographicsWatermark || now - d.readAt >= this.options.maxWaitMs) {
+        this.waitingDecisions.delete(id);
+        this.count(id, d, undefined, undefined);
+      }
+    }
+    if (this.demographicsProcessedThrough >= this.demographicsReplayUntil) {
+      for (const [id, demo] of this.waitingDemographics) {
+        if (demo.at + L > this._progress) continue;
+        this.waitingDemographics.delete(id);
+        if (demo.offset >= this.demographicsReplayUntil) this.stats.orphans++;
+      }
+    }
+    const fp = this.fairnessProgress;
+    if (!Number.isFinite(fp)) return [];
+    // The last window with end + lateness <= fairness progress.
+    const through = Math.floor((fp - L - this.spec.size) / this.spec.hop);
+    if (through <= this.closedThrough) return [];
+    const out: ClosedFairnessWindow[] = [];
+    for (const k of this.openIndexes()) {
+      if (k > through) break;
+      const w = this.open.get(k)!;
+      this.open.delete(k);
+      out.push({ partition: this.partition, index: k, counts: w.counts, decisions: w.decisions });
+    }
+    this.closedThrough = through;
+    return out;
+  }
+
+  /** Where to resume if the process died now. */
+  checkpoint(): FairnessCheckpoint {
+    let offset = this.processedThrough;
+    let demographics = this.demographicsProcessedThrough;
+    for (const w of this.open.values()) {
+      offset = Math.min(offset, w.firstOffset);
+      if (Number.isFinite(w.demographicsOffset)) demographics = Math.min(demographics, w.demographicsOffset);
+    }
+    for (const d of this.waitingDecisions.values()) offset = Math.min(offset, d.offset);
+    for (const d of this.waitingDemographics.values()) demographics = Math.min(demographics, d.offset);
+    return {
+      offset,
+      demographicsOffset: demographics,
+      closedThrough: this.closedThrough,
+      progress: this._progress,
+      through: Math.max(this.processedThrough, this.replayUntil),
+      demographicsThrough: Math.max(this.demographicsProcessedThrough, this.demographicsReplayUntil),
+    };
+  }
+}
