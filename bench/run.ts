@@ -22,6 +22,7 @@ import { driftScenario } from './scenarios/drift.ts';
 import { latencyScenario } from './scenarios/latency.ts';
 import { modelLimitScenario } from './scenarios/model-limit.ts';
 import { requestResponseScenario } from './scenarios/request-response.ts';
+import { scalingScenario } from './scenarios/scaling.ts';
 import { throughputScenario, type ThroughputResult } from './scenarios/throughput.ts';
 
 async function main(): Promise<number> {
@@ -94,6 +95,7 @@ async function main(): Promise<number> {
     await attempt('request-response', () => requestResponseScenario(ctx));
     await attempt('latency', () => latencyScenario(ctx));
     await attempt('drift', () => driftScenario(ctx));
+    await attempt('scaling', () => scalingScenario(ctx));
   } finally {
     await cluster.cleanup();
     await cluster.close();

@@ -1,7 +1,7 @@
 /** Command-line options of bench/run.ts and the sizes they imply. Pure. */
 import type { Sizes } from './scenario.ts';
 
-export const SCENARIOS = ['model-limit', 'throughput', 'broker-limit', 'request-response', 'latency', 'drift'] as const;
+export const SCENARIOS = ['model-limit', 'throughput', 'broker-limit', 'request-response', 'latency', 'drift', 'scaling'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export const FULL: Sizes = {

@@ -42,7 +42,7 @@ export interface StreamContender {
   readonly transport: Transport;
   /** Set for contenders that can run on a secured cluster. */
   readonly principal?: ContenderPrincipal;
-  start(cluster: BenchCluster, topics: TopicSet, groupId: string, opts?: { profileDir?: string }): Proc;
+  start(cluster: BenchCluster, topics: TopicSet, groupId: string, opts?: { profileDir?: string; instance?: string }): Proc;
 }
 
 /** The scorer's principal: its ACLs are infra/acls.json's "scorer" with the run's group as SCORER_GROUP_ID. */
@@ -69,7 +69,7 @@ function scorer(id: Exclude<StreamContenderId, 'peer-a' | 'peer-a-reasons'>, del
         ...cluster.topicEnv(topics, SCORER_PRINCIPAL.name),
         SCORER_DELIVERY: delivery,
         SCORER_GROUP_ID: groupId,
-        SCORER_INSTANCE_ID: groupId,
+        SCORER_INSTANCE_ID: opts.instance ?? groupId,
         HTTP_HOST: '127.0.0.1',
         HTTP_PORT: '0',
         LOG_LEVEL: 'info',
