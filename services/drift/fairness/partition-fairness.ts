@@ -97,9 +97,51 @@ export interface PartitionFairnessOptions {
 
 const DECISIONS: readonly string[] = ['APPROVE', 'REVIEW', 'DECLINE'];
 
+/** Waiting decisions by event time (a binary min-heap; entries of decisions no longer waiting are skipped lazily). */
+class ByTime {
+  private readonly heap: { at: number; id: string; offset: number }[] = [];
+
+  push(at: number, id: string, offset: number): void {
+    const h = this.heap;
+    h.push({ at, id, offset });
+    for (let i = h.length - 1; i > 0; ) {
+      const p = (i - 1) >> 1;
+      if (h[p]!.at <= h[i]!.at) break;
+      [h[p], h[i]] = [h[i]!, h[p]!];
+      i = p;
+    }
+  }
+
+  /** The earliest entry still `live`, dropping the others on the way. */
+  peek(live: (id: string, offset: number) => boolean): { at: number; id: string } | undefined {
+    while (this.heap.length > 0 && !live(this.heap[0]!.id, this.heap[0]!.offset)) this.pop();
+    return this.heap[0];
+  }
+
+  pop(): void {
+    const h = this.heap;
+    const last = h.pop()!;
+    if (h.length === 0) return;
+    h[0] = last;
+    for (let i = 0; ; ) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < h.length && h[l]!.at < h[m]!.at) m = l;
+      if (r < h.length && h[r]!.at < h[m]!.at) m = r;
+      if (m === i) break;
+      [h[m], h[i]] = [h[i]!, h[m]!];
+      i = m;
+    }
+  }
+}
+
 export class PartitionFairness {
   private readonly open = new Map<number, OpenWindow>();
+  /** In read order (the order of their wait's end); `byTime` orders the same entries by event time. */
   private readonly waitingDecisions = new Map<string, WaitingDecision>();
+  private readonly byTime = new ByTime();
+  private readonly isWaiting = (id: string, offset: number): boolean => this.waitingDecisions.get(id)?.offset === offset;
   private readonly waitingDemographics = new Map<string, WaitingDemographics>();
   private readonly counted = new Map<string, Counted>();
   private readonly outcomeDeltas = new Map<number, Float64Array>();
@@ -139,17 +181,17 @@ export class PartitionFairness {
 
   /** What the aggregator reads as this partition's progress: windows ending (+ lateness) before it are closed. */
   get fairnessProgress(): number {
-    let p = this._progress;
-    for (const d of this.waitingDecisions.values()) p = Math.min(p, d.at + this.spec.lateness);
-    return p;
+    const oldest = this.byTime.peek(this.isWaiting);
+    return oldest ? Math.min(this._progress, oldest.at + this.spec.lateness) : this._progress;
   }
 
   /** Lowest window still open or that a waiting decision belongs to; undefined when none. */
   get openFrom(): number | undefined {
     let min: number | undefined;
     for (const k of this.open.keys()) if (min === undefined || k < min) min = k;
-    for (const d of this.waitingDecisions.values()) {
-      const k = Math.max(windowsOf(this.spec, d.at).first, this.closedThrough + 1);
+    const oldest = this.byTime.peek(this.isWaiting);
+    if (oldest) {
+      const k = Math.max(windowsOf(this.spec, oldest.at).first, this.closedThrough + 1);
       if (min === undefined || k < min) min = k;
     }
     return min;
@@ -198,6 +240,7 @@ export class PartitionFairness {
       this.count(id, d, demo.groups, demo.offset);
     } else {
       this.waitingDecisions.set(id, d);
+      this.byTime.push(at, id, offset);
       this.evict();
     }
     return this.close(now);
@@ -279,15 +322,24 @@ export class PartitionFairness {
     // Nothing is decided while re-reading what the checkpoint had already read: the state is not whole yet.
     if (this.replaying) return [];
     const L = this.spec.lateness;
+    // Every step below costs only what it releases (a decision stream without demographics must stay linear).
+    // Waited long enough: in read order, so from the oldest read until one has not.
     for (const [id, d] of this.waitingDecisions) {
-      if (d.at + L <= this.demographicsWatermark || now - d.readAt >= this.options.maxWaitMs) {
-        this.waitingDecisions.delete(id);
-        this.count(id, d, undefined, undefined);
-      }
+      if (now - d.readAt < this.options.maxWaitMs) break;
+      this.waitingDecisions.delete(id);
+      this.count(id, d, undefined, undefined);
     }
+    // The demographics read are dated past a decision's time + lateness: its own are not coming.
+    for (let d = this.byTime.peek(this.isWaiting); d && d.at + L <= this.demographicsWatermark; d = this.byTime.peek(this.isWaiting)) {
+      const w = this.waitingDecisions.get(d.id)!;
+      this.waitingDecisions.delete(d.id);
+      this.byTime.pop();
+      this.count(d.id, w, undefined, undefined);
+    }
+    // Orphans: in read order (about event-time order), from the oldest until one is still in time.
     if (this.demographicsProcessedThrough >= this.demographicsReplayUntil) {
       for (const [id, demo] of this.waitingDemographics) {
-        if (demo.at + L > this._progress) continue;
+        if (demo.at + L > this._progress) break;
         this.waitingDemographics.delete(id);
         if (demo.offset >= this.demographicsReplayUntil) this.stats.orphans++;
       }
