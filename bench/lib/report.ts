@@ -181,6 +181,17 @@ export function renderTables(results: readonly ScenarioResult[]): string {
       out.push('');
     }
   }
+  const sc = find(results, 'scaling');
+  if (sc && Object.keys(sc.contenders).length) {
+    out.push(`Scaling — scorer processes in one group, exactly-once, median (min–max) of ${sc.repetitions}; ${sc.n?.toLocaleString('en-US')} applications, 6 partitions`, '');
+    const rows = [['processes', 'applications/s', 'speed-up over one', 'CPU cores busy', 'CPU s per 100k']];
+    const one = (sc.contenders['scorer-eos x1']?.appsPerSec as { median: number } | null)?.median ?? Number.NaN;
+    for (const [id, c] of Object.entries(sc.contenders)) {
+      const m = (c.appsPerSec as { median: number } | null)?.median ?? Number.NaN;
+      rows.push([id.replace('scorer-eos x', ''), cell(c.appsPerSec), Number.isFinite(m / one) ? (m / one).toFixed(2) : '—', cell(c.cores, (v) => v.toFixed(2)), cell(c.cpuSecPer100k, n1)]);
+    }
+    out.push(...table(rows), '');
+  }
   const targets = results.flatMap((r) => r.targets);
   if (targets.length) {
     out.push('Ratios against the targets (reported, not enforced)', '');
