@@ -9,7 +9,9 @@
  *  1. core: decode (registry, Avro) + windowing of pre-encoded records in one thread, no Kafka;
  *  2. end to end: one drift service (instance + aggregator + view, in this process) reading a pre-loaded
  *     6-partition scoring-log topic from the real broker — records/s from the first to the last record
- *     counted, and CPU seconds of the whole process per million records;
+ *     counted, and CPU seconds of the whole process per million records; twice: with the applicants'
+ *     demographics on their topic (the default deployment: the fairness windows join every decision), and
+ *     without any (the fairness join's worst case: every decision waits DRIFT_FAIRNESS_MAX_WAIT);
  *  3. memory per open window: heap + array buffers while k hopping windows are open on 6 partitions.
  *
  * Prints a table on stderr and, as its last stdout line, the scenario as JSON.
@@ -34,7 +36,8 @@ import { TOPICS_FILE } from '../services/shared/kafka/topic-catalog.ts';
 import { ensureTopics } from '../services/shared/kafka/topics.ts';
 import { AvroRegistry } from '../services/shared/registry.ts';
 import { REPO_ROOT } from '../services/shared/schemas.ts';
-import { scoredRecords } from '../support/scoring-log.ts';
+import { demographicsRecords, scoredRecords } from '../support/scoring-log.ts';
+import type { DemographicsRecord } from '../services/simulator/source.ts';
 
 const quick = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1';
 const MODEL_DIR = join(REPO_ROOT, 'models', 'credit-default-classifier', '1');
@@ -91,13 +94,18 @@ async function core(registry: AvroRegistry, messages: { value: Buffer }[]) {
   return { records: messages.length, recordsPerSec: Math.round(messages.length / seconds), cpuSecondsPerMillion: round(((cpu.user + cpu.system) / 1e6) * (1e6 / messages.length), 2), windowsClosed: closed, layoutCounters: layout.size };
 }
 
-async function endToEnd(registry: AvroRegistry, base: ScoringLogRecord[], records: number) {
+/** The applicants' demographics of the base records' population (groups drawn from the same features). */
+function baseDemographics(): DemographicsRecord[] {
+  return demographicsRecords({ seed: 77, runId: 'bench', count: DISTINCT, t0: T0, stepMs: STEP_MS }, 0, DISTINCT);
+}
+
+async function endToEnd(registry: AvroRegistry, base: ScoringLogRecord[], records: number, demographics: DemographicsRecord[] | undefined) {
   const conn = connectionFromEnv();
   const kafka = createKafka(conn, 'drift-bench');
   const admin = kafka.admin();
   const id = randomUUID().slice(0, 8);
   const topics: Record<string, string> = Object.fromEntries(Object.entries(TOPICS_FILE.topics).map(([role, def]) => [role, `bench-drift-${id}-${def.name}`]));
-  const roles = ['scoringLog', 'outcomes', 'driftPartials', 'driftWindows', 'driftAlerts'];
+  const roles = ['scoringLog', 'outcomes', 'demographics', 'driftPartials', 'driftWindows', 'driftAlerts', 'fairnessWindows'];
   await ensureTopics(admin, topics, roles);
   try {
     const schemaId = await registry.registerValueSchema(topics.scoringLog!, 'scoring-log');
@@ -106,7 +114,16 @@ async function endToEnd(registry: AvroRegistry, base: ScoringLogRecord[], record
     log(`end to end: pre-loading ${records.toLocaleString('en-US')} records into ${topics.scoringLog}`);
     await registry.warm(schemaId);
     // Encoded chunk by chunk: the benchmark's own data must not sit in the heap the monitor's GC scans.
-    for (let i = 0; i < records; i += 10_000) await producer.send([{ topic: topics.scoringLog!, messages: encodeAll(registry, schemaId, base, Math.min(10_000, records - i), i) }]);
+    const demoSchema = demographics ? await registry.registerValueSchema(topics.demographics!, 'applicant-demographics') : undefined;
+    if (demoSchema !== undefined) await registry.warm(demoSchema);
+    for (let i = 0; i < records; i += 10_000) {
+      const n = Math.min(10_000, records - i);
+      // Each application's demographics just before its decision, as the simulator and the scorer order them.
+      const demo = demographics && demoSchema !== undefined
+        ? [{ topic: topics.demographics!, messages: Array.from({ length: n }, (_, k) => { const d = demographics[(i + k) % demographics.length]!; return { key: `bench-${i + k}`, value: registry.encodeSync(demoSchema, { ...d, application_id: `bench-${i + k}`, collected_at: T0 + (i + k) * STEP_MS }) }; }) }]
+        : [];
+      await producer.send([...demo, { topic: topics.scoringLog!, messages: encodeAll(registry, schemaId, base, n, i) }]);
+    }
     await producer.disconnect();
     base.length = 0;
 
@@ -190,8 +207,12 @@ async function main(): Promise<void> {
   log(`core: decode + windowing of ${CORE_RECORDS.toLocaleString('en-US')} records`);
   const c = await core(registry, encodeAll(registry, schemaId, base, CORE_RECORDS));
   log(`core: ${c.recordsPerSec.toLocaleString('en-US')} records/s, ${c.cpuSecondsPerMillion} CPU s per 1M`);
-  const e = await endToEnd(registry, base, E2E_RECORDS);
-  log(`end to end: ${e.recordsPerSec.toLocaleString('en-US')} records/s, ${e.cpuSecondsPerMillion} CPU s per 1M (${Math.round(1e6 / e.cpuSecondsPerMillion).toLocaleString('en-US')} records per CPU second), ${e.windowsFinalized} windows, RSS ${e.rssMb} MB, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+  const e = await endToEnd(registry, base, E2E_RECORDS, baseDemographics());
+  const line = (what: string, r: typeof e) => log(`end to end, ${what}: ${r.recordsPerSec.toLocaleString('en-US')} records/s, ${r.cpuSecondsPerMillion} CPU s per 1M (${Math.round(1e6 / r.cpuSecondsPerMillion).toLocaleString('en-US')} records per CPU second), ${r.windowsFinalized} windows, RSS ${r.rssMb} MB, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+  line('with demographics', e);
+  // (endToEnd empties `base`: the benchmark's own data must not sit in the heap the monitor's GC scans.)
+  const w = await endToEnd(registry, await baseRecords(), E2E_RECORDS, undefined);
+  line('without demographics (every decision waits)', w);
   const target = (name: string, value: number, limit: number) => ({ name, value, target: limit, kind: 'min' as const, met: value >= limit });
   const result = {
     scenario: 'drift',
@@ -213,11 +234,19 @@ async function main(): Promise<void> {
         countersPerWindow: m.countersPerWindow,
         memory: m.rows,
       },
+      'drift-monitor-no-demographics': {
+        recordsPerSec: w.recordsPerSec,
+        cpuSecondsPerMillion: w.cpuSecondsPerMillion,
+        recordsPerCpuSecond: Math.round(1e6 / w.cpuSecondsPerMillion),
+        windowsFinalized: w.windowsFinalized,
+        rssMb: w.rssMb,
+      },
     },
     ratios: {},
     targets: [target('drift records/s, one instance end to end', e.recordsPerSec, 100_000)],
     notes: [
-      'end to end: one drift service in one Node process (instance, aggregator and view) reading a pre-loaded 6-partition scoring-log topic; 60 s tumbling windows; records/s from the first to the last record counted',
+      'end to end: one drift service in one Node process (instance, aggregator and view) reading a pre-loaded 6-partition scoring-log topic and, for drift-monitor, each application\'s demographics on applicant-demographics (fairness windows joining every decision); 60 s tumbling windows; records/s from the first to the last record counted',
+      'drift-monitor-no-demographics: the same without demographics: the fairness join holds every decision for DRIFT_FAIRNESS_MAX_WAIT (its worst case; DRIFT_FAIRNESS=false avoids it)',
       'core: decode (drift fields only, reader compiled per writer schema) + windowing in one thread without Kafka',
       `memory: ${m.countersPerWindow.toLocaleString('en-US')} counters (Uint32) per window and source partition: the decile bins and the KS grid of every target`,
       quick ? 'quick mode: small sizes, numbers indicative only' : '',

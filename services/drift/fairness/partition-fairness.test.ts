@@ -17,18 +17,18 @@ const attrs: ProtectedAttribute[] = [
 ];
 const layout = fairnessLayout(attrs);
 const spec: WindowSpec = { by: 'time', size: 1000, hop: 1000, lateness: 200 };
-const opts = { maxWaitMs: 60_000, maxEntries: 10_000 };
+const opts = { maxWaitMs: 60_000, maxEntries: 10_000, outcomes: true };
 const race = (c: ArrayLike<number>, group: number, cell: number) => c[layout.attributes[0]!.offsets[group]! + cell]!;
 
 describe('PartitionFairness', () => {
   it('joins in either order and counts each decision in its window by group', () => {
     const f = new PartitionFairness(0, spec, layout, opts);
-    f.onDemographics(0, 'a', { race: 'B', sex: 'F' }, 100, 0);
+    f.onDemographics(0, 'a', { race: 'B', sex: 'F' }, 100);
     f.onDecision(0, 'a', 'DECLINE', 0.7, 100, 0);
     f.onDecision(1, 'b', 'APPROVE', 0.1, 200, 0);
     expect(f.waiting.decisions).toBe(1);
-    f.onDemographics(1, 'b', { race: 'W', sex: 'M' }, 200, 0);
-    const closed = f.onDecision(2, 'c', 'APPROVE', 0.2, 1300, 0).concat(f.onDemographics(2, 'c', { race: 'W', sex: 'M' }, 1300, 0));
+    f.onDemographics(1, 'b', { race: 'W', sex: 'M' }, 200);
+    const closed = f.onDecision(2, 'c', 'APPROVE', 0.2, 1300, 0).concat(f.onDemographics(2, 'c', { race: 'W', sex: 'M' }, 1300));
     expect(closed.map((w) => w.index)).toEqual([0]);
     const c = closed[0]!.counts;
     expect(race(c, 1, CELL.DECLINE)).toBe(1);
@@ -46,7 +46,7 @@ describe('PartitionFairness', () => {
     expect(f.fairnessProgress).toBe(700);
     expect(f.openFrom).toBe(0);
     // demographics of another applicant dated past 500 + lateness: 'a' has none coming
-    const closed = f.onDemographics(0, 'b', { race: 'W', sex: 'M' }, 1500, 0);
+    const closed = f.onDemographics(0, 'b', { race: 'W', sex: 'M' }, 1500);
     expect(closed.map((w) => w.index)).toEqual([0]);
     expect(closed[0]!.counts[layout.unjoinedOffset]).toBe(1);
     expect(f.takeStats()).toMatchObject({ unjoined: 1 });
@@ -60,9 +60,10 @@ describe('PartitionFairness', () => {
 
   it('a decision for a closed window is late; orphan demographics are dropped once progress passes them', () => {
     const f = new PartitionFairness(0, spec, layout, opts);
-    f.onDemographics(0, 'x', { race: 'W', sex: 'M' }, 100, 0);
-    f.onDemographics(1, 'a', { race: 'W', sex: 'M' }, 1250, 0);
+    f.onDemographics(0, 'x', { race: 'W', sex: 'M' }, 100);
+    f.onDemographics(1, 'a', { race: 'W', sex: 'M' }, 1250);
     f.onDecision(0, 'a', 'APPROVE', 0.1, 1250, 0);
+    f.tick(0);
     expect(f.takeStats()).toMatchObject({ orphans: 1 });
     f.onDecision(1, 'late', 'APPROVE', 0.1, 300, 0);
     expect(f.takeStats()).toMatchObject({ late: 1 });
@@ -72,7 +73,7 @@ describe('PartitionFairness', () => {
 
   it('outcomes of counted decisions become per-window deltas for their groups', () => {
     const f = new PartitionFairness(0, spec, layout, opts);
-    f.onDemographics(0, 'a', { race: 'B', sex: 'F' }, 100, 0);
+    f.onDemographics(0, 'a', { race: 'B', sex: 'F' }, 100);
     f.onDecision(0, 'a', 'DECLINE', 0.7, 100, 0);
     expect(f.onOutcome('a', false)).toBe(true);
     expect(f.onOutcome('a', false)).toBe(false);
@@ -81,6 +82,11 @@ describe('PartitionFairness', () => {
     expect(d!.index).toBe(0);
     expect(race(d!.counts, 1, CELL.ADVERSE_REPAID)).toBe(1);
     expect(f.takeOutcomeDeltas()).toEqual([]);
+    // Without outcomes to read, nothing is remembered for them.
+    const g = new PartitionFairness(0, spec, layout, { ...opts, outcomes: false });
+    g.onDemographics(0, 'a', { race: 'B', sex: 'F' }, 100);
+    g.onDecision(0, 'a', 'DECLINE', 0.7, 100, 0);
+    expect(g.onOutcome('a', false)).toBe(false);
   });
 
   describe('restart from a checkpoint', () => {
@@ -124,7 +130,7 @@ describe('PartitionFairness', () => {
       const out: ClosedFairnessWindow[] = [];
       for (const e of evs) {
         if (e.topic === 'd') out.push(...f.onDecision(e.offset, e.id, decisionOf(s.p.get(e.id)!), s.p.get(e.id)!, e.at, 0));
-        else out.push(...f.onDemographics(e.offset, e.id, s.groups.get(e.id)!, e.at, 0));
+        else out.push(...f.onDemographics(e.offset, e.id, s.groups.get(e.id)!, e.at));
       }
       return out;
     }

@@ -81,11 +81,13 @@ interface WaitingDemographics {
   readonly at: number;
 }
 
+/** A counted decision remembered for its outcome: its windows are first..last (contiguous). */
 interface Counted {
   readonly groups: Groups | undefined;
   readonly decision: Decision;
   readonly probability: number;
-  readonly windows: readonly number[];
+  readonly first: number;
+  readonly last: number;
 }
 
 export interface PartitionFairnessOptions {
@@ -93,6 +95,8 @@ export interface PartitionFairnessOptions {
   readonly maxWaitMs: number;
   /** Most decisions or demographics waiting, and counted decisions remembered for their outcomes. */
   readonly maxEntries: number;
+  /** Remember counted decisions for their outcomes (false when no outcomes are read: nothing to keep). */
+  readonly outcomes?: boolean;
 }
 
 const DECISIONS: readonly string[] = ['APPROVE', 'REVIEW', 'DECLINE'];
@@ -144,6 +148,8 @@ export class PartitionFairness {
   private readonly isWaiting = (id: string, offset: number): boolean => this.waitingDecisions.get(id)?.offset === offset;
   private readonly waitingDemographics = new Map<string, WaitingDemographics>();
   private readonly counted = new Map<string, Counted>();
+  /** One object per distinct combination of groups (a handful), shared by every decision remembered. */
+  private readonly interned = new Map<string, Groups>();
   private readonly outcomeDeltas = new Map<number, Float64Array>();
   private _progress: number;
   private demographicsWatermark = -Infinity;
@@ -225,12 +231,12 @@ export class PartitionFairness {
     this.processedThrough = Math.max(this.processedThrough, offset + 1);
     if (decision === undefined || !DECISIONS.includes(decision) || !Number.isFinite(at) || !Number.isFinite(probability)) {
       if (offset >= this.replayUntil) this.stats.invalid++;
-      return this.close(now);
+      return this.close();
     }
     if (windowsOf(this.spec, at).last <= this.closedThrough) {
       if (offset >= this.replayUntil) this.stats.late++;
       this.waitingDemographics.delete(id);
-      return this.close(now);
+      return this.close();
     }
     this._progress = Math.max(this._progress, at);
     const demo = this.waitingDemographics.get(id);
@@ -243,11 +249,11 @@ export class PartitionFairness {
       this.byTime.push(at, id, offset);
       this.evict();
     }
-    return this.close(now);
+    return this.close();
   }
 
   /** Demographics read at `offset` of applicant-demographics; returns the windows this closed. */
-  onDemographics(offset: number, id: string, groups: Groups, at: number, now: number): ClosedFairnessWindow[] {
+  onDemographics(offset: number, id: string, groups: Groups, at: number): ClosedFairnessWindow[] {
     if (offset < this.demographicsResumeAt) return [];
     this.demographicsProcessedThrough = Math.max(this.demographicsProcessedThrough, offset + 1);
     if (Number.isFinite(at)) this.demographicsWatermark = Math.max(this.demographicsWatermark, at);
@@ -259,14 +265,14 @@ export class PartitionFairness {
       this.waitingDemographics.set(id, { offset, groups, at });
       this.evict();
     }
-    return this.close(now);
+    return this.close();
   }
 
   /** An outcome of a counted decision: its per-group delta goes to each window the decision was counted in. */
   onOutcome(id: string, defaulted: boolean): boolean {
     const c = this.counted.get(id);
     if (!c || !c.groups) return false;
-    for (const k of c.windows) {
+    for (let k = c.first; k <= c.last; k++) {
       let delta = this.outcomeDeltas.get(k);
       if (!delta) this.outcomeDeltas.set(k, (delta = emptyCounts(this.layout)));
       addOutcome(delta, this.layout, c.groups, c.decision, c.probability, defaulted);
@@ -282,67 +288,91 @@ export class PartitionFairness {
     return out;
   }
 
-  /** Processing time moved on: decisions waiting longer than maxWaitMs are counted without groups. */
+  /**
+   * Processing time moved on (the instance calls it at each flush): decisions waiting longer than maxWaitMs
+   * are counted without groups, orphan demographics dropped. Not on every record: a Map walked from its
+   * oldest entry also walks the entries deleted before it (V8 compacts them only when it rehashes).
+   */
   tick(now: number): ClosedFairnessWindow[] {
-    return this.close(now);
-  }
-
-  private count(id: string, d: WaitingDecision, groups: Groups | undefined, demographicsOffset: number | undefined): void {
-    const { first, last } = windowsOf(this.spec, d.at);
-    const windows: number[] = [];
-    for (let k = Math.max(first, this.closedThrough + 1); k <= last; k++) {
-      let w = this.open.get(k);
-      if (!w) this.open.set(k, (w = { index: k, counts: emptyCounts(this.layout), decisions: 0, firstOffset: d.offset, demographicsOffset: Infinity }));
-      addDecision(w.counts, this.layout, groups, d.decision, d.probability);
-      w.decisions++;
-      w.firstOffset = Math.min(w.firstOffset, d.offset);
-      if (demographicsOffset !== undefined) w.demographicsOffset = Math.min(w.demographicsOffset, demographicsOffset);
-      windows.push(k);
-    }
-    if (!groups && d.offset >= this.replayUntil) this.stats.unjoined++;
-    this.counted.set(id, { groups, decision: d.decision, probability: d.probability, windows });
-    while (this.counted.size > this.options.maxEntries) this.counted.delete(this.counted.keys().next().value!);
-  }
-
-  private evict(): void {
-    while (this.waitingDecisions.size > this.options.maxEntries) {
-      const [id, d] = this.waitingDecisions.entries().next().value!;
-      this.waitingDecisions.delete(id);
-      this.count(id, d, undefined, undefined);
-    }
-    while (this.waitingDemographics.size > this.options.maxEntries) {
-      const [id, demo] = this.waitingDemographics.entries().next().value!;
-      this.waitingDemographics.delete(id);
-      if (demo.offset >= this.demographicsReplayUntil) this.stats.orphans++;
-    }
-  }
-
-  /** Releases what waited long enough and closes the windows fairness progress has passed, in order. */
-  private close(now: number): ClosedFairnessWindow[] {
-    // Nothing is decided while re-reading what the checkpoint had already read: the state is not whole yet.
     if (this.replaying) return [];
-    const L = this.spec.lateness;
-    // Every step below costs only what it releases (a decision stream without demographics must stay linear).
     // Waited long enough: in read order, so from the oldest read until one has not.
     for (const [id, d] of this.waitingDecisions) {
       if (now - d.readAt < this.options.maxWaitMs) break;
       this.waitingDecisions.delete(id);
       this.count(id, d, undefined, undefined);
     }
+    // Orphans: in read order (about event-time order), from the oldest until one is still in time.
+    if (this.demographicsProcessedThrough >= this.demographicsReplayUntil) {
+      for (const [id, demo] of this.waitingDemographics) {
+        if (demo.at + this.spec.lateness > this._progress) break;
+        this.waitingDemographics.delete(id);
+        if (demo.offset >= this.demographicsReplayUntil) this.stats.orphans++;
+      }
+    }
+    return this.close();
+  }
+
+  private intern(groups: Groups): Groups {
+    const key = Object.values(groups).join('\u0000');
+    let g = this.interned.get(key);
+    if (!g) this.interned.set(key, (g = Object.freeze({ ...groups })));
+    return g;
+  }
+
+  private count(id: string, d: WaitingDecision, groups: Groups | undefined, demographicsOffset: number | undefined): void {
+    const { last } = windowsOf(this.spec, d.at);
+    const first = Math.max(windowsOf(this.spec, d.at).first, this.closedThrough + 1);
+    for (let k = first; k <= last; k++) {
+      let w = this.open.get(k);
+      if (!w) this.open.set(k, (w = { index: k, counts: emptyCounts(this.layout), decisions: 0, firstOffset: d.offset, demographicsOffset: Infinity }));
+      addDecision(w.counts, this.layout, groups, d.decision, d.probability);
+      w.decisions++;
+      w.firstOffset = Math.min(w.firstOffset, d.offset);
+      if (demographicsOffset !== undefined) w.demographicsOffset = Math.min(w.demographicsOffset, demographicsOffset);
+    }
+    if (!groups && d.offset >= this.replayUntil) this.stats.unjoined++;
+    if (!this.options.outcomes || !groups || first > last) return;
+    this.counted.set(id, { groups: this.intern(groups), decision: d.decision, probability: d.probability, first, last });
+    let n = this.overBound(this.counted.size);
+    for (const key of this.counted.keys()) {
+      if (n-- <= 0) break;
+      this.counted.delete(key);
+    }
+  }
+
+  /** Over the bound by a tenth: the oldest go in one pass (one walk over the deleted entries, not one per insert). */
+  private overBound(size: number): number {
+    const max = this.options.maxEntries;
+    return size > max + Math.ceil(max / 10) ? size - max : 0;
+  }
+
+  private evict(): void {
+    let n = this.overBound(this.waitingDecisions.size);
+    for (const [id, d] of this.waitingDecisions) {
+      if (n-- <= 0) break;
+      this.waitingDecisions.delete(id);
+      this.count(id, d, undefined, undefined);
+    }
+    n = this.overBound(this.waitingDemographics.size);
+    for (const [id, demo] of this.waitingDemographics) {
+      if (n-- <= 0) break;
+      this.waitingDemographics.delete(id);
+      if (demo.offset >= this.demographicsReplayUntil) this.stats.orphans++;
+    }
+  }
+
+  /** Releases what waited long enough and closes the windows fairness progress has passed, in order. */
+  private close(): ClosedFairnessWindow[] {
+    // Nothing is decided while re-reading what the checkpoint had already read: the state is not whole yet.
+    if (this.replaying) return [];
+    const L = this.spec.lateness;
+    // Costs only what it releases (a decision stream without demographics must stay linear).
     // The demographics read are dated past a decision's time + lateness: its own are not coming.
     for (let d = this.byTime.peek(this.isWaiting); d && d.at + L <= this.demographicsWatermark; d = this.byTime.peek(this.isWaiting)) {
       const w = this.waitingDecisions.get(d.id)!;
       this.waitingDecisions.delete(d.id);
       this.byTime.pop();
       this.count(d.id, w, undefined, undefined);
-    }
-    // Orphans: in read order (about event-time order), from the oldest until one is still in time.
-    if (this.demographicsProcessedThrough >= this.demographicsReplayUntil) {
-      for (const [id, demo] of this.waitingDemographics) {
-        if (demo.at + L > this._progress) break;
-        this.waitingDemographics.delete(id);
-        if (demo.offset >= this.demographicsReplayUntil) this.stats.orphans++;
-      }
     }
     const fp = this.fairnessProgress;
     if (!Number.isFinite(fp)) return [];

@@ -286,7 +286,7 @@ export class DriftInstance {
       // Nothing of the fairness windows committed yet (a first start, or a monitor upgraded to them): they
       // start where the drift windows' checkpoint does.
       const fcp = fairnessCheckpointFrom(fairnessMetadataOf(committed?.metadata)) ?? (committed && committed.offset >= 0 ? fairnessStartFrom(cp.offset, cp.progress, c.window) : undefined);
-      fairness = new PartitionFairness(partition, c.window, this.d.fairnessLayout, { maxWaitMs: c.fairness.maxWaitMs, maxEntries: c.joinMaxEntries }, fcp);
+      fairness = new PartitionFairness(partition, c.window, this.d.fairnessLayout, { maxWaitMs: c.fairness.maxWaitMs, maxEntries: c.joinMaxEntries, outcomes: c.outcomes }, fcp);
     }
     const st: PartitionState = {
       partition,
@@ -407,12 +407,11 @@ export class DriftInstance {
     const f = st.fairness;
     const layout = this.d.fairnessLayout;
     if (!f || !layout) return false;
-    const now = Date.now();
     let dropped = 0;
     for (let i = 0; i < messages.length; i++) {
       const m = messages[i]!;
       if (i % YIELD_EVERY === YIELD_EVERY - 1) await yieldNow();
-      const r = await this.d.registry.decode(m.value, DEMOGRAPHICS_RECORD);
+      const r = this.d.registry.decodeCached(m.value, DEMOGRAPHICS_RECORD) ?? (await this.d.registry.decode(m.value, DEMOGRAPHICS_RECORD));
       if (!r.ok) {
         dropped++;
         continue;
@@ -420,7 +419,7 @@ export class DriftInstance {
       const v = r.value.value as Record<string, unknown>;
       const groups: Record<string, string> = {};
       for (const a of layout.attributes) if (typeof v[a.attribute.name] === 'string') groups[a.attribute.name] = v[a.attribute.name] as string;
-      this.queueFairness(f.onDemographics(m.offset, String(v.application_id), groups, Number(v.collected_at), now), f.progress);
+      this.queueFairness(f.onDemographics(m.offset, String(v.application_id), groups, Number(v.collected_at)), f.progress);
     }
     if (dropped) this.d.events.emit('records', { partition: st.partition, count: 0, dropped: { demographics_undecodable: dropped } });
     return this.outbox.length >= OUTBOX_LIMIT;
