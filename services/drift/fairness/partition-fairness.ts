@@ -23,6 +23,7 @@
  * and how far both topics were read. Re-reading from there rebuilds the open windows; nothing closes
  * before the re-read passes where the checkpoint was taken, so a window is emitted once, whole.
  */
+import { trimOldest } from '../../shared/bounded.ts';
 import { windowsOf, type WindowSpec } from '../windows/windows.ts';
 import { addDecision, addOutcome, emptyCounts, type Decision, type FairnessLayout } from './layout.ts';
 
@@ -333,35 +334,18 @@ export class PartitionFairness {
     if (!groups && d.offset >= this.replayUntil) this.stats.unjoined++;
     if (!this.options.outcomes || !groups || first > last) return;
     this.counted.set(id, { groups: this.intern(groups), decision: d.decision, probability: d.probability, first, last });
-    let n = this.overBound(this.counted.size);
-    for (const key of this.counted.keys()) {
-      if (n-- <= 0) break;
-      this.counted.delete(key);
-    }
-  }
-
-  /** Over the bound by a tenth: the oldest go in one pass (one walk over the deleted entries, not one per insert). */
-  private overBound(size: number): number {
-    const max = this.options.maxEntries;
-    return size > max + Math.ceil(max / 10) ? size - max : 0;
+    trimOldest(this.counted, this.options.maxEntries);
   }
 
   private evict(): void {
-    let n = this.overBound(this.waitingDecisions.size);
-    for (const [id, d] of this.waitingDecisions) {
-      if (n-- <= 0) break;
-      this.waitingDecisions.delete(id);
-      this.count(id, d, undefined, undefined);
-    }
-    n = this.overBound(this.waitingDemographics.size);
-    for (const [id, demo] of this.waitingDemographics) {
-      if (n-- <= 0) break;
-      this.waitingDemographics.delete(id);
+    const max = this.options.maxEntries;
+    trimOldest(this.waitingDecisions, max, (id, d) => this.count(id, d, undefined, undefined));
+    trimOldest(this.waitingDemographics, max, (_id, demo) => {
       if (demo.offset >= this.demographicsReplayUntil) this.stats.orphans++;
-    }
+    });
   }
 
-  /** Releases what waited long enough and closes the windows fairness progress has passed, in order. */
+  /** Releases the decisions the demographics' watermark has passed and closes the windows fairness progress has passed, in order. */
   private close(): ClosedFairnessWindow[] {
     // Nothing is decided while re-reading what the checkpoint had already read: the state is not whole yet.
     if (this.replaying) return [];

@@ -59,11 +59,14 @@ describe('outcome join', () => {
     expect(j.onScored('b', { probability: 0.7, first: 2, last: 3 })).toEqual({ probability: 0.7, first: 2, last: 3, defaulted: false });
     expect(j.size).toBe(0);
   });
-  it('evicts the oldest entries beyond its bound', () => {
+  it('evicts the oldest entries beyond its bound (once a tenth above it, down to it)', () => {
     const j = new OutcomeJoin(2);
     for (const id of ['a', 'b', 'c']) j.onScored(id, { probability: 0.1, first: 0, last: 0 });
-    expect(j.evicted).toBe(1);
+    expect(j.evicted).toBe(0);
+    j.onScored('d', { probability: 0.1, first: 0, last: 0 });
+    expect(j.evicted).toBe(2);
     expect(j.onOutcome('a', true)).toBeUndefined();
-    expect(j.onOutcome('c', true)).toBeDefined();
+    expect(j.onOutcome('b', true)).toBeUndefined();
+    expect(j.onOutcome('d', true)).toBeDefined();
   });
 });

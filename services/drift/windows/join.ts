@@ -1,8 +1,10 @@
 /**
  * Joins loan outcomes to scored records by application_id, within one source partition (scoring-log and
  * loan-outcomes are both keyed by application_id and co-partitioned). Outcomes usually arrive long after the
- * score; one that arrives first waits. Both sides are bounded: the oldest entries are evicted first. Pure.
+ * score; one that arrives first waits. Both sides are bounded: the oldest entries are evicted first, in
+ * batches (services/shared/bounded.ts: a side may hold a tenth more than maxEntries before). Pure.
  */
+import { trimOldest } from '../../shared/bounded.ts';
 export interface Scored {
   readonly probability: number;
   /** Windows the scored record belongs to, [first, last]. */
@@ -26,10 +28,7 @@ export class OutcomeJoin {
   }
 
   private bound<V>(m: Map<string, V>): void {
-    while (m.size > this.maxEntries) {
-      m.delete(m.keys().next().value!);
-      this.evicted++;
-    }
+    this.evicted += trimOldest(m, this.maxEntries);
   }
 
   /** Records a scored application; returns the join if its outcome was waiting. */
