@@ -2,6 +2,7 @@
  * Avro values of schemas/fairness-window.avsc from a window's merged counts and figures, and the
  * aggregator's fairness alert state in its commit metadata. Pure.
  */
+import { lastClosedWindow, type WindowSpec } from '../windows/windows.ts';
 import type { FairnessLayout } from './layout.ts';
 import { INITIAL_FAIRNESS_CHECKPOINT, type FairnessCheckpoint } from './partition-fairness.ts';
 import type { FairnessOptions, FairnessSummary } from './summary.ts';
@@ -159,9 +160,8 @@ export function fairnessCheckpointFrom(j: unknown): FairnessCheckpoint | undefin
  * checkpoint was (a monitor upgraded to fairness windows, or a partition that had no decisions): from the
  * drift checkpoint's offset, with the windows before the drift progress closed (their decisions are gone).
  */
-export function fairnessStartFrom(driftOffset: number, driftProgress: number, spec: { size: number; hop: number; lateness: number }): FairnessCheckpoint {
-  const closedThrough = Number.isFinite(driftProgress) ? Math.floor((driftProgress - spec.lateness - spec.size) / spec.hop) : -Infinity;
-  return { ...INITIAL_FAIRNESS_CHECKPOINT, offset: driftOffset, through: driftOffset, closedThrough, progress: driftProgress };
+export function fairnessStartFrom(driftOffset: number, driftProgress: number, spec: WindowSpec): FairnessCheckpoint {
+  return { ...INITIAL_FAIRNESS_CHECKPOINT, offset: driftOffset, through: driftOffset, closedThrough: lastClosedWindow(spec, driftProgress), progress: driftProgress };
 }
 
 /** The aggregator's fairness state in its commit metadata: the flagged groups of the last published window. */

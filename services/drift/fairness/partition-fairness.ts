@@ -24,7 +24,7 @@
  * before the re-read passes where the checkpoint was taken, so a window is emitted once, whole.
  */
 import { trimOldest } from '../../shared/bounded.ts';
-import { windowsOf, type WindowSpec } from '../windows/windows.ts';
+import { lastClosedWindow, windowsOf, type WindowSpec } from '../windows/windows.ts';
 import { addDecision, addOutcome, emptyCounts, type Decision, type FairnessLayout } from './layout.ts';
 
 export type Groups = Readonly<Record<string, string>>;
@@ -321,8 +321,9 @@ export class PartitionFairness {
   }
 
   private count(id: string, d: WaitingDecision, groups: Groups | undefined, demographicsOffset: number | undefined): void {
-    const { last } = windowsOf(this.spec, d.at);
-    const first = Math.max(windowsOf(this.spec, d.at).first, this.closedThrough + 1);
+    const windows = windowsOf(this.spec, d.at);
+    const first = Math.max(windows.first, this.closedThrough + 1);
+    const last = windows.last;
     for (let k = first; k <= last; k++) {
       let w = this.open.get(k);
       if (!w) this.open.set(k, (w = { index: k, counts: emptyCounts(this.layout), decisions: 0, firstOffset: d.offset, demographicsOffset: Infinity }));
@@ -358,10 +359,7 @@ export class PartitionFairness {
       this.byTime.pop();
       this.count(d.id, w, undefined, undefined);
     }
-    const fp = this.fairnessProgress;
-    if (!Number.isFinite(fp)) return [];
-    // The last window with end + lateness <= fairness progress.
-    const through = Math.floor((fp - L - this.spec.size) / this.spec.hop);
+    const through = lastClosedWindow(this.spec, this.fairnessProgress);
     if (through <= this.closedThrough) return [];
     const out: ClosedFairnessWindow[] = [];
     for (const k of this.openIndexes()) {

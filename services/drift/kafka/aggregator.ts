@@ -44,7 +44,7 @@ import { INITIAL_RETRAIN_STATE, onOutcomes, onRestart, onResult, retrainStateFro
 import { ReferenceSchedule, type ReferenceEpoch } from '../statistics/reference-schedule.ts';
 import { recordName } from '../../shared/schemas.ts';
 import { fairnessAlertFrom, fairnessAlertJson as fairnessAlertJsonOf, fairnessWindowValue, type FairnessWindowValue } from '../fairness/codec.ts';
-import { decisionsIn, type FairnessLayout } from '../fairness/layout.ts';
+import { decisionsIn, mergeCounts, type FairnessLayout } from '../fairness/layout.ts';
 import { summarizeFairness } from '../fairness/summary.ts';
 
 export const DRIFT_PARTIAL_RECORD = recordName('drift-partial');
@@ -401,14 +401,14 @@ export class DriftAggregator {
     }
     if (k > fair.agg.lastFinalized) {
       const d = fair.outcomes.get(k);
-      if (d) for (let i = 0; i < d.length; i++) d[i]! += counts[i]!;
+      if (d) mergeCounts(d, layout.id, counts, v.fairness_layout);
       else fair.outcomes.set(k, counts);
       return;
     }
     if (fair.agg.replayed(offset)) return;
     const w = fair.recent.get(k);
     if (!w) return ignore('fairness_outcomes_for_old_window');
-    for (let i = 0; i < w.counts.length; i++) w.counts[i]! += counts[i]!;
+    mergeCounts(w.counts, layout.id, counts, v.fairness_layout);
     fair.republish.add(k);
   }
 
@@ -421,7 +421,7 @@ export class DriftAggregator {
   private finalizeFairness(fair: FairState): void {
     for (const m of fair.agg.finalize()) {
       const extra = fair.outcomes.get(m.index);
-      if (extra) for (let i = 0; i < extra.length; i++) m.counts[i]! += extra[i]!;
+      if (extra) mergeCounts(m.counts, this.d.fairnessLayout!.id, extra, this.d.fairnessLayout!.id);
       fair.outcomes.delete(m.index);
       const value = this.fairnessValue(m.index, m.start, m.end, m.counts, m.partitions, fair.flagged);
       fair.flagged = value.flagged;

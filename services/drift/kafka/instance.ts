@@ -133,13 +133,16 @@ export class DriftInstance {
   private get fairnessOn(): boolean {
     return this.d.fairnessLayout !== undefined;
   }
+  /** The topics joined to the scoring log by application id (co-partitioned with it): outcomes, demographics. */
+  private readonly joinedTopics: readonly string[];
 
   constructor(private readonly d: InstanceDeps) {
     const c = d.config;
     this.ctx = { instance: c.instanceId, deployment: c.deployment, windowing: c.windowing, referenceVersion: d.reference.version };
     const schedule = d.schedule;
     this.layoutFor = schedule ? (k) => schedule.at(k).layout : () => d.layout;
-    const topics = [c.connection.topics.scoringLog, ...(c.outcomes ? [c.connection.topics.outcomes!] : []), ...(this.fairnessOn ? [c.connection.topics.demographics!] : [])];
+    this.joinedTopics = [...(c.outcomes ? [c.connection.topics.outcomes!] : []), ...(d.fairnessLayout ? [c.connection.topics.demographics!] : [])];
+    const topics = [c.connection.topics.scoringLog, ...this.joinedTopics];
     this.group = new GroupConsumer({
       kafka: d.kafka,
       component: 'instance',
@@ -214,7 +217,7 @@ export class DriftInstance {
    */
   private async checkPartitionCounts(): Promise<void> {
     const t = this.d.config.connection.topics;
-    const joined = [...(this.d.config.outcomes ? [t.outcomes!] : []), ...(this.fairnessOn ? [t.demographics!] : [])];
+    const joined = this.joinedTopics;
     if (joined.length === 0) return;
     try {
       const d = await this.admin!.describeTopics([t.scoringLog, ...joined]);
@@ -241,7 +244,7 @@ export class DriftInstance {
     const t = this.d.config.connection.topics;
     this.assigned = [...(assignment[t.scoringLog] ?? [])].sort((a, b) => a - b);
     this.assignedAt = Date.now();
-    for (const other of [...(this.d.config.outcomes ? [t.outcomes!] : []), ...(this.fairnessOn ? [t.demographics!] : [])]) {
+    for (const other of this.joinedTopics) {
       const mismatch = copartitionMismatch(assignment, t.scoringLog, other);
       if (mismatch) this.d.events.emit('error', { component: 'instance', code: 'CONFIG_INVALID', message: `assignment is not co-partitioned: ${mismatch}`, retriable: false });
     }
@@ -255,7 +258,7 @@ export class DriftInstance {
   private async committedOffsets(consumer: AdapterConsumer): Promise<Map<string, Committed>> {
     this.committed ??= (async () => {
       const t = this.d.config.connection.topics;
-      const topics = [t.scoringLog, ...(this.d.config.outcomes ? [t.outcomes!] : []), ...(this.fairnessOn ? [t.demographics!] : [])];
+      const topics = [t.scoringLog, ...this.joinedTopics];
       const res = await consumer.committed(
         topics.flatMap((topic) => this.assigned.map((partition) => ({ topic, partition }))),
         COMMITTED_TIMEOUT_MS,
@@ -392,14 +395,15 @@ export class DriftInstance {
     return this.outbox.length >= OUTBOX_LIMIT;
   }
 
+  /** A FAIRNESS partial: a closed window's counts, or (outcomes) outcome deltas of one. */
+  private fairnessMessage(partition: number, index: number, counts: ArrayLike<number>, outcomes: boolean, progress: number): { key: string; value: Buffer } {
+    const v = fairnessPartialValue(partition, index, counts, this.d.fairnessLayout!.id, outcomes, this.ctx, progress);
+    return { key: outcomes ? `${partialKey(v)}:outcomes` : partialKey(v), value: this.d.registry.encodeSync(this.d.partialSchemaId, v) };
+  }
+
   /** Closed fairness windows go out with the next flush, like closed drift windows. */
-  private queueFairness(closed: readonly ClosedFairnessWindow[], progress: number): void {
-    const layout = this.d.fairnessLayout;
-    if (!layout) return;
-    for (const w of closed) {
-      const v = fairnessPartialValue(w.partition, w.index, w.counts, layout.id, false, this.ctx, progress);
-      this.outbox.push({ key: partialKey(v), value: this.d.registry.encodeSync(this.d.partialSchemaId, v) });
-    }
+  private queueFairness(closed: readonly ClosedFairnessWindow[], progress: number, out: { key: string; value: Buffer }[] = this.outbox): void {
+    for (const w of closed) out.push(this.fairnessMessage(w.partition, w.index, w.counts, false, progress));
   }
 
   /** Applicant demographics of the partition: joined with its decisions (partition-fairness.ts). */
@@ -519,14 +523,8 @@ export class DriftInstance {
         const f = st.fairness;
         if (f) {
           // Decisions that waited long enough for their demographics are counted without them.
-          for (const w of f.tick(now)) {
-            const v = fairnessPartialValue(w.partition, w.index, w.counts, this.d.fairnessLayout!.id, false, this.ctx, f.progress);
-            messages.push({ key: partialKey(v), value: registry.encodeSync(partialSchemaId, v) });
-          }
-          for (const delta of f.takeOutcomeDeltas()) {
-            const v = fairnessPartialValue(st.partition, delta.index, delta.counts, this.d.fairnessLayout!.id, true, this.ctx, f.progress);
-            messages.push({ key: `${partialKey(v)}:outcomes`, value: registry.encodeSync(partialSchemaId, v) });
-          }
+          this.queueFairness(f.tick(now), f.progress, messages);
+          for (const delta of f.takeOutcomeDeltas()) messages.push(this.fairnessMessage(st.partition, delta.index, delta.counts, true, f.progress));
           const s = f.takeStats();
           fairnessStats = { late: fairnessStats.late + s.late, unjoined: fairnessStats.unjoined + s.unjoined, orphans: fairnessStats.orphans + s.orphans, invalid: fairnessStats.invalid + s.invalid, waiting: fairnessStats.waiting + f.waiting.decisions };
         }

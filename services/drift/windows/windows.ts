@@ -47,6 +47,11 @@ export function windowsOf(s: WindowSpec, x: number): { first: number; last: numb
   return { first, last };
 }
 
+/** The last window closed at `progress` (isClosed below); -Infinity before any progress. */
+export function lastClosedWindow(s: WindowSpec, progress: number): number {
+  return Number.isFinite(progress) ? Math.floor((progress - s.lateness - s.size) / s.hop) : -Infinity;
+}
+
 /** True when window k is closed at `progress` (progress >= end + lateness). */
 export function isClosed(s: WindowSpec, k: number, progress: number): boolean {
   return progress >= windowEnd(s, k) + s.lateness;
