@@ -28,20 +28,51 @@ export interface ViewDeps {
   readonly fairness?: boolean;
 }
 
+/** The last `max` windows of one deployment and windowing read back from a topic, by window index. */
+class WindowHistory<W extends { window_index: number; windowing: string; deployment?: string }> {
+  private readonly byIndex = new Map<number, W>();
+  private latestIndex = -Infinity;
+
+  constructor(
+    private readonly windowing: string,
+    private readonly deployment: string,
+    private readonly max: number,
+  ) {}
+
+  /** Keeps `w` (a republication replaces the earlier one); undefined for another deployment's or windowing's, else whether it is the newest. */
+  add(w: W): boolean | undefined {
+    if (w.windowing !== this.windowing || (w.deployment ?? '') !== this.deployment) return undefined;
+    this.byIndex.set(w.window_index, w);
+    const latest = w.window_index >= this.latestIndex;
+    if (latest) this.latestIndex = w.window_index;
+    while (this.byIndex.size > this.max) this.byIndex.delete(Math.min(...this.byIndex.keys()));
+    return latest;
+  }
+
+  /** Oldest first. */
+  values(): W[] {
+    return [...this.byIndex.values()].sort((a, b) => a.window_index - b.window_index);
+  }
+
+  latest(): W | undefined {
+    return this.byIndex.get(this.latestIndex);
+  }
+}
+
 export class DriftView {
   private readonly group: GroupConsumer;
-  private readonly windows = new Map<number, DriftWindowValue>();
+  private readonly windows: WindowHistory<DriftWindowValue>;
   private alerts: DriftAlertValue[] = [];
-  private readonly fairness = new Map<number, FairnessWindowValue>();
-  private latestFairness = -Infinity;
+  private readonly fairness: WindowHistory<FairnessWindowValue>;
   private readonly alertKeys = new Set<string>();
   private admin?: KafkaAdmin;
-  private latestIndex = -Infinity;
   /** Per `topic:partition` of the current assignment, the first offset worth decoding (a bounded history). */
   private from: Promise<Map<string, number>> = Promise.resolve(new Map());
 
   constructor(private readonly d: ViewDeps) {
     const t = d.config.connection.topics;
+    this.windows = new WindowHistory(d.config.windowing, d.config.deployment, d.config.historyWindows);
+    this.fairness = new WindowHistory(d.config.windowing, d.config.deployment, d.config.historyWindows);
     this.group = new GroupConsumer({
       kafka: d.kafka,
       component: 'view',
@@ -66,17 +97,17 @@ export class DriftView {
 
   /** Finalized windows, oldest first (at most the configured history). */
   history(): DriftWindowValue[] {
-    return [...this.windows.values()].sort((a, b) => a.window_index - b.window_index);
+    return this.windows.values();
   }
   latest(): DriftWindowValue | undefined {
-    return this.windows.get(this.latestIndex);
+    return this.windows.latest();
   }
   recentAlerts(): DriftAlertValue[] {
     return [...this.alerts];
   }
   /** Finalized fairness windows, oldest first (the latest publication of each). */
   fairnessHistory(): FairnessWindowValue[] {
-    return [...this.fairness.values()].sort((a, b) => a.window_index - b.window_index);
+    return this.fairness.values();
   }
 
   async start(): Promise<void> {
@@ -125,21 +156,13 @@ export class DriftView {
   }
 
   private addWindow(w: DriftWindowValue): void {
-    if (w.windowing !== this.d.config.windowing || (w.deployment ?? '') !== this.d.config.deployment) return;
-    this.windows.set(w.window_index, w);
-    const latest = w.window_index >= this.latestIndex;
-    if (latest) this.latestIndex = w.window_index;
-    while (this.windows.size > this.d.config.historyWindows) this.windows.delete(Math.min(...this.windows.keys()));
-    this.d.events.emit('view.window', { window: w, latest });
+    const latest = this.windows.add(w);
+    if (latest !== undefined) this.d.events.emit('view.window', { window: w, latest });
   }
 
   private addFairness(w: FairnessWindowValue): void {
-    if (w.windowing !== this.d.config.windowing || (w.deployment ?? '') !== this.d.config.deployment) return;
-    this.fairness.set(w.window_index, w);
-    const latest = w.window_index >= this.latestFairness;
-    if (latest) this.latestFairness = w.window_index;
-    while (this.fairness.size > this.d.config.historyWindows) this.fairness.delete(Math.min(...this.fairness.keys()));
-    this.d.events.emit('view.fairness', { window: w, latest });
+    const latest = this.fairness.add(w);
+    if (latest !== undefined) this.d.events.emit('view.fairness', { window: w, latest });
   }
 
   private addAlert(a: DriftAlertValue): void {
