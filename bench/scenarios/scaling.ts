@@ -12,6 +12,7 @@ import { SCORER_EOS } from '../lib/contenders.ts';
 import { usage, type Proc } from '../lib/proc.ts';
 import type { BenchContext, ScenarioResult } from '../lib/scenario.ts';
 import { ratio, round, spread } from '../lib/stats.ts';
+import { checkOutputs } from './throughput.ts';
 
 const POLL_MS = 50;
 const STALL_MS = 60_000;
@@ -86,12 +87,10 @@ async function runScaled(ctx: BenchContext, input: string, expected: { valid: nu
   } finally {
     await Promise.all(procs.map((p) => p.stop(3000)));
   }
-  const [decisions, dead] = error ? [{ records: 0, distinctKeys: 0 }, { records: 0, distinctKeys: 0 }] : await Promise.all([cluster.count(topics.decisions!), cluster.count(topics.deadLetters!)]);
-  await cluster.cleanup(outputs.map((r) => topics[r]!));
+  const checked = await checkOutputs(cluster, topics, outputs, expected, error);
   const apps = from && to ? to.committed - from.committed : 0;
   const sec = from && to ? (to.t - from.t) / 1000 : Number.NaN;
   const cpu = from && to ? to.cpu - from.cpu : Number.NaN;
-  const processedAll = !error && decisions.distinctKeys === expected.valid && dead.distinctKeys === expected.invalid;
   return {
     instances: k,
     repetition,
@@ -101,9 +100,9 @@ async function runScaled(ctx: BenchContext, input: string, expected: { valid: nu
     beforeAllJoined: from?.committed ?? 0,
     measuredApps: apps,
     measuredSec: round(sec, 3),
-    duplicates: decisions.records - decisions.distinctKeys + (dead.records - dead.distinctKeys),
-    processedAll,
-    ...(error ? { error } : !processedAll ? { error: `expected ${expected.valid} decisions + ${expected.invalid} dead letters, found ${decisions.distinctKeys} + ${dead.distinctKeys} distinct` } : {}),
+    duplicates: checked.duplicates,
+    processedAll: checked.processedAll,
+    ...(checked.error ? { error: checked.error } : {}),
   };
 }
 

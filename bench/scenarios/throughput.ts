@@ -10,7 +10,7 @@
  * plaintext runs; the TLS overhead is the ratio of the two (bench/lib/transport.ts).
  */
 import { selectedContenders, type StreamContender } from '../lib/contenders.ts';
-import type { BenchCluster } from '../lib/cluster.ts';
+import type { BenchCluster, TopicSet } from '../lib/cluster.ts';
 import { recordSizes } from '../lib/data.ts';
 import { usage, type Proc } from '../lib/proc.ts';
 import type { BenchContext, ScenarioResult, SecureRunInfo } from '../lib/scenario.ts';
@@ -53,6 +53,23 @@ interface Sample {
   readonly t: number;
   readonly committed: number;
   readonly cpuSec: number;
+}
+
+/**
+ * What a run left on its output topics: every valid application decided and every invalid one dead-lettered,
+ * each once (nothing read when the run already failed). Deletes the run's output topics afterwards.
+ */
+export async function checkOutputs(cluster: BenchCluster, topics: TopicSet, outputs: readonly string[], expected: { valid: number; invalid: number }, error: string | undefined): Promise<{ decisions: number; deadLetters: number; duplicates: number; processedAll: boolean; error?: string }> {
+  const [decisions, dead] = error ? [{ records: 0, distinctKeys: 0 }, { records: 0, distinctKeys: 0 }] : await Promise.all([cluster.count(topics.decisions), cluster.count(topics.deadLetters)]);
+  await cluster.cleanup(outputs.map((r) => topics[r]!));
+  const processedAll = !error && decisions.distinctKeys === expected.valid && dead.distinctKeys === expected.invalid;
+  return {
+    decisions: decisions.records,
+    deadLetters: dead.records,
+    duplicates: decisions.records - decisions.distinctKeys + (dead.records - dead.distinctKeys),
+    processedAll,
+    ...(error ? { error } : !processedAll ? { error: `expected ${expected.valid} decisions + ${expected.invalid} dead letters, found ${decisions.distinctKeys} + ${dead.distinctKeys} distinct` } : {}),
+  };
 }
 
 /** Runs one contender over the whole input topic and checks what it committed. */
@@ -125,15 +142,11 @@ export async function runStream(
     await proc?.stop(run.profileDir ? 60_000 : 3000);
   }
   const tStopped = performance.now();
-  const [decisions, dead] = error
-    ? [{ records: 0, distinctKeys: 0 }, { records: 0, distinctKeys: 0 }]
-    : await Promise.all([cluster.count(topics.decisions), cluster.count(topics.deadLetters)]);
+  const checked = await checkOutputs(cluster, topics, outputs, expected, error);
   const tChecked = performance.now();
-  await cluster.cleanup(outputs.map((r) => topics[r]!));
   const apps = first && last ? last.committed - first.committed : 0;
   const sec = first && last ? (last.t - first.t) / 1000 : Number.NaN;
   const cpu = first && last ? last.cpuSec - first.cpuSec : Number.NaN;
-  const processedAll = !error && decisions.distinctKeys === expected.valid && dead.distinctKeys === expected.invalid;
   return {
     contender: contender.id,
     repetition: run.repetition,
@@ -147,12 +160,8 @@ export async function runStream(
     rssMbByTenth: byTenth,
     measuredApps: apps,
     measuredSec: round(sec, 3),
-    decisions: decisions.records,
-    deadLetters: dead.records,
-    duplicates: decisions.records - decisions.distinctKeys + (dead.records - dead.distinctKeys),
-    processedAll,
+    ...checked,
     phases: { toFirstCommit: round(((first?.t ?? NaN) - t0) / 1000, 2), stop: round((tStopped - (last?.t ?? NaN)) / 1000, 2), check: round((tChecked - tStopped) / 1000, 2) },
-    ...(error ? { error } : !processedAll ? { error: `expected ${expected.valid} decisions + ${expected.invalid} dead letters, found ${decisions.distinctKeys} + ${dead.distinctKeys} distinct` } : {}),
   };
 }
 
